@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Sets up a fresh Debian machine for this project and compiles a release build in ./build.
+# Installs only the Debian packages that are missing (needs root for that, nothing else).
+#   bash scripts/setup.sh            # packages + build
+#   bash scripts/setup.sh --pytorch  # also python3-torch, for fixtures and the PyTorch benchmarks
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+packages=(g++ meson ninja-build pkg-config cmake
+          libxtensor-dev libxtensor-blas-dev xtl-dev libopenblas-dev
+          libboost-test-dev nlohmann-json3-dev zlib1g-dev
+          dataset-fashion-mnist gnuplot-nox)
+if [[ "${1:-}" == "--pytorch" ]]; then
+  packages+=(python3-torch python3-torchvision python3-numpy)
+fi
+
+missing=()
+for package in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+if (( ${#missing[@]} )); then
+  if [[ $(id -u) -ne 0 ]]; then
+    echo "setup: missing Debian packages: ${missing[*]}" >&2
+    echo "setup: run this script as root (or with sudo) so it can apt-get install them" >&2
+    exit 1
+  fi
+  echo "setup: installing ${missing[*]}"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+
+if [[ ! -f build/build.ninja ]]; then
+  meson setup build --buildtype=release
+fi
+meson compile -C build
