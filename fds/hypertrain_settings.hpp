@@ -1,0 +1,68 @@
+#pragma once
+// Every option of a hyper-training run. Names and defaults are those of the reference's
+// command line (polo5/FDS main.py), so a user of the reference recognises each one; the
+// defaults here are the reference's except where a comment says otherwise.
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace fds {
+
+struct hypertrain_settings {
+    // What is learned, and into how many shared buckets each schedule is cut.
+    bool learn_lr = true;
+    bool learn_mom = true;
+    bool learn_wd = true;
+    std::size_t n_lrs = 7;
+    std::size_t n_moms = 1;
+    std::size_t n_wds = 1;
+
+    // Data and model.
+    std::string dataset = "CIFAR10";
+    std::string datasets_path = "";  // "" = the dataset's default location
+    std::string architecture = "WRN-16-1";
+    std::string init_type = "xavier";  // normal|xavier|kaiming|orthogonal|zero|default
+    double init_param = 1.0;
+    double init_norm_weights = 1.0;  // initial BatchNorm gamma
+
+    // Inner loop.
+    std::vector<std::size_t> n_inner_epochs_per_outer_steps = {1, 10, 10, 10, 10, 10, 10, 10, 10, 10};
+    double inner_lr_init = 0.0;
+    double inner_mom_init = 0.0;
+    double inner_wd_init = 0.0;
+    std::size_t train_batch_size = 256;
+    bool clamp_grads = true;
+    double clamp_grads_range = 3.0;
+    bool cutout = false;
+    std::size_t cutout_length = 16;
+    double cutout_prob = 1.0;
+    std::string pruning_mode = "alternate";  // alternate|truncate
+    double pruning_ratio = 0.0;
+
+    // Outer loop.
+    std::size_t val_batch_size = 500;
+    double val_train_fraction = 0.05;
+    bool val_train_overlap = false;
+    double lr_init_step_size = 0.1;
+    double mom_init_step_size = 0.1;
+    double wd_init_step_size = 3e-4;
+    double lr_step_decay = 0.5;
+    double mom_step_decay = 0.5;
+    double wd_step_decay = 0.5;
+    bool clamp_HZ = true;
+    double clamp_HZ_range = 1.0;
+    double converged_frac = 0.05;
+    std::string outer_optimizer = "sign";  // sign (the reference's) | adam (ours)
+    double adam_lr = 0.01;                 // Adam step per hyperparameter type, in units of that type
+
+    // Retraining from scratch with the learned schedule on the whole training set.
+    bool retrain_from_scratch = true;
+    int retrain_n_epochs = 50;  // -1: the last entry of n_inner_epochs_per_outer_steps
+
+    std::uint64_t seed = 0;
+    std::size_t threads = 0;  // 0 = all cores
+};
+
+}  // namespace fds
