@@ -1,0 +1,253 @@
+#pragma once
+// Outer optimizers: turn the hypergradients of one hyperparameter type (one value per bucket)
+// into new bucket values after each outer step.
+//
+// sign (the reference's, per bucket i):
+//     s_new = sign(hg_i)                  NaN or 0 give 0: a diverged run moves nothing
+//     if s_old * s_new == -1:  step_i *= step_decay
+//     h_i -= s_new * step_i ;  s_old = s_new
+//     converged = all(step_i / h_i < converged_frac), with h before this update (as the reference)
+//   No range is enforced, as in the reference: a learning rate may go negative if the
+//   hypergradients say so.
+//
+// adam (ours): Adam (beta1 0.9, beta2 0.999, epsilon 1e-12: hypergradients can be tiny) on the
+//   hypergradients with step alpha_X = adam_lr * X_init_step_size / lr_init_step_size, i.e.
+//   adam_lr is the step of learning rates and the other types move in proportion to their own
+//   step scale. Valid ranges are kept by projection after each update (the projected point is
+//   the nearest valid one): lr >= 0, wd >= 0, 0 <= mom <= 1 - 1e-4 (momentum 1 never forgets
+//   and diverges). A non-finite hypergradient leaves its bucket and its moments untouched.
+//   converged = all(|delta_i| < converged_frac * |h_i|) over the buckets.
+
+#include <cmath>
+#include <cstddef>
+#include <limits>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include <fds/hypertrain_settings.hpp>
+#include <fds/schedule.hpp>
+
+namespace fds {
+
+class outer_optimizer {
+ public:
+    virtual ~outer_optimizer() = default;
+    // New bucket values from the current ones and dL_val/dh (NaN allowed).
+    virtual std::vector<double> update(const std::vector<double>& values,
+                                       const std::vector<double>& hypergradient) = 0;
+    // Whether the last update declared this type converged.
+    virtual bool converged() const = 0;
+    // Current step size of each bucket (the sign method's adaptive step; Adam's alpha).
+    virtual std::vector<double> step_sizes() const = 0;
+    virtual nlohmann::json state() const = 0;
+    // Throws std::runtime_error naming the missing or malformed key.
+    virtual void restore(const nlohmann::json& state) = 0;
+};
+
+class sign_outer_optimizer final : public outer_optimizer {
+ public:
+    sign_outer_optimizer(std::size_t bucket_count, double initial_step_size, double step_decay,
+                         double converged_frac);
+    std::vector<double> update(const std::vector<double>& values, const std::vector<double>& hypergradient) override;
+    bool converged() const override { return converged_; }
+    std::vector<double> step_sizes() const override { return step_sizes_; }
+    const std::vector<double>& signs() const { return signs_; }
+    nlohmann::json state() const override;
+    void restore(const nlohmann::json& state) override;
+
+ private:
+    std::vector<double> step_sizes_, signs_;
+    double step_decay_, converged_frac_;
+    bool converged_ = false;
+};
+
+struct valid_range {
+    double lower, upper;
+    static valid_range of(hyper_type type);  // lr, wd: [0, inf); mom: [0, 1 - 1e-4]
+    double project(double value) const { return value < lower ? lower : value > upper ? upper : value; }
+};
+
+class adam_outer_optimizer final : public outer_optimizer {
+ public:
+    adam_outer_optimizer(std::size_t bucket_count, double step, valid_range range, double converged_frac);
+    std::vector<double> update(const std::vector<double>& values, const std::vector<double>& hypergradient) override;
+    bool converged() const override { return converged_; }
+    std::vector<double> step_sizes() const override { return std::vector<double>(first_moment_.size(), step_); }
+    nlohmann::json state() const override;
+    void restore(const nlohmann::json& state) override;
+
+    static constexpr double beta1 = 0.9, beta2 = 0.999, epsilon = 1e-12;
+
+ private:
+    double step_;
+    valid_range range_;
+    double converged_frac_;
+    std::vector<double> first_moment_, second_moment_;
+    std::vector<std::size_t> update_counts_;
+    bool converged_ = false;
+};
+
+// The optimizer settings.outer_optimizer names ("sign" | "adam") for one hyperparameter type.
+std::unique_ptr<outer_optimizer> make_outer_optimizer(const hypertrain_settings& settings, hyper_type type,
+                                                      std::size_t bucket_count);
+
+// ---------------------------------------------------------------------------------------------
+// Implementation
+// ---------------------------------------------------------------------------------------------
+
+namespace detail {
+
+inline void check_sizes(const char* who, const std::vector<double>& values, const std::vector<double>& gradient,
+                        std::size_t expected) {
+    if (values.size() != expected || gradient.size() != expected)
+        throw std::invalid_argument(std::string(who) + ": expected " + std::to_string(expected) +
+                                    " bucket values and hypergradients, found " + std::to_string(values.size()) +
+                                    " and " + std::to_string(gradient.size()));
+}
+
+inline const nlohmann::json& require(const nlohmann::json& object, const std::string& key, const char* who) {
+    if (!object.is_object() || !object.contains(key))
+        throw std::runtime_error(std::string(who) + ": checkpoint lacks key \"" + key + "\"");
+    return object.at(key);
+}
+
+template <class T>
+std::vector<T> require_vector(const nlohmann::json& object, const std::string& key, std::size_t size,
+                              const char* who) {
+    const nlohmann::json& entry = require(object, key, who);
+    std::vector<T> result;
+    try {
+        result = entry.get<std::vector<T>>();
+    } catch (const nlohmann::json::exception&) {
+        throw std::runtime_error(std::string(who) + ": checkpoint key \"" + key + "\" is not a list of numbers");
+    }
+    if (result.size() != size)
+        throw std::runtime_error(std::string(who) + ": checkpoint key \"" + key + "\" has " +
+                                 std::to_string(result.size()) + " entries, expected " + std::to_string(size));
+    return result;
+}
+
+// sign(x) with NaN and 0 giving 0, as torch.sign
+inline double sign_or_zero(double x) { return x > 0 ? 1.0 : x < 0 ? -1.0 : 0.0; }
+
+}  // namespace detail
+
+inline sign_outer_optimizer::sign_outer_optimizer(std::size_t bucket_count, double initial_step_size,
+                                                  double step_decay, double converged_frac)
+    : step_sizes_(bucket_count, initial_step_size), signs_(bucket_count, 0.0), step_decay_(step_decay),
+      converged_frac_(converged_frac) {}
+
+inline std::vector<double> sign_outer_optimizer::update(const std::vector<double>& values,
+                                                        const std::vector<double>& hypergradient) {
+    detail::check_sizes("sign_outer_optimizer", values, hypergradient, step_sizes_.size());
+    std::vector<double> result(values.size());
+    converged_ = true;
+    for (std::size_t i = 0; i < values.size(); ++i) {
+        const double new_sign = detail::sign_or_zero(hypergradient[i]);
+        if (signs_[i] * new_sign == -1.0) step_sizes_[i] *= step_decay_;
+        signs_[i] = new_sign;
+        // step / 0 is +inf (or NaN for 0 / 0): never converged, as the reference
+        if (!(step_sizes_[i] / values[i] < converged_frac_)) converged_ = false;
+        result[i] = values[i] - new_sign * step_sizes_[i];
+    }
+    return result;
+}
+
+inline nlohmann::json sign_outer_optimizer::state() const {
+    return {{"method", "sign"}, {"step_sizes", step_sizes_}, {"signs", signs_}, {"converged", converged_}};
+}
+
+inline void sign_outer_optimizer::restore(const nlohmann::json& state) {
+    const char* who = "sign_outer_optimizer";
+    if (detail::require(state, "method", who) != "sign")
+        throw std::runtime_error("sign_outer_optimizer: checkpoint key \"method\" is not \"sign\"");
+    step_sizes_ = detail::require_vector<double>(state, "step_sizes", step_sizes_.size(), who);
+    signs_ = detail::require_vector<double>(state, "signs", signs_.size(), who);
+    const nlohmann::json& converged = detail::require(state, "converged", who);
+    if (!converged.is_boolean()) throw std::runtime_error("sign_outer_optimizer: checkpoint key \"converged\" is not a boolean");
+    converged_ = converged.get<bool>();
+}
+
+inline valid_range valid_range::of(hyper_type type) {
+    const double infinity = std::numeric_limits<double>::infinity();
+    if (type == hyper_type::mom) return {0.0, 1.0 - 1e-4};
+    return {0.0, infinity};
+}
+
+inline adam_outer_optimizer::adam_outer_optimizer(std::size_t bucket_count, double step, valid_range range,
+                                                  double converged_frac)
+    : step_(step), range_(range), converged_frac_(converged_frac), first_moment_(bucket_count, 0.0),
+      second_moment_(bucket_count, 0.0), update_counts_(bucket_count, 0) {}
+
+inline std::vector<double> adam_outer_optimizer::update(const std::vector<double>& values,
+                                                        const std::vector<double>& hypergradient) {
+    detail::check_sizes("adam_outer_optimizer", values, hypergradient, first_moment_.size());
+    std::vector<double> result(values.size());
+    converged_ = true;
+    for (std::size_t i = 0; i < values.size(); ++i) {
+        const double g = hypergradient[i];
+        double next = values[i];
+        if (std::isfinite(g)) {
+            // m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2;  h -= alpha m_hat / (sqrt(v_hat) + eps)
+            ++update_counts_[i];
+            first_moment_[i] = beta1 * first_moment_[i] + (1 - beta1) * g;
+            second_moment_[i] = beta2 * second_moment_[i] + (1 - beta2) * g * g;
+            const double count = static_cast<double>(update_counts_[i]);
+            const double m_hat = first_moment_[i] / (1 - std::pow(beta1, count));
+            const double v_hat = second_moment_[i] / (1 - std::pow(beta2, count));
+            next = range_.project(values[i] - step_ * m_hat / (std::sqrt(v_hat) + epsilon));
+        } else {
+            next = range_.project(values[i]);
+        }
+        if (!(std::abs(next - values[i]) < converged_frac_ * std::abs(next))) converged_ = false;
+        result[i] = next;
+    }
+    return result;
+}
+
+inline nlohmann::json adam_outer_optimizer::state() const {
+    return {{"method", "adam"},
+            {"step", step_},
+            {"first_moment", first_moment_},
+            {"second_moment", second_moment_},
+            {"update_counts", update_counts_},
+            {"converged", converged_}};
+}
+
+inline void adam_outer_optimizer::restore(const nlohmann::json& state) {
+    const char* who = "adam_outer_optimizer";
+    if (detail::require(state, "method", who) != "adam")
+        throw std::runtime_error("adam_outer_optimizer: checkpoint key \"method\" is not \"adam\"");
+    first_moment_ = detail::require_vector<double>(state, "first_moment", first_moment_.size(), who);
+    second_moment_ = detail::require_vector<double>(state, "second_moment", second_moment_.size(), who);
+    update_counts_ = detail::require_vector<std::size_t>(state, "update_counts", update_counts_.size(), who);
+    const nlohmann::json& converged = detail::require(state, "converged", who);
+    if (!converged.is_boolean()) throw std::runtime_error("adam_outer_optimizer: checkpoint key \"converged\" is not a boolean");
+    converged_ = converged.get<bool>();
+}
+
+inline std::unique_ptr<outer_optimizer> make_outer_optimizer(const hypertrain_settings& settings, hyper_type type,
+                                                             std::size_t bucket_count) {
+    const double initial_step = type == hyper_type::lr    ? settings.lr_init_step_size
+                                : type == hyper_type::mom ? settings.mom_init_step_size
+                                                          : settings.wd_init_step_size;
+    const double decay = type == hyper_type::lr    ? settings.lr_step_decay
+                         : type == hyper_type::mom ? settings.mom_step_decay
+                                                   : settings.wd_step_decay;
+    if (settings.outer_optimizer == "sign")
+        return std::make_unique<sign_outer_optimizer>(bucket_count, initial_step, decay, settings.converged_frac);
+    if (settings.outer_optimizer == "adam") {
+        if (!(settings.lr_init_step_size > 0))
+            throw std::invalid_argument("adam outer optimizer: lr_init_step_size must be > 0 to scale the steps, found " +
+                                        std::to_string(settings.lr_init_step_size));
+        const double step = settings.adam_lr * initial_step / settings.lr_init_step_size;
+        return std::make_unique<adam_outer_optimizer>(bucket_count, step, valid_range::of(type), settings.converged_frac);
+    }
+    throw std::invalid_argument("outer_optimizer: expected sign or adam, found \"" + settings.outer_optimizer + "\"");
+}
+
+}  // namespace fds

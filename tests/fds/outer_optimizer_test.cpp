@@ -1,0 +1,141 @@
+#define BOOST_TEST_MODULE fds_outer_optimizer
+#include <boost/test/unit_test.hpp>
+
+#include <fds/outer_optimizer.hpp>
+
+#include <cmath>
+#include <limits>
+
+namespace {
+const double not_a_number = std::numeric_limits<double>::quiet_NaN();
+}
+
+BOOST_AUTO_TEST_CASE(sign_update_moves_against_the_hypergradient_by_the_step) {
+    fds::sign_outer_optimizer optimizer(3, 0.1, 0.5, 0.05);
+    const auto next = optimizer.update({0.0, 0.0, 0.0}, {-2.0, 3e-9, 0.0});
+    BOOST_TEST(next[0] == 0.1);
+    BOOST_TEST(next[1] == -0.1);
+    BOOST_TEST(next[2] == 0.0);  // zero hypergradient: sign 0, no move
+}
+
+BOOST_AUTO_TEST_CASE(sign_step_halves_on_a_sign_flip_only) {
+    fds::sign_outer_optimizer optimizer(2, 0.1, 0.5, 0.05);
+    auto values = optimizer.update({0.0, 0.0}, {-1.0, -1.0});
+    values = optimizer.update(values, {1.0, -1.0});  // first flips, second keeps its sign
+    BOOST_TEST(optimizer.step_sizes()[0] == 0.05);
+    BOOST_TEST(optimizer.step_sizes()[1] == 0.1);
+    BOOST_TEST(values[0] == 0.1 - 0.05);
+    BOOST_TEST(values[1] == 0.2);
+    values = optimizer.update(values, {-1.0, 1.0});
+    BOOST_TEST(optimizer.step_sizes()[0] == 0.025);
+    BOOST_TEST(optimizer.step_sizes()[1] == 0.05);
+}
+
+BOOST_AUTO_TEST_CASE(sign_nan_hypergradient_gives_no_move_and_no_flip_after) {
+    fds::sign_outer_optimizer optimizer(1, 0.1, 0.5, 0.05);
+    auto values = optimizer.update({0.0}, {-1.0});
+    values = optimizer.update(values, {not_a_number});
+    BOOST_TEST(values[0] == 0.1);
+    BOOST_TEST(optimizer.signs()[0] == 0.0);
+    // NaN reset the sign to 0, so the next opposite sign is not a flip (as the reference)
+    values = optimizer.update(values, {1.0});
+    BOOST_TEST(optimizer.step_sizes()[0] == 0.1);
+    BOOST_TEST(values[0] == 0.0);
+}
+
+BOOST_AUTO_TEST_CASE(sign_converges_when_every_step_is_a_small_fraction_of_its_value) {
+    fds::sign_outer_optimizer optimizer(2, 0.1, 0.5, 0.05);
+    std::vector<double> values{1.0, 1.0};
+    double sign = 1.0;
+    std::size_t updates = 0;
+    while (!optimizer.converged() && updates < 100) {
+        values = optimizer.update(values, {sign, sign});
+        sign = -sign;
+        ++updates;
+    }
+    // steps 0.1, 0.05, 0.025, 0.0125, ... and h ~= 1: step / h < 0.05 first holds at step 0.025
+    BOOST_TEST(optimizer.converged());
+    BOOST_TEST(updates == 3u);
+    for (double step : optimizer.step_sizes()) BOOST_TEST(step / 1.0 < 0.05 * 1.1);
+}
+
+BOOST_AUTO_TEST_CASE(sign_is_never_converged_at_zero_values) {
+    fds::sign_outer_optimizer optimizer(1, 1e-9, 0.5, 0.05);
+    optimizer.update({0.0}, {0.0});
+    BOOST_TEST(!optimizer.converged());
+}
+
+BOOST_AUTO_TEST_CASE(sign_state_round_trips_and_bad_state_names_the_key) {
+    fds::sign_outer_optimizer optimizer(2, 0.1, 0.5, 0.05), copy(2, 0.1, 0.5, 0.05);
+    auto values = optimizer.update({0.0, 0.0}, {1.0, -1.0});
+    values = optimizer.update(values, {-1.0, -1.0});
+    copy.restore(optimizer.state());
+    BOOST_TEST(copy.step_sizes() == optimizer.step_sizes());
+    BOOST_TEST(copy.signs() == optimizer.signs());
+    nlohmann::json broken = optimizer.state();
+    broken.erase("signs");
+    try {
+        copy.restore(broken);
+        BOOST_FAIL("restore accepted a state without signs");
+    } catch (const std::runtime_error& error) {
+        BOOST_TEST(std::string(error.what()).find("signs") != std::string::npos);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(adam_first_step_moves_by_alpha_against_the_gradient) {
+    fds::adam_outer_optimizer optimizer(2, 0.01, fds::valid_range{-1e9, 1e9}, 0.05);
+    const auto next = optimizer.update({0.5, 0.5}, {-3e-7, 40.0});
+    BOOST_TEST(next[0] == 0.51, boost::test_tools::tolerance(1e-5));  // epsilon 1e-12 vs |g| 3e-7
+    BOOST_TEST(next[1] == 0.49, boost::test_tools::tolerance(1e-9));
+}
+
+BOOST_AUTO_TEST_CASE(adam_keeps_every_type_in_its_valid_range) {
+    fds::hypertrain_settings settings;
+    settings.outer_optimizer = "adam";
+    settings.adam_lr = 0.5;
+    auto lr = fds::make_outer_optimizer(settings, fds::hyper_type::lr, 2);
+    auto mom = fds::make_outer_optimizer(settings, fds::hyper_type::mom, 1);
+    auto wd = fds::make_outer_optimizer(settings, fds::hyper_type::wd, 1);
+    std::vector<double> lrs{0.1, 0.3}, moms{0.95}, wds{1e-4};
+    for (int i = 0; i < 20; ++i) {
+        lrs = lr->update(lrs, {1.0, 1.0});      // pushes lr down, below 0
+        moms = mom->update(moms, {-1.0});       // pushes mom up, past 1
+        wds = wd->update(wds, {1.0});           // pushes wd down, below 0
+        for (double value : lrs) BOOST_TEST(value >= 0.0);
+        BOOST_TEST(moms[0] >= 0.0);
+        BOOST_TEST(moms[0] < 1.0);
+        BOOST_TEST(wds[0] >= 0.0);
+    }
+    BOOST_TEST(lrs[0] == 0.0);
+    BOOST_TEST(moms[0] == 1.0 - 1e-4);
+    BOOST_TEST(wds[0] == 0.0);
+}
+
+BOOST_AUTO_TEST_CASE(adam_steps_scale_with_each_types_initial_step) {
+    fds::hypertrain_settings settings;
+    settings.outer_optimizer = "adam";
+    settings.adam_lr = 0.02;
+    auto wd = fds::make_outer_optimizer(settings, fds::hyper_type::wd, 1);
+    BOOST_TEST(wd->step_sizes()[0] == 0.02 * settings.wd_init_step_size / settings.lr_init_step_size,
+               boost::test_tools::tolerance(1e-12));
+}
+
+BOOST_AUTO_TEST_CASE(adam_nan_hypergradient_gives_no_move) {
+    fds::adam_outer_optimizer optimizer(1, 0.01, fds::valid_range::of(fds::hyper_type::lr), 0.05);
+    auto values = optimizer.update({0.2}, {-1.0});
+    const auto state_before = optimizer.state();
+    const auto after_nan = optimizer.update(values, {not_a_number});
+    BOOST_TEST(after_nan[0] == values[0]);
+    BOOST_TEST(optimizer.state()["first_moment"] == state_before["first_moment"]);
+}
+
+BOOST_AUTO_TEST_CASE(unknown_outer_optimizer_is_rejected_by_name) {
+    fds::hypertrain_settings settings;
+    settings.outer_optimizer = "lbfgs";
+    try {
+        fds::make_outer_optimizer(settings, fds::hyper_type::lr, 1);
+        BOOST_FAIL("accepted an unknown optimizer");
+    } catch (const std::invalid_argument& error) {
+        BOOST_TEST(std::string(error.what()).find("lbfgs") != std::string::npos);
+    }
+}
