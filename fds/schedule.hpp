@@ -50,12 +50,15 @@ class tangent_layout {
     // bucket_counts and learned are indexed by hyper_type.
     tangent_layout(const std::vector<std::size_t>& bucket_counts, const std::vector<bool>& learned,
                    std::size_t total_steps);
+    // Only some buckets learned: learned_buckets[type][bucket] (e.g. one tangent, for checks).
+    tangent_layout(const std::vector<std::size_t>& bucket_counts,
+                   const std::vector<std::vector<bool>>& learned_buckets, std::size_t total_steps);
 
     std::size_t tangent_count() const { return slot_owner_.size(); }  // K = learned buckets
     std::size_t total_steps() const { return total_steps_; }
     std::size_t bucket_count(hyper_type type) const { return bucket_counts_[index(type)]; }
     bool learned(hyper_type type) const { return learned_[index(type)]; }
-    // Slot of bucket j of a type; no_slot when that type is not learned.
+    // Slot of bucket j of a type; no_slot when that bucket is not learned.
     std::size_t slot(hyper_type type, std::size_t bucket) const;
     // Number of slots live during step t (used at some step <= t): the live prefix.
     std::size_t live_slots(std::size_t step) const;
@@ -127,13 +130,31 @@ inline step_hypers hypers_at(const hyper_values& schedules, std::size_t step, st
     return result;
 }
 
-inline tangent_layout::tangent_layout(const std::vector<std::size_t>& bucket_counts,
-                                      const std::vector<bool>& learned, std::size_t total_steps)
-    : bucket_counts_(bucket_counts), learned_(learned), total_steps_(total_steps) {
+namespace detail {
+inline std::vector<std::vector<bool>> every_bucket(const std::vector<std::size_t>& bucket_counts,
+                                                  const std::vector<bool>& learned) {
     if (bucket_counts.size() != hyper_type_count || learned.size() != hyper_type_count)
         throw std::invalid_argument("tangent_layout: expected 3 bucket counts and 3 learned flags (lr, mom, wd), found " +
                                     std::to_string(bucket_counts.size()) + " and " +
                                     std::to_string(learned.size()));
+    std::vector<std::vector<bool>> result;
+    for (std::size_t i = 0; i < hyper_type_count; ++i) result.emplace_back(bucket_counts[i], learned[i]);
+    return result;
+}
+}  // namespace detail
+
+inline tangent_layout::tangent_layout(const std::vector<std::size_t>& bucket_counts,
+                                      const std::vector<bool>& learned, std::size_t total_steps)
+    : tangent_layout(bucket_counts, detail::every_bucket(bucket_counts, learned), total_steps) {}
+
+inline tangent_layout::tangent_layout(const std::vector<std::size_t>& bucket_counts,
+                                      const std::vector<std::vector<bool>>& learned_buckets,
+                                      std::size_t total_steps)
+    : bucket_counts_(bucket_counts), learned_(hyper_type_count, false), total_steps_(total_steps) {
+    if (bucket_counts.size() != hyper_type_count || learned_buckets.size() != hyper_type_count)
+        throw std::invalid_argument("tangent_layout: expected 3 bucket counts and 3 learned lists (lr, mom, wd), found " +
+                                    std::to_string(bucket_counts.size()) + " and " +
+                                    std::to_string(learned_buckets.size()));
     if (total_steps == 0) throw std::invalid_argument("tangent_layout: a run needs at least one inner step");
     struct candidate {
         std::size_t first_use;
@@ -148,14 +169,21 @@ inline tangent_layout::tangent_layout(const std::vector<std::size_t>& bucket_cou
             throw std::invalid_argument(std::string("tangent_layout: the ") +
                                         hyper_type_name(static_cast<hyper_type>(type_index)) +
                                         " schedule needs at least one bucket");
-        if (!learned[type_index]) continue;
+        if (learned_buckets[type_index].size() != count)
+            throw std::invalid_argument(std::string("tangent_layout: ") +
+                                        hyper_type_name(static_cast<hyper_type>(type_index)) + " has " +
+                                        std::to_string(count) + " buckets but " +
+                                        std::to_string(learned_buckets[type_index].size()) + " learned flags");
         slots_[type_index].assign(count, no_slot);
         // First use of bucket j is the first step t with floor(n t / T) == j; a scan is exact
         // and cheap (T is at most ~1e5).
         std::vector<std::size_t> first_use(count, total_steps);
         for (std::size_t t = total_steps; t-- > 0;) first_use[bucket_index(count, t, total_steps)] = t;
         for (std::size_t j = 0; j < count; ++j)
-            candidates.push_back({first_use[j], static_cast<hyper_type>(type_index), j});
+            if (learned_buckets[type_index][j]) {
+                learned_[type_index] = true;
+                candidates.push_back({first_use[j], static_cast<hyper_type>(type_index), j});
+            }
     }
     // Stable: equal first-use steps keep type order lr, mom, wd, then bucket order.
     std::stable_sort(candidates.begin(), candidates.end(),
@@ -169,7 +197,6 @@ inline tangent_layout::tangent_layout(const std::vector<std::size_t>& bucket_cou
 }
 
 inline std::size_t tangent_layout::slot(hyper_type type, std::size_t bucket) const {
-    if (!learned(type)) return no_slot;
     if (bucket >= bucket_counts_[index(type)])
         throw std::out_of_range(std::string("tangent_layout::slot: ") + hyper_type_name(type) + " bucket " +
                                 std::to_string(bucket) + " of " + std::to_string(bucket_counts_[index(type)]));

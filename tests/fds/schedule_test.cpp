@@ -79,3 +79,15 @@ BOOST_AUTO_TEST_CASE(bad_layouts_are_rejected_with_a_message) {
     BOOST_CHECK_THROW(fds::tangent_layout({1, 1, 1}, {true, true, true}, 0), std::invalid_argument);
     BOOST_CHECK_THROW(fds::hypers_at(fds::hyper_values{{}, {0.0}, {0.0}}, 0, 4), std::invalid_argument);
 }
+
+BOOST_AUTO_TEST_CASE(a_layout_can_learn_single_buckets) {
+    // only lr bucket 2 of 4 and the wd bucket: two slots, lr2 first used at step 4, wd at 0
+    fds::tangent_layout layout({4, 2, 1}, std::vector<std::vector<bool>>{{false, false, true, false}, {false, false}, {true}}, 8);
+    BOOST_TEST(layout.tangent_count() == 2u);
+    BOOST_TEST(layout.slot(hyper_type::wd, 0) == 0u);
+    BOOST_TEST(layout.slot(hyper_type::lr, 2) == 1u);
+    BOOST_TEST(layout.slot(hyper_type::lr, 0) == fds::tangent_layout::no_slot);
+    BOOST_TEST(!layout.learned(hyper_type::mom));
+    BOOST_TEST(layout.live_slots(3) == 1u);
+    BOOST_TEST(layout.live_slots(4) == 2u);
+}
