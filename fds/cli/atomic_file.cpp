@@ -1,0 +1,76 @@
+#include "atomic_file.hpp"
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+namespace fds::cli {
+
+namespace detail {
+
+const std::string temporary_prefix = ".fds-tmp.";
+
+std::runtime_error system_error(const std::string& what, const std::filesystem::path& path) {
+    return std::runtime_error(what + " " + path.string() + ": " + std::strerror(errno));
+}
+
+void fsync_directory(const std::filesystem::path& directory) {
+    int descriptor = ::open(directory.empty() ? "." : directory.c_str(), O_RDONLY | O_DIRECTORY);
+    if (descriptor < 0) return;  // some file systems refuse to open directories; the rename still happened
+    ::fsync(descriptor);
+    ::close(descriptor);
+}
+
+}  // namespace detail
+
+bool is_temporary_file_name(const std::string& file_name) { return file_name.rfind(detail::temporary_prefix, 0) == 0; }
+
+void write_file_atomically(const std::filesystem::path& path, const std::string& content) {
+    std::filesystem::path directory = path.parent_path();
+    std::filesystem::path temporary =
+        directory / (detail::temporary_prefix + path.filename().string() + "." + std::to_string(::getpid()));
+    int descriptor = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (descriptor < 0) throw detail::system_error("cannot create", temporary);
+    const char* data = content.data();
+    std::size_t remaining = content.size();
+    while (remaining > 0) {
+        ssize_t written = ::write(descriptor, data, remaining);
+        if (written < 0) {
+            if (errno == EINTR) continue;
+            auto error = detail::system_error("cannot write", temporary);
+            ::close(descriptor);
+            ::unlink(temporary.c_str());
+            throw error;
+        }
+        data += written;
+        remaining -= static_cast<std::size_t>(written);
+    }
+    if (::fsync(descriptor) != 0 || ::close(descriptor) != 0) {
+        auto error = detail::system_error("cannot flush", temporary);
+        ::unlink(temporary.c_str());
+        throw error;
+    }
+    if (::rename(temporary.c_str(), path.c_str()) != 0) {
+        auto error = detail::system_error("cannot rename " + temporary.string() + " to", path);
+        ::unlink(temporary.c_str());
+        throw error;
+    }
+    detail::fsync_directory(directory);
+}
+
+std::optional<std::string> read_whole_file(const std::filesystem::path& path) {
+    std::error_code error;
+    if (!std::filesystem::exists(path, error)) return std::nullopt;
+    std::ifstream file(path, std::ios::binary);
+    if (!file) throw std::runtime_error("cannot read " + path.string());
+    std::ostringstream content;
+    content << file.rdbuf();
+    return content.str();
+}
+
+}  // namespace fds::cli

@@ -1,0 +1,26 @@
+#pragma once
+// Files that are either wholly old or wholly new, whenever the process is killed.
+//
+// The content goes to a temporary file in the same directory, which is flushed to disk (fsync)
+// and then renamed over the target; rename within one file system is atomic, so a reader (or a
+// resumed run after `kill -9`) sees the previous version or the new one, never a mix. The
+// directory is fsynced too so that the rename itself survives a power cut.
+
+#include <filesystem>
+#include <optional>
+#include <string>
+
+namespace fds::cli {
+
+// Replaces `path` by `content` atomically. Throws std::runtime_error naming the file and the
+// system's reason on failure (the temporary file is removed).
+void write_file_atomically(const std::filesystem::path& path, const std::string& content);
+
+// The whole content of `path`, or nothing when it does not exist. Throws std::runtime_error
+// naming the file when it exists but cannot be read.
+std::optional<std::string> read_whole_file(const std::filesystem::path& path);
+
+// Temporary files left behind by a write that was killed start with this prefix (".fds-tmp.").
+bool is_temporary_file_name(const std::string& file_name);
+
+}  // namespace fds::cli

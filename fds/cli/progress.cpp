@@ -1,0 +1,91 @@
+#include "progress.hpp"
+
+#include <cmath>
+#include <cstdio>
+#include <iomanip>
+#include <sstream>
+
+#include <unistd.h>
+
+namespace fds::cli {
+
+progress_reporter::progress_reporter(std::ostream& stream, bool live, std::vector<std::size_t> budget)
+    : stream_(stream), live_(live), budget_(std::move(budget)) {}
+
+double progress_reporter::remaining_seconds(const progress_update& update) const {
+    if (!(update.inner_steps_per_second > 0.0) || update.epochs == 0) return -1.0;
+    double steps_left = static_cast<double>(update.inner_steps) - static_cast<double>(update.inner_step);
+    if (update.phase == "hypertrain") {
+        double steps_per_epoch = static_cast<double>(update.inner_steps) / static_cast<double>(update.epochs);
+        for (std::size_t step = update.outer_step + 1; step < budget_.size(); ++step)
+            steps_left += steps_per_epoch * static_cast<double>(budget_[step]);
+    }
+    return std::max(0.0, steps_left) / update.inner_steps_per_second;
+}
+
+std::string format_duration(double seconds) {
+    if (!std::isfinite(seconds) || seconds < 0) return "?";
+    long long whole = static_cast<long long>(std::llround(seconds));
+    char text[32];
+    if (whole >= 3600) std::snprintf(text, sizeof text, "%lldh%02lldm", whole / 3600, (whole % 3600) / 60);
+    else if (whole >= 60) std::snprintf(text, sizeof text, "%lldm%02llds", whole / 60, whole % 60);
+    else std::snprintf(text, sizeof text, "%llds", whole);
+    return text;
+}
+
+void progress_reporter::update(const progress_update& update) {
+    std::ostringstream line;
+    line << update.phase;
+    if (update.phase == "hypertrain") line << " outer " << update.outer_step + 1 << "/" << budget_.size();
+    line << " epoch " << std::min(update.epoch + 1, update.epochs) << "/" << update.epochs << " | " << std::fixed
+         << std::setprecision(1) << update.inner_steps_per_second << " steps/s | ETA "
+         << format_duration(remaining_seconds(update));
+    if (last_val_acc_) line << " | last val acc " << std::setprecision(1) << 100.0 * *last_val_acc_ << "%";
+
+    if (live_) {
+        auto now = std::chrono::steady_clock::now();
+        // redraw at most 5 times a second; a terminal does not need more
+        if (now - last_draw_ < std::chrono::milliseconds(200) && update.inner_step < update.inner_steps) return;
+        last_draw_ = now;
+        std::string text = line.str();
+        std::string padding(live_line_length_ > text.size() ? live_line_length_ - text.size() : 0, ' ');
+        stream_ << "\r" << text << padding << std::flush;
+        live_line_length_ = text.size();
+        return;
+    }
+    std::string key = update.phase + "/" + std::to_string(update.outer_step) + "/" + std::to_string(update.epoch);
+    if (key == last_plain_key_) return;
+    last_plain_key_ = key;
+    stream_ << line.str() << "\n" << std::flush;
+}
+
+void progress_reporter::clear_live_line() {
+    if (live_ && live_line_length_ > 0) {
+        stream_ << "\r" << std::string(live_line_length_, ' ') << "\r";
+        live_line_length_ = 0;
+    }
+}
+
+void progress_reporter::outer_step_finished(std::size_t outer_step, double val_acc, double test_acc, double seconds) {
+    last_val_acc_ = val_acc;
+    std::ostringstream line;
+    line << "outer step " << outer_step + 1 << "/" << budget_.size() << " done in " << format_duration(seconds)
+         << ": val acc " << std::fixed << std::setprecision(2) << 100.0 * val_acc << "%, test acc "
+         << 100.0 * test_acc << "%";
+    message(line.str());
+}
+
+void progress_reporter::message(const std::string& text) {
+    clear_live_line();
+    stream_ << text << "\n" << std::flush;
+    last_plain_key_.clear();
+}
+
+void progress_reporter::finish() { clear_live_line(); }
+
+bool standard_output_is_terminal() {
+    static const bool terminal = ::isatty(STDOUT_FILENO) == 1;
+    return terminal;
+}
+
+}  // namespace fds::cli

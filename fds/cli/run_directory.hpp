@@ -1,0 +1,70 @@
+#pragma once
+// The directory one experiment leaves behind, and how a re-run of the same command resumes it.
+//
+//   config.json      {"program": "fds", "version", "command", "settings": {every resolved option}}
+//   history.jsonl    one JSON object per finished outer step (see history_record.hpp)
+//   checkpoint.json  {"next_outer_step", "hypertrain_seconds", "trainer": hyper_trainer::checkpoint()}
+//   summary.json     final schedules, best outer step, retraining result, total seconds
+//   schedules.dat/.gp/.png   the learned schedules (schedule_plot.hpp)
+//
+// Every file is replaced atomically (atomic_file.hpp). After an outer step the history is
+// rewritten first and the checkpoint second, so a kill between the two leaves at most one
+// history line beyond the checkpoint; resuming drops every line at or beyond the checkpoint's
+// next outer step (that step is run again) and rewrites the file.
+
+#include <filesystem>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace fds::cli {
+
+// Options that do not change a run's results and so may differ when resuming.
+const std::set<std::string>& settings_ignored_on_resume();
+
+class run_directory {
+   public:
+    explicit run_directory(std::filesystem::path directory);
+
+    const std::filesystem::path& path() const;
+    std::filesystem::path file(const std::string& name) const;
+
+    // Makes the directory ready for the experiment described by `config` (its "settings" are
+    // compared): creates it and writes config.json, or finds the same experiment there.
+    // Returns true when it already held this experiment (the run resumes).
+    // Throws cli_error(run_directory_conflict) when it holds a different experiment, naming every
+    // differing key with its recorded and requested value, or when it holds other files.
+    bool open(const nlohmann::json& config);
+
+    std::optional<nlohmann::json> read_config() const;
+
+    // history.jsonl: every line is one object; a line that does not parse is an error naming the
+    // file and line (atomic writes never leave one).
+    std::vector<nlohmann::json> read_history() const;
+    void write_history(const std::vector<nlohmann::json>& records) const;
+
+    std::optional<nlohmann::json> read_checkpoint() const;
+    void write_checkpoint(const nlohmann::json& checkpoint) const;
+
+    std::optional<nlohmann::json> read_summary() const;
+    void write_summary(const nlohmann::json& summary) const;
+
+   private:
+    std::optional<nlohmann::json> read_json(const std::string& name) const;
+    void write_json(const std::string& name, const nlohmann::json& value) const;
+
+    std::filesystem::path directory_;
+};
+
+// The history records of outer steps before `next_outer_step`, in order, one per step: lines of
+// steps not covered by the checkpoint are dropped, and a repeated step keeps its last line.
+// Throws std::runtime_error naming the missing outer step when the history has a gap.
+std::vector<nlohmann::json> reconcile_history(const std::vector<nlohmann::json>& records, std::size_t next_outer_step);
+
+// "runs/<dataset>_<architecture>_S<seed>"
+std::string default_run_directory(const std::string& dataset, const std::string& architecture, std::uint64_t seed);
+
+}  // namespace fds::cli

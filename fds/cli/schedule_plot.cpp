@@ -1,0 +1,170 @@
+#include "schedule_plot.hpp"
+
+#include "atomic_file.hpp"
+
+#include <cstdlib>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <iomanip>
+
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+extern char** environ;
+
+namespace fds::cli {
+
+namespace detail {
+
+const char* const hyperparameter_keys[] = {"lr", "mom", "wd"};
+
+std::vector<double> values_of(const nlohmann::json& schedule, const std::string& key) {
+    if (!schedule.contains(key) || !schedule[key].is_array() || schedule[key].empty())
+        throw std::runtime_error("schedule to plot has no \"" + key + "\" values: " + schedule.dump());
+    return schedule[key].get<std::vector<double>>();
+}
+
+// gnuplot single-quoted string: a quote is written twice
+std::string quoted(const std::string& text) {
+    std::string result = "'";
+    for (char c : text) result += c == '\'' ? std::string("''") : std::string(1, c);
+    return result + "'";
+}
+
+std::string gnuplot_script(const std::filesystem::path& data, const std::filesystem::path& image,
+                           const std::string& terminal, std::size_t schedule_count) {
+    std::ostringstream script;
+    std::size_t final_index = schedule_count - 1;
+    script << "set terminal " << terminal << " size 900,960\n"
+           << "set output " << quoted(image.string()) << "\n"
+           << "set multiplot layout 3,1 title 'FDS learned schedules: each outer step (faded, older lighter) and the final one (bold)'\n"
+           << "set xrange [0:1]\nset grid\nset key top right\n"
+           // head-room above the highest schedule, so the bold final line is not drawn on the border
+           << "set offsets graph 0, 0, 0.12, 0.05\n"
+           << "set xlabel 'fraction of the inner run'\n";
+    const char* labels[] = {"learning rate", "momentum", "weight decay"};
+    for (int column = 0; column < 3; ++column) {
+        script << "set ylabel '" << labels[column] << "'\n";
+        std::string plot = "plot ";
+        if (final_index > 0) {
+            // older steps lighter: alpha byte from 0xD0 (faint) to 0x60 (stronger)
+            plot += "for [i=0:" + std::to_string(final_index - 1) + "] " + quoted(data.string()) + " index i using 1:" +
+                    std::to_string(column + 2) + " with steps lw 1.5 lc rgb sprintf('#%02X3070C0', int(208 - 112.0*i/" +
+                    std::to_string(std::max<std::size_t>(final_index - 1, 1)) + ")) notitle, ";
+        }
+        plot += quoted(data.string()) + " index " + std::to_string(final_index) + " using 1:" + std::to_string(column + 2) +
+                " with steps lw 3.5 lc rgb '#C02020' title 'final'";
+        script << plot << "\n";
+    }
+    script << "unset multiplot\nset output\n";
+    return script.str();
+}
+
+std::string find_gnuplot() {
+    if (const char* chosen = std::getenv("FDS_GNUPLOT")) return chosen;
+    const char* path = std::getenv("PATH");
+    std::stringstream directories(path ? path : "/usr/bin:/bin");
+    for (std::string directory; std::getline(directories, directory, ':');) {
+        std::filesystem::path candidate = std::filesystem::path(directory.empty() ? "." : directory) / "gnuplot";
+        if (::access(candidate.c_str(), X_OK) == 0) return candidate.string();
+    }
+    return "";
+}
+
+// Runs `program script`, its output to `log`; returns the exit status (-1: could not start).
+int run_program(const std::string& program, const std::filesystem::path& script, const std::filesystem::path& log) {
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_adddup2(&actions, 1, 2);
+    std::string script_text = script.string();
+    char* arguments[] = {const_cast<char*>(program.c_str()), const_cast<char*>(script_text.c_str()), nullptr};
+    pid_t child = 0;
+    int started = posix_spawn(&child, program.c_str(), &actions, nullptr, arguments, environ);
+    posix_spawn_file_actions_destroy(&actions);
+    if (started != 0) return -1;
+    int status = 0;
+    while (::waitpid(child, &status, 0) < 0) {
+        if (errno != EINTR) return -1;
+    }
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+}  // namespace detail
+
+std::string schedule_table(const std::vector<nlohmann::json>& schedules) {
+    std::ostringstream table;
+    table << std::setprecision(10);
+    table << "# FDS learned schedules: one block per outer step, the final schedule last\n"
+          << "# columns: fraction_of_inner_run lr mom wd (bucket j of n covers [j/n, (j+1)/n))\n";
+    for (std::size_t index = 0; index < schedules.size(); ++index) {
+        std::vector<std::vector<double>> values;
+        std::set<double> breakpoints = {1.0};
+        for (const char* key : detail::hyperparameter_keys) {
+            values.push_back(detail::values_of(schedules[index], key));
+            for (std::size_t j = 0; j < values.back().size(); ++j)
+                breakpoints.insert(static_cast<double>(j) / static_cast<double>(values.back().size()));
+        }
+        table << "# " << (index + 1 == schedules.size() ? "final" : "outer step " + std::to_string(index)) << "\n";
+        for (double x : breakpoints) {
+            table << x;
+            for (const std::vector<double>& buckets : values) {
+                // the bucket that starts at or before x; x = 1 closes the last bucket
+                std::size_t bucket = std::min(buckets.size() - 1, static_cast<std::size_t>(x * buckets.size() + 1e-9));
+                table << " " << buckets[bucket];
+            }
+            table << "\n";
+        }
+        if (index + 1 < schedules.size()) table << "\n\n";
+    }
+    return table.str();
+}
+
+plot_outcome plot_schedules(const std::filesystem::path& directory, const std::vector<nlohmann::json>& schedules) {
+    plot_outcome outcome;
+    if (schedules.empty()) {
+        outcome.warning = "no schedule to plot yet";
+        return outcome;
+    }
+    std::filesystem::path absolute = std::filesystem::absolute(directory);
+    std::filesystem::path data = absolute / "schedules.dat";
+    std::filesystem::path image = absolute / "schedules.png";
+    write_file_atomically(data, schedule_table(schedules));
+    std::filesystem::path partial_image = absolute / ".fds-tmp.schedules.png";
+    std::filesystem::path log = absolute / ".fds-tmp.gnuplot.log";
+    write_file_atomically(absolute / "schedules.gp", detail::gnuplot_script(data, image, "pngcairo", schedules.size()));
+
+    std::string gnuplot = detail::find_gnuplot();
+    if (gnuplot.empty()) {
+        outcome.warning = "gnuplot not found (Debian: apt-get install gnuplot-nox); wrote " + data.string() +
+                          " and schedules.gp but no schedules.png";
+        return outcome;
+    }
+    // pngcairo draws smoother lines; the plain png terminal is the fallback of minimal builds
+    std::string failure;
+    for (const char* terminal : {"pngcairo", "png"}) {
+        std::filesystem::path script = absolute / ".fds-tmp.schedules.gp";
+        write_file_atomically(script, detail::gnuplot_script(data, partial_image, terminal, schedules.size()));
+        int status = detail::run_program(gnuplot, script, log);
+        std::error_code ignored;
+        std::filesystem::remove(script, ignored);
+        if (status == 0 && std::filesystem::exists(partial_image) && std::filesystem::file_size(partial_image) > 0) {
+            std::filesystem::rename(partial_image, image);
+            std::filesystem::remove(log, ignored);
+            outcome.image_written = true;
+            return outcome;
+        }
+        std::ifstream messages(log);
+        std::string text((std::istreambuf_iterator<char>(messages)), std::istreambuf_iterator<char>());
+        failure = status < 0 ? "could not run " + gnuplot : "gnuplot exited with " + std::to_string(status) + ": " + text;
+        std::filesystem::remove(partial_image, ignored);
+        std::filesystem::remove(log, ignored);
+    }
+    outcome.warning = "schedules.png not drawn (" + failure + "); the data are in " + data.string();
+    return outcome;
+}
+
+}  // namespace fds::cli

@@ -1,0 +1,81 @@
+#define BOOST_TEST_MODULE schedule_plot
+#include <boost/test/unit_test.hpp>
+
+#include <fds/cli/schedule_plot.hpp>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <unistd.h>
+
+using namespace fds::cli;
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+fs::path fresh_directory(const std::string& name) {
+    fs::path directory = fs::temp_directory_path() / ("fds_cli_plot_" + name + "_" + std::to_string(::getpid()));
+    fs::remove_all(directory);
+    fs::create_directories(directory);
+    return directory;
+}
+
+std::vector<json> two_steps() {
+    return {json{{"lr", {0.0, 0.0}}, {"mom", {0.0}}, {"wd", {0.0}}},
+            json{{"lr", {0.1, 0.05}}, {"mom", {0.1}}, {"wd", {3e-4}}}};
+}
+
+bool png_signature(const fs::path& path) {
+    std::ifstream file(path, std::ios::binary);
+    char bytes[8] = {};
+    file.read(bytes, 8);
+    return std::string(bytes + 1, 3) == "PNG";
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(table_has_one_block_per_schedule_with_step_breakpoints) {
+    std::vector<json> schedules = {json{{"lr", {1.0, 2.0, 3.0, 4.0}}, {"mom", {0.5, 0.6}}, {"wd", {0.01}}},
+                                   json{{"lr", {5.0}}, {"mom", {0.7}}, {"wd", {0.02}}}};
+    std::string table = schedule_table(schedules);
+    // block 0: breakpoints 0, 0.25, 0.5, 0.75, 1 (the union of the lr and mom bucket starts, then the end)
+    std::string expected_block =
+        "# outer step 0\n0 1 0.5 0.01\n0.25 2 0.5 0.01\n0.5 3 0.6 0.01\n0.75 4 0.6 0.01\n1 4 0.6 0.01\n\n\n"
+        "# final\n0 5 0.7 0.02\n1 5 0.7 0.02\n";
+    BOOST_TEST(table.find(expected_block) != std::string::npos, table);
+}
+
+BOOST_AUTO_TEST_CASE(table_refuses_a_schedule_without_values) {
+    BOOST_CHECK_THROW(schedule_table({json{{"lr", json::array()}, {"mom", {0.0}}, {"wd", {0.0}}}}), std::runtime_error);
+}
+
+BOOST_AUTO_TEST_CASE(plot_draws_a_png_with_gnuplot) {
+    if (std::system("command -v gnuplot > /dev/null 2>&1") != 0) {
+        BOOST_TEST_MESSAGE("gnuplot is not installed: only the fallback is checked");
+        return;
+    }
+    fs::path directory = fresh_directory("png");
+    unsetenv("FDS_GNUPLOT");
+    plot_outcome outcome = plot_schedules(directory, two_steps());
+    BOOST_TEST(outcome.image_written, outcome.warning);
+    BOOST_TEST(png_signature(directory / "schedules.png"));
+    BOOST_TEST(fs::exists(directory / "schedules.dat"));
+    BOOST_TEST(fs::exists(directory / "schedules.gp"));
+    for (const auto& entry : fs::directory_iterator(directory))
+        BOOST_TEST(entry.path().filename().string().rfind(".fds-tmp", 0) != 0, entry.path().string());
+    fs::remove_all(directory);
+}
+
+BOOST_AUTO_TEST_CASE(plot_without_gnuplot_writes_the_data_and_warns) {
+    fs::path directory = fresh_directory("missing");
+    setenv("FDS_GNUPLOT", "/nonexistent/gnuplot", 1);
+    plot_outcome outcome = plot_schedules(directory, two_steps());
+    unsetenv("FDS_GNUPLOT");
+    BOOST_TEST(!outcome.image_written);
+    BOOST_TEST(!outcome.warning.empty());
+    BOOST_TEST(fs::exists(directory / "schedules.dat"));
+    BOOST_TEST(!fs::exists(directory / "schedules.png"));
+    fs::remove_all(directory);
+}
