@@ -1,0 +1,104 @@
+#include <data/augmentation.hpp>
+
+#include <data/dataset.hpp>
+
+#include <algorithm>
+#include <stdexcept>
+
+namespace fds::data {
+
+augmentation augmentation_for(const std::string& dataset_name, bool cutout,
+                              std::size_t cutout_length, double cutout_prob) {
+    if (cutout && !(cutout_prob >= 0.0 && cutout_prob <= 1.0)) {
+        throw std::invalid_argument("cutout_prob must lie in [0, 1], found " +
+                                    std::to_string(cutout_prob));
+    }
+    const std::string name = canonical_dataset_name(dataset_name);
+    augmentation settings;
+    settings.random_crop_flip = name == "CIFAR10" || name == "CIFAR100";
+    settings.cutout = cutout;
+    settings.cutout_length = cutout_length;
+    settings.cutout_prob = cutout_prob;
+    return settings;
+}
+
+image_augmentation identity_augmentation(const augmentation& settings) {
+    image_augmentation choice;
+    choice.top = settings.crop_padding;
+    choice.left = settings.crop_padding;
+    return choice;
+}
+
+image_augmentation draw_image_augmentation(const augmentation& settings, std::size_t height,
+                                           std::size_t width, random_engine& engine) {
+    image_augmentation choice = identity_augmentation(settings);
+    if (settings.random_crop_flip) {
+        choice.top = uniform_below(engine, 2 * settings.crop_padding + 1);
+        choice.left = uniform_below(engine, 2 * settings.crop_padding + 1);
+        choice.flip = bernoulli(engine, 0.5);
+    }
+    if (settings.cutout && bernoulli(engine, settings.cutout_prob)) {
+        const auto centre_row = static_cast<long long>(uniform_below(engine, height));
+        const auto centre_column = static_cast<long long>(uniform_below(engine, width));
+        const auto half = static_cast<long long>(settings.cutout_length / 2);
+        const auto clip = [](long long value, std::size_t size) {
+            return static_cast<std::size_t>(
+                std::clamp(value, 0LL, static_cast<long long>(size)));
+        };
+        choice.hole_row_begin = clip(centre_row - half, height);
+        choice.hole_row_end = clip(centre_row + half, height);
+        choice.hole_column_begin = clip(centre_column - half, width);
+        choice.hole_column_end = clip(centre_column + half, width);
+    }
+    return choice;
+}
+
+void write_augmented_image(const std::uint8_t* source, std::size_t channels, std::size_t height,
+                           std::size_t width, const float* table, const augmentation& settings,
+                           const image_augmentation& choice, float* destination) {
+    // Signed offsets of the source pixel relative to the output pixel.
+    const auto padding = static_cast<long long>(settings.crop_padding);
+    const long long row_shift = static_cast<long long>(choice.top) - padding;
+    const long long column_shift = static_cast<long long>(choice.left) - padding;
+    const auto signed_height = static_cast<long long>(height);
+    const auto signed_width = static_cast<long long>(width);
+    const bool plain = row_shift == 0 && column_shift == 0 && !choice.flip;
+
+    for (std::size_t channel = 0; channel < channels; ++channel) {
+        const float* channel_table = table + channel * 256;
+        const float padding_value = channel_table[0];
+        const std::uint8_t* source_plane = source + channel * height * width;
+        float* destination_plane = destination + channel * height * width;
+        if (plain) {
+            for (std::size_t pixel = 0; pixel < height * width; ++pixel) {
+                destination_plane[pixel] = channel_table[source_plane[pixel]];
+            }
+            continue;
+        }
+        for (long long row = 0; row < signed_height; ++row) {
+            float* destination_row = destination_plane + row * signed_width;
+            const long long source_row = row + row_shift;
+            if (source_row < 0 || source_row >= signed_height) {
+                std::fill(destination_row, destination_row + width, padding_value);
+                continue;
+            }
+            const std::uint8_t* source_row_start = source_plane + source_row * signed_width;
+            for (long long column = 0; column < signed_width; ++column) {
+                const long long unflipped = choice.flip ? signed_width - 1 - column : column;
+                const long long source_column = unflipped + column_shift;
+                destination_row[column] = source_column < 0 || source_column >= signed_width
+                                              ? padding_value
+                                              : channel_table[source_row_start[source_column]];
+            }
+        }
+    }
+    for (std::size_t channel = 0; channel < channels; ++channel) {
+        float* destination_plane = destination + channel * height * width;
+        for (std::size_t row = choice.hole_row_begin; row < choice.hole_row_end; ++row) {
+            std::fill(destination_plane + row * width + choice.hole_column_begin,
+                      destination_plane + row * width + choice.hole_column_end, 0.0f);
+        }
+    }
+}
+
+}  // namespace fds::data
