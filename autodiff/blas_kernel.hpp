@@ -1,0 +1,174 @@
+// Getting the machine's real BLAS speed without the user knowing anything about it.
+//
+// Debian's OpenBLAS (DYNAMIC_ARCH) picks its kernels once, when the library loads, from the CPU it
+// recognizes; on CPUs newer than the library it falls back to old generic kernels ("Prescott":
+// SSE3, ~5x slower sgemm on an AVX-512 Xeon). The kernel can only be forced through the environment
+// variable OPENBLAS_CORETYPE, read at load time. So ensure_fast_blas_kernel(), called first thing
+// in main, checks the kernel in use; if the user did not set OPENBLAS_CORETYPE and the CPU supports
+// a better kernel than the one loaded, it sets the variable and re-executes the program
+// (/proc/self/exe, same arguments) once. Only kernels whose instructions the CPU reports are ever
+// chosen (SkylakeX needs AVX-512 F/BW/DQ/VL, Haswell needs AVX2 + FMA); a CPU OpenBLAS already
+// serves well ("Zen", "Haswell", "SkylakeX", ...) is left alone.
+#pragma once
+
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include <cblas.h>
+#include <unistd.h>
+
+namespace fds::autodiff
+{
+    struct cpu_features
+    {
+        bool avx2 = false;
+        bool fma = false;
+        bool avx512f = false;
+        bool avx512bw = false;
+        bool avx512dq = false;
+        bool avx512vl = false;
+    };
+
+    struct blas_kernel_info
+    {
+        std::string corename;  // what OpenBLAS uses now, e.g. "Zen", "Haswell", "Prescott"
+        int threads = 0;
+        std::string config;    // openblas_get_config()
+        std::string coretype_variable;  // OPENBLAS_CORETYPE as seen by this process ("" if unset)
+        bool reexecuted = false;  // whether ensure_fast_blas_kernel re-executed this process
+    };
+
+    // The features of the CPU this process runs on.
+    cpu_features detect_cpu_features();
+
+    // Pure decision: the OPENBLAS_CORETYPE to force for a CPU with `features` whose loaded OpenBLAS
+    // kernel is `corename`, or "" to keep it. Never returns a kernel the CPU cannot run.
+    std::string choose_blas_kernel(const cpu_features& features, const std::string& corename);
+
+    // Call first thing in main: may set OPENBLAS_CORETYPE and re-execute the program (at most once;
+    // FDS_KEEP_BLAS_KERNEL=1 or an OPENBLAS_CORETYPE set by the user disables it).
+    void ensure_fast_blas_kernel(int argc, char** argv);
+
+    blas_kernel_info blas_kernel_report();
+
+    // ---------------------------------------------------------------- implementation
+
+    namespace detail
+    {
+        // Set in the environment of the re-executed process, so it never loops.
+        inline constexpr const char* reexec_guard_variable = "FDS_BLAS_KERNEL_REEXECUTED";
+
+        // 3: AVX-512 kernels, 2: AVX2 + FMA kernels, 1: AVX without FMA3-class GEMM, 0: older.
+        inline int kernel_level(const std::string& corename)
+        {
+            static const char* const avx512[] = {"SkylakeX", "Cooperlake", "SapphireRapids"};
+            static const char* const avx2[] = {"Haswell", "Zen", "Zen2", "Zen3"};
+            static const char* const avx[] = {"Sandybridge", "Bulldozer", "Piledriver", "Steamroller",
+                                              "Excavator"};
+            for (const char* name : avx512)
+            {
+                if (corename == name)
+                {
+                    return 3;
+                }
+            }
+            for (const char* name : avx2)
+            {
+                if (corename == name)
+                {
+                    return 2;
+                }
+            }
+            for (const char* name : avx)
+            {
+                if (corename == name)
+                {
+                    return 1;
+                }
+            }
+            return 0;
+        }
+    }
+
+    inline cpu_features detect_cpu_features()
+    {
+        cpu_features features;
+#if defined(__GNUC__) && (defined(__x86_64__) || defined(__i386__))
+        __builtin_cpu_init();
+        features.avx2 = __builtin_cpu_supports("avx2");
+        features.fma = __builtin_cpu_supports("fma");
+        features.avx512f = __builtin_cpu_supports("avx512f");
+        features.avx512bw = __builtin_cpu_supports("avx512bw");
+        features.avx512dq = __builtin_cpu_supports("avx512dq");
+        features.avx512vl = __builtin_cpu_supports("avx512vl");
+#endif
+        return features;
+    }
+
+    inline std::string choose_blas_kernel(const cpu_features& features, const std::string& corename)
+    {
+        std::string best;
+        int best_level = 0;
+        if (features.avx512f && features.avx512bw && features.avx512dq && features.avx512vl)
+        {
+            best = "SkylakeX";
+            best_level = 3;
+        }
+        else if (features.avx2 && features.fma)
+        {
+            best = "Haswell";
+            best_level = 2;
+        }
+        if (best.empty() || detail::kernel_level(corename) >= best_level)
+        {
+            return "";
+        }
+        return best;
+    }
+
+    inline void ensure_fast_blas_kernel(int argc, char** argv)
+    {
+        (void)argc;
+        const char* user_choice = std::getenv("OPENBLAS_CORETYPE");
+        const char* keep = std::getenv("FDS_KEEP_BLAS_KERNEL");
+        const char* guard = std::getenv(detail::reexec_guard_variable);
+        if ((user_choice != nullptr && *user_choice != '\0') || (keep != nullptr && *keep == '1')
+            || guard != nullptr)
+        {
+            return;
+        }
+        const char* loaded = openblas_get_corename();
+        const std::string choice
+            = choose_blas_kernel(detect_cpu_features(), loaded != nullptr ? loaded : "");
+        if (choice.empty())
+        {
+            return;
+        }
+        setenv("OPENBLAS_CORETYPE", choice.c_str(), 1);
+        setenv(detail::reexec_guard_variable, "1", 1);
+        std::fflush(nullptr);
+        execv("/proc/self/exe", argv);
+        // Still here: exec failed. Run on with the slow kernel rather than not at all.
+        std::fprintf(stderr, "fds: could not re-execute with OPENBLAS_CORETYPE=%s (%s); BLAS stays on %s\n",
+                     choice.c_str(), std::strerror(errno), loaded != nullptr ? loaded : "?");
+        unsetenv("OPENBLAS_CORETYPE");
+    }
+
+    inline blas_kernel_info blas_kernel_report()
+    {
+        blas_kernel_info info;
+        const char* name = openblas_get_corename();
+        info.corename = name != nullptr ? name : "";
+        info.threads = openblas_get_num_threads();
+        const char* config = openblas_get_config();
+        info.config = config != nullptr ? config : "";
+        const char* variable = std::getenv("OPENBLAS_CORETYPE");
+        info.coretype_variable = variable != nullptr ? variable : "";
+        info.reexecuted = std::getenv(detail::reexec_guard_variable) != nullptr;
+        return info;
+    }
+}
