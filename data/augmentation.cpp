@@ -82,14 +82,26 @@ void write_augmented_image(const std::uint8_t* source, std::size_t channels, std
                 std::fill(destination_row, destination_row + width, padding_value);
                 continue;
             }
+            // Columns whose source lies inside the image: x + shift in [0, W) without flip,
+            // W - 1 - x + shift in [0, W) with it; the rest is padding.
             const std::uint8_t* source_row_start = source_plane + source_row * signed_width;
-            for (long long column = 0; column < signed_width; ++column) {
-                const long long unflipped = choice.flip ? signed_width - 1 - column : column;
-                const long long source_column = unflipped + column_shift;
-                destination_row[column] = source_column < 0 || source_column >= signed_width
-                                              ? padding_value
-                                              : channel_table[source_row_start[source_column]];
+            const long long inside_begin = std::clamp(
+                choice.flip ? column_shift : -column_shift, 0LL, signed_width);
+            const long long inside_end = std::clamp(
+                choice.flip ? signed_width + column_shift : signed_width - column_shift,
+                inside_begin, signed_width);
+            std::fill(destination_row, destination_row + inside_begin, padding_value);
+            if (choice.flip) {
+                const long long mirror = signed_width - 1 + column_shift;
+                for (long long column = inside_begin; column < inside_end; ++column) {
+                    destination_row[column] = channel_table[source_row_start[mirror - column]];
+                }
+            } else {
+                for (long long column = inside_begin; column < inside_end; ++column) {
+                    destination_row[column] = channel_table[source_row_start[column + column_shift]];
+                }
             }
+            std::fill(destination_row + inside_end, destination_row + signed_width, padding_value);
         }
     }
     for (std::size_t channel = 0; channel < channels; ++channel) {

@@ -14,9 +14,9 @@
 using namespace fds::data;
 
 namespace {
-// A 3 x 6 x 5 image whose bytes are all distinct and non-zero.
-xt::xarray<std::uint8_t> test_image() {
-    xt::xarray<std::uint8_t> image = xt::xarray<std::uint8_t>::from_shape({3, 6, 5});
+// A 3 x height x width image whose bytes are all distinct and non-zero.
+xt::xarray<std::uint8_t> test_image(std::size_t height = 6, std::size_t width = 5) {
+    xt::xarray<std::uint8_t> image = xt::xarray<std::uint8_t>::from_shape({3, height, width});
     for (std::size_t index = 0; index < image.size(); ++index) image.data()[index] = static_cast<std::uint8_t>(index + 1);
     return image;
 }
@@ -69,8 +69,9 @@ BOOST_AUTO_TEST_CASE(identity_choice_copies_the_image) {
 }
 
 BOOST_AUTO_TEST_CASE(every_crop_and_flip_matches_padding_then_cutting_then_mirroring) {
-    const xt::xarray<std::uint8_t> image = test_image();
+    // Also on an image narrower than the padding, where some crops hold no image pixel at all.
     const augmentation settings = augmentation_for("CIFAR10");
+    for (const xt::xarray<std::uint8_t>& image : {test_image(6, 5), test_image(2, 3), test_image(32, 32)})
     for (std::size_t top = 0; top <= 8; ++top)
         for (std::size_t left = 0; left <= 8; ++left)
             for (bool flip : {false, true}) {
