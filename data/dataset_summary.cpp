@@ -1,5 +1,7 @@
 #include <data/dataset_summary.hpp>
 
+#include <data/validation_split.hpp>
+
 #include <algorithm>
 #include <cmath>
 #include <string>
@@ -64,6 +66,19 @@ nlohmann::json dataset_summary(const dataset& source) {
     summary["image_shape"] = shape;
     summary["train"] = detail::split_summary(source.train_images, source.train_labels, source.classes);
     summary["test"] = detail::split_summary(source.test_images, source.test_labels, source.classes);
+    return summary;
+}
+
+nlohmann::json dataset_summary(const dataset& source, double val_train_fraction,
+                               bool val_train_overlap) {
+    nlohmann::json summary = dataset_summary(source);
+    // The part sizes do not depend on the seed, only which images land where does.
+    const validation_split split =
+        make_validation_split(source.train_labels.size(), val_train_fraction, val_train_overlap, 0);
+    summary["validation_split"] = {{"val_train_fraction", val_train_fraction},
+                                   {"val_train_overlap", val_train_overlap},
+                                   {"train", split.train.size()},
+                                   {"validation", split.validation.size()}};
     return summary;
 }
 

@@ -44,6 +44,23 @@ BOOST_AUTO_TEST_CASE(summary_counts_images_per_split_and_class) {
     BOOST_TEST(summary["test"]["class_counts"] == nlohmann::json({0, 2, 0}));
 }
 
+BOOST_AUTO_TEST_CASE(summary_with_a_validation_fraction_reports_the_part_sizes) {
+    dataset data;
+    data.name = "MNIST";
+    data.classes = 10;
+    data.train_images = xt::zeros<std::uint8_t>({41, 1, 2, 2});
+    data.train_labels = xt::zeros<int>({41});
+    data.test_images = xt::zeros<std::uint8_t>({1, 1, 2, 2});
+    data.test_labels = xt::zeros<int>({1});
+    const nlohmann::json held_out = dataset_summary(data, 0.1, false)["validation_split"];
+    BOOST_TEST(held_out["train"] == 37);
+    BOOST_TEST(held_out["validation"] == 4);
+    const nlohmann::json overlapping = dataset_summary(data, 0.1, true)["validation_split"];
+    BOOST_TEST(overlapping["train"] == 41);
+    BOOST_TEST(overlapping["val_train_overlap"] == true);
+    BOOST_TEST(dataset_summary(data).count("validation_split") == 0u);
+}
+
 BOOST_AUTO_TEST_CASE(channel_mean_and_std_are_those_of_the_pixels_scaled_to_the_unit_interval) {
     // Channel 0 holds 0 and 255 equally: mean 1/2, std 1/2. Channel 1 is constant 51: mean 0.2, std 0.
     dataset data;
