@@ -1,0 +1,144 @@
+#define BOOST_TEST_MODULE fds_hyper_trainer
+#include <boost/test/unit_test.hpp>
+
+#include <fds/hyper_trainer.hpp>
+
+#include "synthetic_dataset.hpp"
+
+#include <cmath>
+
+namespace {
+
+fds::hypertrain_settings small_settings() {
+    fds::hypertrain_settings settings;
+    settings.dataset = "MNIST";
+    settings.n_lrs = 3;
+    settings.n_moms = 1;
+    settings.n_wds = 1;
+    settings.n_inner_epochs_per_outer_steps = {1, 2, 2};
+    settings.train_batch_size = 20;
+    settings.val_batch_size = 20;
+    settings.val_train_fraction = 0.2;
+    settings.seed = 5;
+    return settings;
+}
+
+fds::basic_hyper_trainer<double> small_trainer(const fds::hypertrain_settings& settings,
+                                               const fds::data::dataset& dataset) {
+    return fds::basic_hyper_trainer<double>(settings, dataset, fds::nn::make_mlp<double>(1, 4, 4, 3, {8}));
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(resuming_from_a_checkpoint_repeats_the_same_outer_steps) {
+    const auto dataset = fds::testing::synthetic_dataset(200, 40, 1);
+    const auto settings = small_settings();
+    auto trainer = small_trainer(settings, dataset);
+    trainer.run_outer_step({});
+    const nlohmann::json saved = nlohmann::json::parse(trainer.checkpoint().dump());  // through text
+    const auto second = trainer.run_outer_step({});
+
+    auto resumed = small_trainer(settings, dataset);
+    resumed.restore(saved);
+    BOOST_TEST(resumed.next_outer_step() == 1u);
+    const auto repeated = resumed.run_outer_step({});
+    BOOST_TEST(repeated.schedules_used.lr == second.schedules_used.lr);
+    BOOST_TEST(*repeated.hypergrad_lr == *second.hypergrad_lr);
+    BOOST_TEST(repeated.val_acc == second.val_acc);
+    BOOST_TEST(resumed.current().lr == trainer.current().lr);
+    BOOST_TEST(resumed.checkpoint() == trainer.checkpoint());
+}
+
+BOOST_AUTO_TEST_CASE(restore_names_the_missing_or_malformed_key) {
+    const auto dataset = fds::testing::synthetic_dataset(200, 40, 1);
+    auto trainer = small_trainer(small_settings(), dataset);
+    for (const char* key : {"current", "optimizers", "next_outer_step"}) {
+        nlohmann::json broken = trainer.checkpoint();
+        broken.erase(key);
+        try {
+            trainer.restore(broken);
+            BOOST_FAIL("restore accepted a checkpoint without " << key);
+        } catch (const std::runtime_error& error) {
+            BOOST_TEST(std::string(error.what()).find(key) != std::string::npos, error.what());
+        }
+    }
+    nlohmann::json wrong_size = trainer.checkpoint();
+    wrong_size["current"]["lr"] = {0.1, 0.2};
+    BOOST_CHECK_THROW(trainer.restore(wrong_size), std::runtime_error);
+}
+
+BOOST_AUTO_TEST_CASE(a_diverging_outer_step_is_reported_moves_nothing_and_the_run_goes_on) {
+    const auto dataset = fds::testing::synthetic_dataset(200, 40, 1);
+    auto settings = small_settings();
+    settings.inner_lr_init = 1e300;  // overflows double within a few steps
+    settings.clamp_grads = false;
+    auto trainer = small_trainer(settings, dataset);
+    const auto record = trainer.run_outer_step({});
+    BOOST_TEST(record.diverged);
+    BOOST_TEST(std::isnan((*record.hypergrad_lr)[0]));
+    BOOST_TEST(trainer.current().lr == record.schedules_used.lr);  // sign 0: no move
+    BOOST_TEST(!trainer.finished());
+    BOOST_CHECK_NO_THROW(trainer.run_outer_step({}));
+}
+
+BOOST_AUTO_TEST_CASE(the_run_stops_when_every_learned_type_has_converged) {
+    const auto dataset = fds::testing::synthetic_dataset(200, 40, 1);
+    auto settings = small_settings();
+    settings.learn_mom = false;
+    settings.learn_wd = false;
+    settings.inner_lr_init = 0.05;
+    settings.converged_frac = 1e9;  // any step is small next to this
+    auto trainer = small_trainer(settings, dataset);
+    trainer.run_outer_step({});
+    BOOST_TEST(trainer.converged());
+    BOOST_TEST(trainer.finished());
+    BOOST_TEST(trainer.next_outer_step() == 1u);
+    BOOST_CHECK_THROW(trainer.run_outer_step({}), std::logic_error);
+}
+
+BOOST_AUTO_TEST_CASE(progress_reports_every_inner_step) {
+    const auto dataset = fds::testing::synthetic_dataset(200, 40, 1);
+    auto trainer = small_trainer(small_settings(), dataset);
+    std::size_t events = 0, last_step = 0, steps = 0;
+    const auto record = trainer.run_outer_step([&](const fds::progress_event& event) {
+        ++events;
+        last_step = event.inner_step;
+        steps = event.inner_steps;
+        BOOST_TEST(event.phase == "hypertrain");
+    });
+    BOOST_TEST(events == record.inner_steps);
+    BOOST_TEST(last_step == steps);
+    BOOST_TEST(record.inner_steps == 160u / 20u);  // 200 images, 20% held out, batches of 20, 1 epoch
+}
+
+BOOST_AUTO_TEST_CASE(hyper_training_on_fashion_mnist_learns_a_positive_lr_schedule_from_zero) {
+    // Real data, small budget: 3,000 training images, an MLP 784-64-10, all hyperparameters
+    // starting at 0. The first outer step trains nothing (lr 0): its accuracy is the untrained
+    // initialization's.
+    const auto full = fds::data::load_dataset("FashionMNIST", "");
+    const auto dataset = fds::testing::first_images(full, 3000, 1000);
+    fds::hypertrain_settings settings;
+    settings.dataset = "FashionMNIST";
+    settings.n_lrs = 3;
+    settings.n_moms = 1;
+    settings.n_wds = 1;
+    settings.n_inner_epochs_per_outer_steps = {1, 1, 1, 1, 1};
+    settings.train_batch_size = 100;
+    settings.val_batch_size = 150;
+    settings.seed = 0;
+    fds::hyper_trainer trainer(settings, dataset, fds::nn::make_mlp<float>(1, 28, 28, 10, {64}));
+    std::vector<fds::outer_step_record> records;
+    while (!trainer.finished()) records.push_back(trainer.run_outer_step({}));
+    for (const auto& record : records) {
+        BOOST_TEST_MESSAGE("outer step " << record.outer_step << ": lr " << record.schedules_used.lr[0] << " "
+                                         << record.schedules_used.lr[1] << " " << record.schedules_used.lr[2]
+                                         << " mom " << record.schedules_used.mom[0] << " wd "
+                                         << record.schedules_used.wd[0] << " val acc " << record.val_acc);
+        BOOST_TEST(!record.diverged);
+    }
+    for (double lr : trainer.current().lr) BOOST_TEST(lr > 0.0);
+    const double untrained = records.front().val_acc;
+    BOOST_TEST(untrained < 0.3);
+    BOOST_TEST(records.back().val_acc > untrained + 0.4);
+    BOOST_TEST(trainer.best_outer_step() > 0u);
+}
