@@ -132,7 +132,10 @@ namespace fds::autodiff
 
     inline void ensure_fast_blas_kernel(int argc, char** argv)
     {
-        (void)argc;
+        if (argc < 1 || argv == nullptr || argv[0] == nullptr)
+        {
+            return;
+        }
         const char* user_choice = std::getenv("OPENBLAS_CORETYPE");
         const char* keep = std::getenv("FDS_KEEP_BLAS_KERNEL");
         const char* guard = std::getenv(detail::reexec_guard_variable);

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -79,10 +80,38 @@ namespace fds::autodiff
             return shifted;
         }
 
+        // The shape of a reduction; xtensor's reducers cannot take empty inputs, so those are
+        // done here: a sum over no elements is 0, a mean NaN.
+        template <class Shape>
+        std::vector<std::size_t> reduced_shape(const Shape& shape, const std::vector<std::size_t>& axes,
+                                               bool keep_dims)
+        {
+            std::vector<std::size_t> result;
+            for (std::size_t axis = 0; axis < shape.size(); ++axis)
+            {
+                const bool reduced = std::find(axes.begin(), axes.end(), axis) != axes.end();
+                if (!reduced)
+                {
+                    result.push_back(shape[axis]);
+                }
+                else if (keep_dims)
+                {
+                    result.push_back(1);
+                }
+            }
+            return result;
+        }
+
         template <class Scalar>
         xt::xarray<Scalar> reduce_sum(const xt::xarray<Scalar>& x, const std::vector<std::size_t>& axes,
                                       bool keep_dims)
         {
+            if (x.size() == 0)
+            {
+                xt::xarray<Scalar> result = xt::xarray<Scalar>::from_shape(reduced_shape(x.shape(), axes, keep_dims));
+                std::fill(result.begin(), result.end(), Scalar(0));
+                return result;
+            }
             if (keep_dims)
             {
                 return xt::sum(x, axes, xt::keep_dims | xt::evaluation_strategy::immediate);
@@ -94,6 +123,12 @@ namespace fds::autodiff
         xt::xarray<Scalar> reduce_mean(const xt::xarray<Scalar>& x, const std::vector<std::size_t>& axes,
                                        bool keep_dims)
         {
+            if (x.size() == 0)
+            {
+                xt::xarray<Scalar> result = xt::xarray<Scalar>::from_shape(reduced_shape(x.shape(), axes, keep_dims));
+                std::fill(result.begin(), result.end(), std::numeric_limits<Scalar>::quiet_NaN());
+                return result;
+            }
             if (keep_dims)
             {
                 return xt::mean(x, axes, xt::keep_dims | xt::evaluation_strategy::immediate);
@@ -121,7 +156,7 @@ namespace fds::autodiff
     template <class Scalar>
     xt::xarray<Scalar> sum(const xt::xarray<Scalar>& x)
     {
-        return xt::sum(x, xt::evaluation_strategy::immediate);
+        return detail::reduce_sum(x, detail::all_axes(x.dimension()), false);
     }
 
     template <class Scalar>
@@ -133,7 +168,7 @@ namespace fds::autodiff
     template <class Scalar>
     xt::xarray<Scalar> mean(const xt::xarray<Scalar>& x)
     {
-        return xt::mean(x, xt::evaluation_strategy::immediate);
+        return detail::reduce_mean(x, detail::all_axes(x.dimension()), false);
     }
 
     template <class Scalar>
@@ -143,7 +178,7 @@ namespace fds::autodiff
         detail::check_axes("sum", x.shape(), axes);
         return dual_tensor<Scalar>(detail::reduce_sum(x.value(), axes, keep_dims),
                                    detail::reduce_sum(x.live_tangent_block(),
-                                                      detail::shifted_axes(axes), keep_dims),
+                                                       detail::shifted_axes(axes), keep_dims),
                                    x.tangent_count());
     }
 

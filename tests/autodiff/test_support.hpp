@@ -10,6 +10,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <random>
 #include <vector>
 
@@ -167,26 +168,34 @@ namespace fds::autodiff::testing
         return check;
     }
 
-    // True when f with `slots` tangents at once gives, in every slot, exactly what a run with a
-    // single tangent (K = 1) seeded with that slot's directions gives.
+    // Worst relative difference, over slots, between f with `slots` tangents at once and a run
+    // with a single tangent (K = 1) seeded with that slot's directions; values must agree exactly
+    // (returns infinity otherwise). Elementwise work gives exactly 0; GEMM-based work may differ
+    // in the last bits, because BLAS accumulates rows in edge tiles in a different order and the
+    // slot stack moves a slot's rows relative to the tiles.
     template <class Function>
-    bool all_at_once_equals_one_at_a_time(Function f, const std::vector<xt::xarray<double>>& inputs,
-                                          std::size_t slots, random_source& random)
+    double all_at_once_versus_one_at_a_time(Function f, const std::vector<xt::xarray<double>>& inputs,
+                                            std::size_t slots, random_source& random)
     {
         const auto directions = random_directions(inputs, slots, random);
         const auto all = f(seeded_inputs(inputs, directions, slots,
                                          std::vector<std::size_t>(inputs.size(), slots)));
+        double worst = 0.0;
         for (std::size_t k = 0; k < slots; ++k)
         {
             const auto single = f(seeded_inputs(inputs, {directions[k]}, 1,
                                                 std::vector<std::size_t>(inputs.size(), 1)));
-            if (!exactly_equal(tangent(all, k), tangent(single, 0))
-                || !exactly_equal(all.value(), single.value()))
+            if (!exactly_equal(all.value(), single.value()))
             {
-                return false;
+                return std::numeric_limits<double>::infinity();
+            }
+            if (!exactly_equal(tangent(all, k), tangent(single, 0)))
+            {
+                worst = std::max(worst, std::max(relative_error(tangent(all, k), tangent(single, 0)),
+                                                 1e-300));
             }
         }
-        return true;
+        return worst;
     }
 
     // True when inputs with live prefixes `live` (others dead) give exactly the tangents of the
