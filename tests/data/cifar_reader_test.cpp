@@ -128,3 +128,16 @@ BOOST_AUTO_TEST_CASE(out_of_range_labels_are_rejected_with_record_and_value) {
     BOOST_TEST(contains(message_of([&] { read_cifar100_file(directory.file("fine.bin")); }),
                         "expected 0..99, found 100"));
 }
+
+BOOST_AUTO_TEST_CASE(only_whole_numbers_of_records_are_accepted) {
+    temporary_directory directory;
+    const bytes two_records = cifar_file(one_label_each({3, 4}));
+    for (std::size_t length = 0; length <= two_records.size(); length += 97) {
+        write_plain(directory.file("part.bin"), bytes(two_records.begin(), two_records.begin() + static_cast<long>(length)));
+        BOOST_CHECK_THROW(read_cifar10_file(directory.file("part.bin")), dataset_error);
+    }
+    for (std::size_t length : {std::size_t{3073}, two_records.size()}) {
+        write_plain(directory.file("whole.bin"), bytes(two_records.begin(), two_records.begin() + static_cast<long>(length)));
+        BOOST_TEST(read_cifar10_file(directory.file("whole.bin")).labels.size() == length / 3073);
+    }
+}

@@ -130,3 +130,40 @@ BOOST_AUTO_TEST_CASE(label_out_of_range_names_the_record_and_the_value) {
     BOOST_TEST(contains(message, "record 2"));
     BOOST_TEST(contains(message, "expected 0..9, found 10"));
 }
+
+BOOST_AUTO_TEST_CASE(every_truncation_of_an_idx_file_is_a_dataset_error) {
+    temporary_directory directory;
+    const bytes images = idx_images(2, 3, 3);  // 34 bytes
+    const bytes labels = idx_labels({1, 2});   // 10 bytes
+    for (std::size_t length = 0; length < images.size(); ++length) {
+        write_plain(directory.file("images"), bytes(images.begin(), images.begin() + static_cast<long>(length)));
+        BOOST_CHECK_THROW(read_idx_images(directory.file("images")), dataset_error);
+    }
+    for (std::size_t length = 0; length < labels.size(); ++length) {
+        write_gzip(directory.file("labels.gz"), bytes(labels.begin(), labels.begin() + static_cast<long>(length)));
+        BOOST_CHECK_THROW(read_idx_labels(directory.file("labels.gz"), 10), dataset_error);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(any_single_corrupted_byte_of_a_gzipped_idx_file_reads_exactly_or_fails_cleanly) {
+    // Every byte of the compressed file flipped in turn: the reader either returns the exact
+    // original labels (the byte was not significant, e.g. the timestamp) or raises dataset_error.
+    temporary_directory directory;
+    const std::vector<int> original = {1, 2, 3, 4, 5, 6, 7, 8, 9, 0, 1, 2};
+    write_gzip(directory.file("whole.gz"), idx_labels(original));
+    const bytes packed = read_plain(directory.file("whole.gz"));
+    std::size_t rejected = 0;
+    for (std::size_t position = 0; position < packed.size(); ++position) {
+        bytes damaged = packed;
+        damaged[position] ^= 0xFF;
+        write_plain(directory.file("damaged.gz"), damaged);
+        try {
+            const xt::xarray<int> labels = read_idx_labels(directory.file("damaged.gz"), 10);
+            BOOST_REQUIRE(labels.size() == original.size());
+            for (std::size_t index = 0; index < original.size(); ++index) BOOST_REQUIRE(labels(index) == original[index]);
+        } catch (const dataset_error&) {
+            ++rejected;
+        }
+    }
+    BOOST_TEST(rejected > packed.size() / 2);
+}
