@@ -1,0 +1,91 @@
+// Initial parameters as the reference's models/helpers.py initialize(): conv and linear weights by
+// the chosen scheme, biases zero, BatchNorm gamma = norm_weights (1) and beta 0. Draws come from
+// one portable random_source over the parameters in order, so a seed fixes the weights everywhere.
+//
+//   xavier  (gain = param):  w ~ N(0, gain^2 * 2 / (fan_in + fan_out))        torch xavier_normal_
+//   kaiming (a = param):     w ~ N(0, 2 / ((1 + a^2) fan_in))                  torch kaiming_normal_, fan_in
+//   normal  (std = param):   w ~ N(0, param^2)
+//   zero:                    w = 0
+//   default: PyTorch's reset_parameters: w and b ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in))
+//            (kaiming_uniform with a = sqrt(5)); the reference keeps those biases too.
+// fan_in = in_channels * kernel area, fan_out = out_channels * kernel area (features for linear).
+#pragma once
+
+#include <cmath>
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include <xtensor/xarray.hpp>
+
+#include <nn/layer.hpp>
+#include <nn/random.hpp>
+
+namespace fds::nn {
+
+struct initializer {
+  std::string type = "xavier";  // xavier | kaiming | normal | zero | default
+  double param = 1.0;
+  double norm_weights = 1.0;    // BatchNorm gamma
+};
+
+// Throws std::invalid_argument naming the type and the valid ones when the type is unknown.
+void check_initializer(const initializer& init);
+
+// One flat vector holding every parameter of `specs` in order.
+template <class Scalar>
+xt::xarray<Scalar> initialize_parameters(const std::vector<parameter_spec>& specs, const initializer& init,
+                                         std::uint64_t seed);
+
+// ---------------------------------------------------------------------------------------------
+// Implementation
+// ---------------------------------------------------------------------------------------------
+
+inline void check_initializer(const initializer& init) {
+  static const char* valid[] = {"xavier", "kaiming", "normal", "zero", "default"};
+  for (const char* name : valid) {
+    if (init.type == name) return;
+  }
+  throw std::invalid_argument("initializer: unknown type '" + init.type +
+                              "', expected one of xavier, kaiming, normal, zero, default");
+}
+
+template <class Scalar>
+xt::xarray<Scalar> initialize_parameters(const std::vector<parameter_spec>& specs, const initializer& init,
+                                         std::uint64_t seed) {
+  check_initializer(init);
+  std::size_t total = 0;
+  for (const auto& spec : specs) total += spec.size();
+  xt::xarray<Scalar> flat = xt::zeros<Scalar>({total});
+  random_source random(seed);
+  Scalar* target = flat.data();
+  for (const auto& spec : specs) {
+    const std::size_t count = spec.size();
+    const double fan_in = static_cast<double>(spec.fan_in);
+    const double fan_out = static_cast<double>(spec.fan_out);
+    if (spec.role == parameter_role::weight) {
+      if (init.type == "xavier") {
+        const double deviation = init.param * std::sqrt(2.0 / (fan_in + fan_out));
+        for (std::size_t i = 0; i < count; ++i) target[i] = static_cast<Scalar>(random.normal(0.0, deviation));
+      } else if (init.type == "kaiming") {
+        const double deviation = std::sqrt(2.0 / (1.0 + init.param * init.param)) / std::sqrt(fan_in);
+        for (std::size_t i = 0; i < count; ++i) target[i] = static_cast<Scalar>(random.normal(0.0, deviation));
+      } else if (init.type == "normal") {
+        for (std::size_t i = 0; i < count; ++i) target[i] = static_cast<Scalar>(random.normal(0.0, init.param));
+      } else if (init.type == "default") {
+        const double bound = 1.0 / std::sqrt(fan_in);
+        for (std::size_t i = 0; i < count; ++i) target[i] = static_cast<Scalar>(random.uniform(-bound, bound));
+      }
+    } else if (spec.role == parameter_role::bias && init.type == "default") {
+      const double bound = 1.0 / std::sqrt(fan_in);
+      for (std::size_t i = 0; i < count; ++i) target[i] = static_cast<Scalar>(random.uniform(-bound, bound));
+    } else if (spec.role == parameter_role::norm_scale) {
+      for (std::size_t i = 0; i < count; ++i) target[i] = static_cast<Scalar>(init.norm_weights);
+    }
+    target += count;
+  }
+  return flat;
+}
+
+}  // namespace fds::nn

@@ -1,0 +1,104 @@
+// Max pooling over kernel x kernel windows with a stride (no padding, floor mode), as
+// torch.nn.MaxPool2d. Ties: the first maximum in row-major window order wins, as PyTorch's CPU
+// kernel (it replaces the running maximum only on a strictly greater value).
+//
+// The winning positions are found on the value (plain), then y = gather(x, winners) and
+// dL/dx = scatter_add(dL/dy, winners): both linear, so on duals the tangents follow the winners.
+#pragma once
+
+#include <autodiff/autodiff.hpp>
+
+#include <nn/layer.hpp>
+
+namespace fds::nn {
+
+class max_pool2d : public layer_defaults {
+ public:
+  explicit max_pool2d(std::size_t kernel_size, std::size_t stride = 0 /* 0: same as kernel */);
+
+  shape_type output_shape(const shape_type& input) const;
+
+  template <class Tensor>
+  struct saved {
+    xt::xarray<std::size_t> winners;  // flat positions in the input, shape of the output
+    shape_type input_shape;
+  };
+
+  template <class Tensor>
+  Tensor forward(const Tensor& input, const parameter_view<Tensor>& parameters, saved<Tensor>& keep,
+                 run_context<scalar_of<Tensor>>& run) const;
+  template <class Tensor>
+  Tensor backward(const Tensor& output_gradient, const parameter_view<Tensor>& parameters,
+                  const saved<Tensor>& keep, gradient_view<Tensor>& parameter_gradient) const;
+
+  // flat input positions of the window maxima of a plain [N, C, H, W] value
+  template <class Scalar>
+  xt::xarray<std::size_t> winners(const xt::xarray<Scalar>& value) const;
+
+ private:
+  std::size_t kernel_size_;
+  std::size_t stride_;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Implementation
+// ---------------------------------------------------------------------------------------------
+
+inline max_pool2d::max_pool2d(std::size_t kernel_size, std::size_t stride)
+    : kernel_size_(kernel_size), stride_(stride == 0 ? kernel_size : stride) {
+  if (kernel_size == 0) throw std::invalid_argument("max_pool2d: kernel size must be positive");
+}
+
+inline shape_type max_pool2d::output_shape(const shape_type& input) const {
+  if (input.size() != 3 || input[1] < kernel_size_ || input[2] < kernel_size_) {
+    throw std::invalid_argument("max_pool2d: expected per-sample input [C, H, W] with H, W >= " +
+                                std::to_string(kernel_size_) + ", found " + shape_string(input));
+  }
+  return {input[0], (input[1] - kernel_size_) / stride_ + 1, (input[2] - kernel_size_) / stride_ + 1};
+}
+
+template <class Scalar>
+xt::xarray<std::size_t> max_pool2d::winners(const xt::xarray<Scalar>& value) const {
+  const std::size_t batch = value.shape()[0];
+  const std::size_t channels = value.shape()[1];
+  const std::size_t height = value.shape()[2];
+  const std::size_t width = value.shape()[3];
+  const auto out = output_shape({channels, height, width});
+  xt::xarray<std::size_t> result = xt::xarray<std::size_t>::from_shape({batch, channels, out[1], out[2]});
+  const Scalar* data = value.data();
+  std::size_t* target = result.data();
+  for (std::size_t plane = 0; plane < batch * channels; ++plane) {
+    const std::size_t plane_start = plane * height * width;
+    for (std::size_t oy = 0; oy < out[1]; ++oy) {
+      for (std::size_t ox = 0; ox < out[2]; ++ox) {
+        std::size_t best = plane_start + oy * stride_ * width + ox * stride_;
+        for (std::size_t ky = 0; ky < kernel_size_; ++ky) {
+          const std::size_t row = plane_start + (oy * stride_ + ky) * width + ox * stride_;
+          for (std::size_t kx = 0; kx < kernel_size_; ++kx) {
+            // strictly greater (or NaN, which PyTorch propagates): the first maximum wins
+            const Scalar candidate = data[row + kx];
+            if (candidate > data[best] || candidate != candidate) best = row + kx;
+          }
+        }
+        *target++ = best;
+      }
+    }
+  }
+  return result;
+}
+
+template <class Tensor>
+Tensor max_pool2d::forward(const Tensor& input, const parameter_view<Tensor>&, saved<Tensor>& keep,
+                           run_context<scalar_of<Tensor>>&) const {
+  keep.winners = winners(autodiff::value(input));
+  keep.input_shape = shape_type(input.shape().begin(), input.shape().end());
+  return autodiff::gather_flat(input, keep.winners);
+}
+
+template <class Tensor>
+Tensor max_pool2d::backward(const Tensor& output_gradient, const parameter_view<Tensor>&, const saved<Tensor>& keep,
+                            gradient_view<Tensor>&) const {
+  return autodiff::scatter_add_flat(output_gradient, keep.winners, keep.input_shape);
+}
+
+}  // namespace fds::nn

@@ -1,0 +1,242 @@
+// Runtime composition of layers. A layer is a class with template forward/backward (see
+// layer.hpp); sequential<Scalar> keeps any number of them behind a small type erasure that
+// instantiates each layer for the two tensor types of a scalar: xt::xarray<Scalar> (plain
+// training, no tangent work at all) and autodiff::dual_tensor<Scalar> (training with tangents).
+// A sequential is itself a layer, so blocks nest (residual.hpp).
+//
+//   nn::sequential<float> block;
+//   block << nn::conv2d(16, 16, 3, 1, 1, false) << nn::batch_norm2d(16) << nn::relu();
+//
+// Parameters and buffers of the children are laid out one after the other, in the order added.
+#pragma once
+
+#include <memory>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include <autodiff/autodiff.hpp>
+
+#include <nn/layer.hpp>
+
+namespace fds::nn {
+
+namespace detail {
+
+// The two instantiations every layer gets, behind virtual calls.
+template <class Scalar>
+class any_layer {
+ public:
+  using plain = xt::xarray<Scalar>;
+  using dual = autodiff::dual_tensor<Scalar>;
+
+  virtual ~any_layer() = default;
+  virtual std::unique_ptr<any_layer> clone() const = 0;
+  virtual shape_type output_shape(const shape_type& input) const = 0;
+  virtual std::vector<parameter_spec> parameters(const shape_type& input) const = 0;
+  virtual std::vector<double> buffers(const shape_type& input) const = 0;
+  virtual plain forward(const plain& input, const parameter_view<plain>& parameters, run_context<Scalar>& run) = 0;
+  virtual dual forward(const dual& input, const parameter_view<dual>& parameters, run_context<Scalar>& run) = 0;
+  virtual plain backward(const plain& output_gradient, const parameter_view<plain>& parameters,
+                         gradient_view<plain>& parameter_gradient) = 0;
+  virtual dual backward(const dual& output_gradient, const parameter_view<dual>& parameters,
+                        gradient_view<dual>& parameter_gradient) = 0;
+};
+
+// One layer plus what its forward kept for backward, per tensor type.
+template <class Layer, class Scalar>
+class layer_holder final : public any_layer<Scalar> {
+ public:
+  using plain = xt::xarray<Scalar>;
+  using dual = autodiff::dual_tensor<Scalar>;
+
+  explicit layer_holder(Layer layer) : layer_(std::move(layer)) {}
+
+  std::unique_ptr<any_layer<Scalar>> clone() const override {
+    return std::make_unique<layer_holder>(layer_);
+  }
+  shape_type output_shape(const shape_type& input) const override { return layer_.output_shape(input); }
+  std::vector<parameter_spec> parameters(const shape_type& input) const override {
+    return layer_.parameters(input);
+  }
+  std::vector<double> buffers(const shape_type& input) const override { return layer_.buffers(input); }
+
+  plain forward(const plain& input, const parameter_view<plain>& parameters, run_context<Scalar>& run) override {
+    return layer_.forward(input, parameters, plain_saved_, run);
+  }
+  dual forward(const dual& input, const parameter_view<dual>& parameters, run_context<Scalar>& run) override {
+    return layer_.forward(input, parameters, dual_saved_, run);
+  }
+  plain backward(const plain& output_gradient, const parameter_view<plain>& parameters,
+                 gradient_view<plain>& parameter_gradient) override {
+    return layer_.backward(output_gradient, parameters, plain_saved_, parameter_gradient);
+  }
+  dual backward(const dual& output_gradient, const parameter_view<dual>& parameters,
+                gradient_view<dual>& parameter_gradient) override {
+    return layer_.backward(output_gradient, parameters, dual_saved_, parameter_gradient);
+  }
+
+ private:
+  Layer layer_;
+  typename Layer::template saved<plain> plain_saved_{};
+  typename Layer::template saved<dual> dual_saved_{};
+};
+
+}  // namespace detail
+
+template <class Scalar>
+class sequential {
+ public:
+  sequential() = default;
+  sequential(const sequential& other);
+  sequential& operator=(const sequential& other);
+  sequential(sequential&&) noexcept = default;
+  sequential& operator=(sequential&&) noexcept = default;
+
+  // Appends a layer (any class following layer.hpp, including another sequential).
+  template <class Layer>
+  sequential& add(Layer layer);
+  template <class Layer>
+  sequential& operator<<(Layer layer) { return add(std::move(layer)); }
+
+  std::size_t layer_count() const { return layers_.size(); }
+  bool empty() const { return layers_.empty(); }
+
+  // the layer interface
+  shape_type output_shape(const shape_type& input) const;
+  std::vector<parameter_spec> parameters(const shape_type& input) const;
+  std::vector<double> buffers(const shape_type& input) const;
+
+  template <class Tensor>
+  struct saved {};
+
+  template <class Tensor>
+  Tensor forward(const Tensor& input, const parameter_view<Tensor>& parameters, saved<Tensor>& keep,
+                 run_context<Scalar>& run) const;
+  template <class Tensor>
+  Tensor backward(const Tensor& output_gradient, const parameter_view<Tensor>& parameters,
+                  const saved<Tensor>& keep, gradient_view<Tensor>& parameter_gradient) const;
+
+ private:
+  // where each child's parameters and buffers start, for one input shape
+  struct layout {
+    shape_type input;
+    std::vector<std::size_t> parameter_offsets;
+    std::vector<std::size_t> buffer_offsets;
+  };
+  const layout& layout_for(const shape_type& input) const;
+
+  std::vector<std::unique_ptr<detail::any_layer<Scalar>>> layers_;
+  mutable layout layout_;
+  mutable bool layout_valid_ = false;
+};
+
+// ---------------------------------------------------------------------------------------------
+// Implementation
+// ---------------------------------------------------------------------------------------------
+
+template <class Scalar>
+sequential<Scalar>::sequential(const sequential& other) {
+  for (const auto& layer : other.layers_) layers_.push_back(layer->clone());
+}
+
+template <class Scalar>
+sequential<Scalar>& sequential<Scalar>::operator=(const sequential& other) {
+  if (this != &other) {
+    sequential copy(other);
+    *this = std::move(copy);
+  }
+  return *this;
+}
+
+template <class Scalar>
+template <class Layer>
+sequential<Scalar>& sequential<Scalar>::add(Layer layer) {
+  layers_.push_back(std::make_unique<detail::layer_holder<Layer, Scalar>>(std::move(layer)));
+  layout_valid_ = false;
+  return *this;
+}
+
+template <class Scalar>
+shape_type sequential<Scalar>::output_shape(const shape_type& input) const {
+  shape_type shape = input;
+  for (const auto& layer : layers_) shape = layer->output_shape(shape);
+  return shape;
+}
+
+template <class Scalar>
+std::vector<parameter_spec> sequential<Scalar>::parameters(const shape_type& input) const {
+  std::vector<parameter_spec> all;
+  shape_type shape = input;
+  for (const auto& layer : layers_) {
+    auto specs = layer->parameters(shape);
+    all.insert(all.end(), specs.begin(), specs.end());
+    shape = layer->output_shape(shape);
+  }
+  return all;
+}
+
+template <class Scalar>
+std::vector<double> sequential<Scalar>::buffers(const shape_type& input) const {
+  std::vector<double> all;
+  shape_type shape = input;
+  for (const auto& layer : layers_) {
+    auto initial = layer->buffers(shape);
+    all.insert(all.end(), initial.begin(), initial.end());
+    shape = layer->output_shape(shape);
+  }
+  return all;
+}
+
+template <class Scalar>
+auto sequential<Scalar>::layout_for(const shape_type& input) const -> const layout& {
+  if (layout_valid_ && layout_.input == input) return layout_;
+  layout fresh;
+  fresh.input = input;
+  std::size_t parameter_offset = 0;
+  std::size_t buffer_offset = 0;
+  shape_type shape = input;
+  for (const auto& layer : layers_) {
+    fresh.parameter_offsets.push_back(parameter_offset);
+    fresh.buffer_offsets.push_back(buffer_offset);
+    for (const auto& spec : layer->parameters(shape)) parameter_offset += spec.size();
+    buffer_offset += layer->buffers(shape).size();
+    shape = layer->output_shape(shape);
+  }
+  layout_ = std::move(fresh);
+  layout_valid_ = true;
+  return layout_;
+}
+
+template <class Scalar>
+template <class Tensor>
+Tensor sequential<Scalar>::forward(const Tensor& input, const parameter_view<Tensor>& parameters, saved<Tensor>&,
+                                   run_context<Scalar>& run) const {
+  const layout& offsets = layout_for(sample_shape(input));
+  Tensor activation = input;
+  for (std::size_t i = 0; i < layers_.size(); ++i) {
+    run_context<Scalar> child = run;
+    child.buffers = run.buffers == nullptr ? nullptr : run.buffers + offsets.buffer_offsets[i];
+    activation = layers_[i]->forward(activation, parameter_view<Tensor>{parameters.flat,
+                                                                        parameters.offset + offsets.parameter_offsets[i]},
+                                     child);
+  }
+  return activation;
+}
+
+template <class Scalar>
+template <class Tensor>
+Tensor sequential<Scalar>::backward(const Tensor& output_gradient, const parameter_view<Tensor>& parameters,
+                                    const saved<Tensor>&, gradient_view<Tensor>& parameter_gradient) const {
+  if (!layout_valid_) throw std::logic_error("sequential: backward called before forward");
+  Tensor gradient = output_gradient;
+  for (std::size_t i = layers_.size(); i-- > 0;) {
+    const std::size_t offset = layout_.parameter_offsets[i];
+    parameter_view<Tensor> child_parameters{parameters.flat, parameters.offset + offset};
+    gradient_view<Tensor> child_gradient{parameter_gradient.flat, parameter_gradient.offset + offset};
+    gradient = layers_[i]->backward(gradient, child_parameters, child_gradient);
+  }
+  return gradient;
+}
+
+}  // namespace fds::nn
