@@ -11,6 +11,7 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -54,6 +55,22 @@ namespace fds::autodiff
 
     namespace detail
     {
+        // Uninitialized scratch memory kept per thread and per role between calls: the stacking
+        // copies are large (L * Kd * N), and a fresh allocation would cost page faults and a
+        // zeroing pass on every call.
+        template <class Scalar, int Role>
+        Scalar* scratch(std::size_t count)
+        {
+            thread_local std::unique_ptr<Scalar[]> buffer;
+            thread_local std::size_t capacity = 0;
+            if (count > capacity)
+            {
+                buffer.reset(new Scalar[count]);
+                capacity = count;
+            }
+            return buffer.get();
+        }
+
         // A 2-D operand: value data, live tangent rows (each rows x columns, as stored).
         template <class Scalar>
         struct matrix_operand
@@ -146,11 +163,11 @@ namespace fds::autodiff
                 else
                 {
                     // dA_k stored [Kd, M]: transpose each slot so the stack is [L_a * M, Kd].
-                    std::vector<Scalar> stacked(a.live * m * inner);
+                    Scalar* stacked = scratch<Scalar, 0>(a.live * m * inner);
                     for (std::size_t k = 0; k < a.live; ++k)
                     {
                         const Scalar* slot = a.block + k * inner * m;
-                        Scalar* out = stacked.data() + k * m * inner;
+                        Scalar* out = stacked + k * m * inner;
                         for (std::size_t j = 0; j < inner; ++j)
                         {
                             for (std::size_t i = 0; i < m; ++i)
@@ -159,7 +176,7 @@ namespace fds::autodiff
                             }
                         }
                     }
-                    gemm(false, transpose_b, a.live * m, n, inner, Scalar(1), stacked.data(), inner,
+                    gemm(false, transpose_b, a.live * m, n, inner, Scalar(1), stacked, inner,
                          b.value, ldb, Scalar(0), block.data(), n);
                 }
             }
@@ -168,27 +185,27 @@ namespace fds::autodiff
             if (b.live > 0)
             {
                 const std::size_t wide = b.live * n;
-                std::vector<Scalar> product(m * wide);
+                Scalar* product = scratch<Scalar, 1>(m * wide);
                 if (transpose_b)
                 {
                     // dB_k stored [N, Kd]: the stack [L_b * N, Kd] transposed is [Kd, L_b * N].
                     gemm(transpose_a, true, m, wide, inner, Scalar(1), a.value, lda, b.block, inner,
-                         Scalar(0), product.data(), wide);
+                         Scalar(0), product, wide);
                 }
                 else
                 {
                     // dB_k stored [Kd, N]: lay the slots side by side as [Kd, L_b, N].
-                    std::vector<Scalar> side_by_side(inner * wide);
+                    Scalar* side_by_side = scratch<Scalar, 2>(inner * wide);
                     for (std::size_t k = 0; k < b.live; ++k)
                     {
                         for (std::size_t j = 0; j < inner; ++j)
                         {
                             const Scalar* row = b.block + (k * inner + j) * n;
-                            std::copy(row, row + n, side_by_side.data() + j * wide + k * n);
+                            std::copy(row, row + n, side_by_side + j * wide + k * n);
                         }
                     }
                     gemm(transpose_a, false, m, wide, inner, Scalar(1), a.value, lda,
-                         side_by_side.data(), wide, Scalar(0), product.data(), wide);
+                         side_by_side, wide, Scalar(0), product, wide);
                 }
                 // product [M, L_b, N] -> block [L, M, N]: add where the first term wrote, else set.
                 for (std::size_t k = 0; k < b.live; ++k)
@@ -197,7 +214,7 @@ namespace fds::autodiff
                     const bool accumulate = k < a.live;
                     for (std::size_t i = 0; i < m; ++i)
                     {
-                        const Scalar* row = product.data() + i * wide + k * n;
+                        const Scalar* row = product + i * wide + k * n;
                         Scalar* target = out + i * n;
                         if (accumulate)
                         {

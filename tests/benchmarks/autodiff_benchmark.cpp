@@ -1,0 +1,221 @@
+// Speed of the dual-tensor core, printed as JSON (one run; quote the ratios, not the seconds).
+//
+// - matmul: for the layer shapes of the models and K in {1, 4, 9, 16} live tangents on both
+//   factors, the dual matmul against one plain GEMM of the same shape; the ideal is 1 + 2K GEMMs.
+// - sgemm 2048: achieved GFLOP/s of the BLAS in use (after ensure_fast_blas_kernel).
+// - elementwise: dual mul, add, relu, exp on 10^6 elements with K tangents against a plain pass
+//   over the same bytes (a copy for one input, c = a + b for two), both producing a new tensor.
+// Times are the minimum over repetitions, as wall time and as process CPU time: the machine is
+// shared, so the minimum is the least disturbed run and CPU time ignores other programs' slices.
+#include <algorithm>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <ctime>
+#include <iostream>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+#include <xtensor/xarray.hpp>
+
+#include <autodiff/autodiff.hpp>
+
+namespace
+{
+    using fds::autodiff::dual_tensor;
+    using fds::autodiff::detail::gemm;
+
+    struct timing
+    {
+        double wall = 1e300;  // elapsed seconds
+        double cpu = 1e300;   // CPU seconds of the process, all threads (insensitive to other
+                              // programs taking the cores, which a shared machine has plenty of)
+    };
+
+    double process_cpu_seconds()
+    {
+        timespec now{};
+        clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now);
+        return static_cast<double>(now.tv_sec) + 1e-9 * static_cast<double>(now.tv_nsec);
+    }
+
+    // Minimum wall and CPU seconds of `work` over at least `repetitions` runs and `budget` seconds.
+    template <class Work>
+    timing minimum_seconds(Work work, int repetitions = 5, double budget = 0.3)
+    {
+        work();  // warm-up: page faults, BLAS buffers
+        timing best;
+        double total = 0.0;
+        for (int run = 0; (run < repetitions || total < budget) && run < 200; ++run)
+        {
+            const double cpu_start = process_cpu_seconds();
+            const auto start = std::chrono::steady_clock::now();
+            work();
+            const double wall
+                = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+            best.wall = std::min(best.wall, wall);
+            best.cpu = std::min(best.cpu, process_cpu_seconds() - cpu_start);
+            total += wall;
+        }
+        return best;
+    }
+
+    nlohmann::json seconds_json(const timing& t)
+    {
+        return {{"wall", t.wall}, {"cpu", t.cpu}};
+    }
+
+    nlohmann::json ratio_json(const timing& numerator, const timing& denominator, double factor = 1.0)
+    {
+        return {{"wall", numerator.wall / (factor * denominator.wall)},
+                {"cpu", numerator.cpu / (factor * denominator.cpu)}};
+    }
+
+    // The better of the two ratios: on a loaded machine wall time counts other programs' slices,
+    // CPU time counts OpenBLAS threads spinning; neither is inflated by the other's artefact.
+    double best_ratio(const timing& numerator, const timing& denominator, double factor = 1.0)
+    {
+        return std::min(numerator.wall / (factor * denominator.wall),
+                        numerator.cpu / (factor * denominator.cpu));
+    }
+
+    // Deterministic values in [-1, 1) (a 64-bit LCG; the benchmark needs no statistics).
+    xt::xarray<float> filled(const std::vector<std::size_t>& shape, std::uint64_t seed)
+    {
+        xt::xarray<float> x = xt::xarray<float>::from_shape(shape);
+        std::uint64_t state = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+        for (auto& entry : x)
+        {
+            state = state * 6364136223846793005ULL + 1442695040888963407ULL;
+            entry = static_cast<float>(static_cast<double>(state >> 40) / static_cast<double>(1ULL << 24)) * 2.0f - 1.0f;
+        }
+        return x;
+    }
+
+    dual_tensor<float> dual_with_tangents(const std::vector<std::size_t>& shape, std::size_t live,
+                                          std::uint64_t seed)
+    {
+        std::vector<std::size_t> block_shape{live};
+        block_shape.insert(block_shape.end(), shape.begin(), shape.end());
+        return dual_tensor<float>(filled(shape, seed), filled(block_shape, seed + 1), live);
+    }
+
+    nlohmann::json benchmark_matmul(std::size_t m, std::size_t inner, std::size_t n)
+    {
+        const xt::xarray<float> a = filled({m, inner}, 1);
+        const xt::xarray<float> b = filled({inner, n}, 2);
+        xt::xarray<float> c = xt::xarray<float>::from_shape({m, n});
+        const timing plain = minimum_seconds([&] {
+            gemm(false, false, m, n, inner, 1.0f, a.data(), inner, b.data(), n, 0.0f, c.data(), n);
+        });
+        nlohmann::json rows = nlohmann::json::array();
+        for (std::size_t tangents : {1, 4, 9, 16})
+        {
+            const auto x = dual_with_tangents({m, inner}, tangents, 3);
+            const auto y = dual_with_tangents({inner, n}, tangents, 4);
+            const auto y_transposed = dual_with_tangents({n, inner}, tangents, 5);
+            const timing dual = minimum_seconds([&] { (void)fds::autodiff::matmul(x, y); });
+            // x W^T with W stored [out, in], as a linear layer calls it.
+            const timing dual_transposed
+                = minimum_seconds([&] { (void)fds::autodiff::matmul(x, y_transposed, false, true); });
+            const double ideal = static_cast<double>(1 + 2 * tangents);
+            rows.push_back({{"K", tangents},
+                            {"dual_matmul_seconds", seconds_json(dual)},
+                            {"dual_matmul_transpose_b_seconds", seconds_json(dual_transposed)},
+                            {"ratio_to_ideal_1_plus_2K", ratio_json(dual, plain, ideal)},
+                            {"ratio_to_ideal_1_plus_2K_transpose_b", ratio_json(dual_transposed, plain, ideal)},
+                            {"target_met", tangents < 4 || std::max(best_ratio(dual, plain, ideal),
+                                                                    best_ratio(dual_transposed, plain, ideal)) <= 1.3}});
+        }
+        return {{"shape", std::to_string(m) + "x" + std::to_string(inner) + " * "
+                              + std::to_string(inner) + "x" + std::to_string(n)},
+                {"plain_gemm_seconds", seconds_json(plain)},
+                {"plain_gemm_gflops", 2.0 * m * inner * n / plain.wall * 1e-9},
+                {"by_K", rows}};
+    }
+
+    nlohmann::json benchmark_sgemm_2048()
+    {
+        const std::size_t size = 2048;
+        const xt::xarray<float> a = filled({size, size}, 5);
+        const xt::xarray<float> b = filled({size, size}, 6);
+        xt::xarray<float> c = xt::xarray<float>::from_shape({size, size});
+        const timing seconds = minimum_seconds([&] {
+            gemm(false, false, size, size, size, 1.0f, a.data(), size, b.data(), size, 0.0f,
+                 c.data(), size);
+        }, 5, 1.0);
+        const double gflops = 2.0 * size * size * size / seconds.wall * 1e-9;
+        // CPU seconds are summed over the BLAS threads: per-core GFLOP/s times the thread count.
+        const double gflops_from_cpu
+            = 2.0 * size * size * size / seconds.cpu * 1e-9 * fds::autodiff::blas_kernel_report().threads;
+        return {{"seconds", seconds_json(seconds)},
+                {"gflops", gflops},
+                {"gflops_if_cores_were_free", gflops_from_cpu},
+                {"target_gflops", 200.0}};
+    }
+
+    nlohmann::json benchmark_elementwise()
+    {
+        const std::size_t count = 1000000;
+        nlohmann::json rows = nlohmann::json::array();
+        for (std::size_t tangents : {1, 4, 9, 16})
+        {
+            const auto x = dual_with_tangents({count}, tangents, 7);
+            const auto y = dual_with_tangents({count}, tangents, 8);
+            // The same bytes as a unary op moves: read value + block, write value + block.
+            const xt::xarray<float> stream_a = filled({(1 + tangents) * count}, 9);
+            const xt::xarray<float> stream_b = filled({(1 + tangents) * count}, 10);
+            const timing copy = minimum_seconds([&] {
+                xt::xarray<float> out = xt::xarray<float>::from_shape(stream_a.shape());
+                std::copy(stream_a.begin(), stream_a.end(), out.begin());
+            });
+            // The same bytes as a binary op moves: two streams in, one out.
+            const timing add_pass = minimum_seconds([&] {
+                xt::xarray<float> out = xt::xarray<float>::from_shape(stream_a.shape());
+                const float* pa = stream_a.data();
+                const float* pb = stream_b.data();
+                float* po = out.data();
+                for (std::size_t i = 0; i < out.size(); ++i)
+                {
+                    po[i] = pa[i] + pb[i];
+                }
+            });
+            const timing mul = minimum_seconds([&] { (void)(x * y); });
+            const timing add = minimum_seconds([&] { (void)(x + y); });
+            const timing relu = minimum_seconds([&] { (void)fds::autodiff::relu(x); });
+            const timing exp = minimum_seconds([&] { (void)fds::autodiff::exp(x); });
+            rows.push_back({{"K", tangents},
+                            {"plain_copy_seconds", seconds_json(copy)},
+                            {"plain_two_input_pass_seconds", seconds_json(add_pass)},
+                            {"mul_seconds", seconds_json(mul)},
+                            {"add_seconds", seconds_json(add)},
+                            {"relu_seconds", seconds_json(relu)},
+                            {"exp_seconds", seconds_json(exp)},
+                            {"mul_ratio", ratio_json(mul, add_pass)},
+                            {"add_ratio", ratio_json(add, add_pass)},
+                            {"relu_ratio", ratio_json(relu, copy)},
+                            {"exp_ratio", ratio_json(exp, copy)},
+                            {"target_met", std::max({best_ratio(mul, add_pass), best_ratio(add, add_pass),
+                                                     best_ratio(relu, copy), best_ratio(exp, copy)}) <= 2.0}});
+        }
+        return {{"elements", count}, {"by_K", rows}};
+    }
+}
+
+int main(int argc, char** argv)
+{
+    fds::autodiff::ensure_fast_blas_kernel(argc, argv);
+    const auto blas = fds::autodiff::blas_kernel_report();
+    nlohmann::json report;
+    report["blas"] = {{"corename", blas.corename},
+                      {"threads", blas.threads},
+                      {"openblas_coretype", blas.coretype_variable},
+                      {"reexecuted_with_better_kernel", blas.reexecuted},
+                      {"config", blas.config}};
+    report["sgemm_2048"] = benchmark_sgemm_2048();
+    report["dual_matmul"] = {benchmark_matmul(256, 784, 300), benchmark_matmul(128, 3072, 256),
+                             benchmark_matmul(256, 120, 84)};
+    report["dual_elementwise"] = benchmark_elementwise();
+    std::cout << report.dump(2) << std::endl;
+    return 0;
+}
