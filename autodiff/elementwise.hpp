@@ -17,6 +17,7 @@
 #include <array>
 #include <cmath>
 #include <cstddef>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -189,9 +190,17 @@ namespace fds::autodiff
             std::size_t live = 0;
             std::size_t tangent_count = 0;
             bool is_dual = false;
-            std::vector<Scalar> value_storage;
-            std::vector<Scalar> block_storage;
+            // Owned copies when the operand is a number or had to be expanded (uninitialized
+            // allocation: every element is written before it is read).
+            std::unique_ptr<Scalar[]> value_storage;
+            std::unique_ptr<Scalar[]> block_storage;
         };
+
+        template <class Scalar>
+        std::unique_ptr<Scalar[]> uninitialized(std::size_t count)
+        {
+            return std::unique_ptr<Scalar[]>(new Scalar[std::max<std::size_t>(count, 1)]);
+        }
 
         template <class Scalar>
         operand<Scalar> make_operand(const dual_tensor<Scalar>& x)
@@ -221,10 +230,13 @@ namespace fds::autodiff
         operand<Scalar> make_operand(const dual_scalar<Scalar>& x)
         {
             operand<Scalar> result;
-            result.value_storage.assign(1, x.value());
-            result.block_storage = x.live_tangent_values();
-            result.value = result.value_storage.data();
-            result.block = result.block_storage.data();
+            result.value_storage = uninitialized<Scalar>(1);
+            result.value_storage[0] = x.value();
+            result.block_storage = uninitialized<Scalar>(x.live_tangents());
+            std::copy(x.live_tangent_values().begin(), x.live_tangent_values().end(),
+                      result.block_storage.get());
+            result.value = result.value_storage.get();
+            result.block = result.block_storage.get();
             result.size = 1;
             result.live = x.live_tangents();
             result.tangent_count = x.tangent_count();
@@ -236,8 +248,9 @@ namespace fds::autodiff
         operand<Scalar> make_operand_number(Scalar x)
         {
             operand<Scalar> result;
-            result.value_storage.assign(1, x);
-            result.value = result.value_storage.data();
+            result.value_storage = uninitialized<Scalar>(1);
+            result.value_storage[0] = x;
+            result.value = result.value_storage.get();
             result.size = 1;
             return result;
         }
@@ -262,39 +275,65 @@ namespace fds::autodiff
             return result;
         }
 
-        // For every flat index of the result shape, the flat index of the (right-aligned,
-        // broadcast) source element.
-        inline std::vector<std::size_t> broadcast_index_map(const std::vector<std::size_t>& source,
-                                                            const std::vector<std::size_t>& result)
+        // Copies src (shape `source`, right-aligned against `result` as in numpy) into dst of
+        // shape `result`, repeating along the broadcast axes: whole rows are copied or filled at
+        // once, so the cost is one pass over dst.
+        template <class Scalar>
+        void broadcast_copy(const Scalar* src, const std::vector<std::size_t>& source, Scalar* dst,
+                            const std::vector<std::size_t>& result)
         {
-            const std::size_t count = element_count(result);
-            const std::size_t offset = result.size() - source.size();
-            std::vector<std::size_t> source_strides(result.size(), 0);
-            std::size_t stride = 1;
-            for (std::size_t i = source.size(); i-- > 0;)
+            const std::size_t dimension = result.size();
+            if (dimension == 0)
             {
-                source_strides[i + offset] = source[i] == 1 ? 0 : stride;
-                stride *= source[i];
+                dst[0] = src[0];
+                return;
             }
-            std::vector<std::size_t> map(count);
-            std::vector<std::size_t> index(result.size(), 0);
-            std::size_t source_flat = 0;
-            for (std::size_t flat = 0; flat < count; ++flat)
+            const std::size_t offset = dimension - source.size();
+            std::vector<std::size_t> source_extent(dimension, 1);
+            for (std::size_t i = 0; i < source.size(); ++i)
             {
-                map[flat] = source_flat;
-                for (std::size_t axis = result.size(); axis-- > 0;)
+                source_extent[i + offset] = source[i];
+            }
+            std::vector<std::size_t> source_stride(dimension, 0);
+            std::vector<std::size_t> result_stride(dimension, 0);
+            std::size_t source_step = 1;
+            std::size_t result_step = 1;
+            for (std::size_t axis = dimension; axis-- > 0;)
+            {
+                source_stride[axis] = source_extent[axis] == 1 ? 0 : source_step;
+                result_stride[axis] = result_step;
+                source_step *= source_extent[axis];
+                result_step *= result[axis];
+            }
+            const std::size_t inner = result[dimension - 1];
+            const bool inner_repeats = source_extent[dimension - 1] == 1;
+            const std::size_t rows = element_count(result) / std::max<std::size_t>(inner, 1);
+            std::vector<std::size_t> index(dimension, 0);
+            std::size_t source_position = 0;
+            for (std::size_t row = 0; row < rows; ++row)
+            {
+                Scalar* out = dst + row * inner;
+                if (inner_repeats)
+                {
+                    std::fill(out, out + inner, src[source_position]);
+                }
+                else
+                {
+                    std::copy(src + source_position, src + source_position + inner, out);
+                }
+                // Next row: odometer over the axes before the last.
+                for (std::size_t axis = dimension - 1; axis-- > 0;)
                 {
                     ++index[axis];
-                    source_flat += source_strides[axis];
+                    source_position += source_stride[axis];
                     if (index[axis] < result[axis])
                     {
                         break;
                     }
-                    source_flat -= source_strides[axis] * index[axis];
+                    source_position -= source_stride[axis] * index[axis];
                     index[axis] = 0;
                 }
             }
-            return map;
         }
 
         // Expands an operand to the result shape unless it already has its layout (equal element
@@ -307,26 +346,17 @@ namespace fds::autodiff
             {
                 return;
             }
-            const std::vector<std::size_t> map = broadcast_index_map(x.shape, result_shape);
-            std::vector<Scalar> value(count);
-            for (std::size_t i = 0; i < count; ++i)
-            {
-                value[i] = x.value[map[i]];
-            }
-            std::vector<Scalar> block(x.live * count);
+            auto value = uninitialized<Scalar>(count);
+            broadcast_copy(x.value, x.shape, value.get(), result_shape);
+            auto block = uninitialized<Scalar>(x.live * count);
             for (std::size_t k = 0; k < x.live; ++k)
             {
-                const Scalar* row = x.block + k * x.size;
-                Scalar* expanded = block.data() + k * count;
-                for (std::size_t i = 0; i < count; ++i)
-                {
-                    expanded[i] = row[map[i]];
-                }
+                broadcast_copy(x.block + k * x.size, x.shape, block.get() + k * count, result_shape);
             }
             x.value_storage = std::move(value);
             x.block_storage = std::move(block);
-            x.value = x.value_storage.data();
-            x.block = x.block_storage.data();
+            x.value = x.value_storage.get();
+            x.block = x.block_storage.get();
             x.size = count;
         }
 

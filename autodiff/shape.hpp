@@ -67,6 +67,17 @@ namespace fds::autodiff
         }
 
         template <class Shape>
+        std::vector<std::size_t> permuted_shape(const Shape& shape, const std::vector<std::size_t>& permutation)
+        {
+            std::vector<std::size_t> result;
+            for (std::size_t axis : permutation)
+            {
+                result.push_back(shape[axis]);
+            }
+            return result;
+        }
+
+        template <class Shape>
         void check_permutation(const Shape& shape, const std::vector<std::size_t>& permutation)
         {
             std::vector<bool> seen(shape.size(), false);
@@ -83,6 +94,131 @@ namespace fds::autodiff
             {
                 throw std::invalid_argument("transpose: permutation " + shape_string(permutation)
                                             + " invalid for shape " + shape_string(shape));
+            }
+        }
+
+        // dst = x transposed by `permutation` (axis j of dst is axis permutation[j] of x), both
+        // row-major. Output axes that stay adjacent in the source are merged first; then rows
+        // are copied whole when the last axis stays innermost, and otherwise the two axes that
+        // are innermost in source and destination are transposed in cache-sized tiles.
+        template <class Scalar>
+        void permute_copy(const Scalar* src, const std::vector<std::size_t>& shape,
+                          const std::vector<std::size_t>& permutation, Scalar* dst)
+        {
+            struct axis_run
+            {
+                std::size_t extent;
+                std::size_t source_stride;
+                std::size_t destination_stride = 0;
+            };
+            const std::size_t dimension = shape.size();
+            std::vector<std::size_t> source_strides(dimension, 1);
+            for (std::size_t axis = dimension; axis-- > 1;)
+            {
+                source_strides[axis - 1] = source_strides[axis] * shape[axis];
+            }
+            std::vector<axis_run> axes;
+            for (std::size_t j = 0; j < dimension; ++j)
+            {
+                const std::size_t extent = shape[permutation[j]];
+                const std::size_t stride = source_strides[permutation[j]];
+                if (extent == 0)
+                {
+                    return;
+                }
+                if (extent == 1)
+                {
+                    continue;
+                }
+                if (!axes.empty() && axes.back().source_stride == stride * extent)
+                {
+                    axes.back().extent *= extent;
+                    axes.back().source_stride = stride;
+                }
+                else
+                {
+                    axes.push_back({extent, stride});
+                }
+            }
+            if (axes.empty())
+            {
+                dst[0] = src[0];
+                return;
+            }
+            std::size_t step = 1;
+            for (std::size_t j = axes.size(); j-- > 0;)
+            {
+                axes[j].destination_stride = step;
+                step *= axes[j].extent;
+            }
+            const axis_run last = axes.back();
+            axes.pop_back();
+            // The source's innermost axis, if it is not the destination's.
+            std::size_t inner = axes.size();
+            if (last.source_stride != 1)
+            {
+                for (std::size_t j = 0; j < axes.size(); ++j)
+                {
+                    if (axes[j].source_stride == 1)
+                    {
+                        inner = j;
+                    }
+                }
+            }
+            axis_run tile_axis{1, 0, 0};
+            if (inner < axes.size())
+            {
+                tile_axis = axes[inner];
+                axes.erase(axes.begin() + static_cast<std::ptrdiff_t>(inner));
+            }
+            constexpr std::size_t tile = 16;
+            std::vector<std::size_t> index(axes.size(), 0);
+            std::size_t source_base = 0;
+            std::size_t destination_base = 0;
+            while (true)
+            {
+                if (last.source_stride == 1)
+                {
+                    std::copy(src + source_base, src + source_base + last.extent, dst + destination_base);
+                }
+                else
+                {
+                    for (std::size_t i0 = 0; i0 < tile_axis.extent; i0 += tile)
+                    {
+                        const std::size_t i1 = std::min(tile_axis.extent, i0 + tile);
+                        for (std::size_t j0 = 0; j0 < last.extent; j0 += tile)
+                        {
+                            const std::size_t j1 = std::min(last.extent, j0 + tile);
+                            for (std::size_t i = i0; i < i1; ++i)
+                            {
+                                const Scalar* in = src + source_base + i * tile_axis.source_stride;
+                                Scalar* out = dst + destination_base + i * tile_axis.destination_stride;
+                                for (std::size_t j = j0; j < j1; ++j)
+                                {
+                                    out[j] = in[j * last.source_stride];
+                                }
+                            }
+                        }
+                    }
+                }
+                std::size_t axis = axes.size();
+                while (axis-- > 0)
+                {
+                    ++index[axis];
+                    source_base += axes[axis].source_stride;
+                    destination_base += axes[axis].destination_stride;
+                    if (index[axis] < axes[axis].extent)
+                    {
+                        break;
+                    }
+                    source_base -= axes[axis].source_stride * index[axis];
+                    destination_base -= axes[axis].destination_stride * index[axis];
+                    index[axis] = 0;
+                }
+                if (axis == static_cast<std::size_t>(-1))
+                {
+                    return;
+                }
             }
         }
 
@@ -141,8 +277,12 @@ namespace fds::autodiff
         {
             block_permutation.push_back(axis + 1);
         }
-        return dual_tensor<Scalar>(xt::transpose(x.value(), permutation),
-                                   xt::transpose(x.live_tangent_block(), block_permutation),
+        const auto& block = x.live_tangent_block();
+        xt::xarray<Scalar> transposed_block = xt::xarray<Scalar>::from_shape(
+            detail::permuted_shape(block.shape(), block_permutation));
+        detail::permute_copy(block.data(), std::vector<std::size_t>(block.shape().begin(), block.shape().end()),
+                             block_permutation, transposed_block.data());
+        return dual_tensor<Scalar>(transpose(x.value(), permutation), std::move(transposed_block),
                                    x.tangent_count());
     }
 
@@ -151,7 +291,10 @@ namespace fds::autodiff
                                  const std::vector<std::size_t>& permutation)
     {
         detail::check_permutation(x.shape(), permutation);
-        return xt::transpose(x, permutation);
+        xt::xarray<Scalar> result = xt::xarray<Scalar>::from_shape(detail::permuted_shape(x.shape(), permutation));
+        detail::permute_copy(x.data(), std::vector<std::size_t>(x.shape().begin(), x.shape().end()),
+                             permutation, result.data());
+        return result;
     }
 
     template <class Scalar>

@@ -1,6 +1,7 @@
 #define BOOST_TEST_MODULE autodiff_shape
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
 #include <string>
 
 #include <xtensor/xarray.hpp>
@@ -92,4 +93,24 @@ BOOST_AUTO_TEST_CASE(bad_shapes_raise_errors_naming_them)
     }
     BOOST_CHECK_THROW((void)transpose(x, {0, 0}), std::invalid_argument);
     BOOST_CHECK_THROW((void)slice_flat(x, 4, {3}), std::invalid_argument);
+}
+
+BOOST_AUTO_TEST_CASE(transpose_agrees_with_xtensor_for_every_permutation)
+{
+    // Unit extents and axes that stay adjacent exercise the merging; 17 and 33 cross tile edges.
+    random_source random(4);
+    const std::vector<std::vector<std::size_t>> shapes = {{3, 17, 1, 33}, {2, 5, 7, 4}, {1, 1, 6, 1}};
+    for (const auto& shape : shapes)
+    {
+        const xarray<double> x = random.normal_array(shape);
+        std::vector<std::size_t> permutation{0, 1, 2, 3};
+        do
+        {
+            const xarray<double> expected = xt::transpose(x, permutation);
+            BOOST_TEST(testing::exactly_equal(fds::autodiff::transpose(x, permutation), expected));
+        } while (std::next_permutation(permutation.begin(), permutation.end()));
+    }
+    const xarray<double> matrix = random.normal_array({40, 50});
+    BOOST_TEST(testing::exactly_equal(fds::autodiff::transpose(matrix, {1, 0}),
+                                      xarray<double>(xt::transpose(matrix))));
 }
