@@ -62,6 +62,19 @@ namespace fds::autodiff
         // Set in the environment of the re-executed process, so it never loops.
         inline constexpr const char* reexec_guard_variable = "FDS_BLAS_KERNEL_REEXECUTED";
 
+        // Set and not empty.
+        inline bool environment_is_set(const char* name)
+        {
+            const char* value = std::getenv(name);
+            return value != nullptr && *value != '\0';
+        }
+
+        inline bool environment_equals(const char* name, const char* expected)
+        {
+            const char* value = std::getenv(name);
+            return value != nullptr && std::strcmp(value, expected) == 0;
+        }
+
         // 3: AVX-512 kernels, 2: AVX2 + FMA kernels, 1: AVX without FMA3-class GEMM, 0: older.
         inline int kernel_level(const std::string& corename)
         {
@@ -136,15 +149,18 @@ namespace fds::autodiff
         {
             return;
         }
-        const char* user_choice = std::getenv("OPENBLAS_CORETYPE");
-        const char* keep = std::getenv("FDS_KEEP_BLAS_KERNEL");
-        const char* guard = std::getenv(detail::reexec_guard_variable);
-        if ((user_choice != nullptr && *user_choice != '\0') || (keep != nullptr && *keep == '1')
-            || guard != nullptr)
+        if (detail::environment_is_set("OPENBLAS_CORETYPE")
+            || detail::environment_equals("FDS_KEEP_BLAS_KERNEL", "1")
+            || detail::environment_equals(detail::reexec_guard_variable, "1"))
         {
             return;
         }
-        const char* loaded = openblas_get_corename();
+        // Tests set FDS_BLAS_KERNEL_SIMULATE_LOADED to exercise the re-execution on a machine
+        // whose OpenBLAS already picked a good kernel.
+        const char* simulated = std::getenv("FDS_BLAS_KERNEL_SIMULATE_LOADED");
+        const char* loaded = detail::environment_is_set("FDS_BLAS_KERNEL_SIMULATE_LOADED")
+                                 ? simulated
+                                 : openblas_get_corename();
         const std::string choice
             = choose_blas_kernel(detect_cpu_features(), loaded != nullptr ? loaded : "");
         if (choice.empty())
@@ -171,7 +187,7 @@ namespace fds::autodiff
         info.config = config != nullptr ? config : "";
         const char* variable = std::getenv("OPENBLAS_CORETYPE");
         info.coretype_variable = variable != nullptr ? variable : "";
-        info.reexecuted = std::getenv(detail::reexec_guard_variable) != nullptr;
+        info.reexecuted = detail::environment_equals(detail::reexec_guard_variable, "1");
         return info;
     }
 }

@@ -1,0 +1,44 @@
+// Runs ensure_fast_blas_kernel as a program's main would and checks what happened; used by the
+// test autodiff_blas_kernel_reexecution with FDS_BLAS_KERNEL_SIMULATE_LOADED=Prescott, which makes
+// the loaded kernel look generic so that the re-execution path runs on any machine.
+//   blas_kernel_probe <marker argument>   exits 0 when the outcome is the expected one
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include <autodiff/blas_kernel.hpp>
+
+int main(int argc, char** argv)
+{
+    fds::autodiff::ensure_fast_blas_kernel(argc, argv);
+    const auto info = fds::autodiff::blas_kernel_report();
+    const char* simulated = std::getenv("FDS_BLAS_KERNEL_SIMULATE_LOADED");
+    const std::string expected = fds::autodiff::choose_blas_kernel(
+        fds::autodiff::detect_cpu_features(), simulated != nullptr ? simulated : info.corename);
+    std::printf("corename %s, threads %d, OPENBLAS_CORETYPE '%s', re-executed %s, expected kernel '%s'\n",
+                info.corename.c_str(), info.threads, info.coretype_variable.c_str(),
+                info.reexecuted ? "yes" : "no", expected.c_str());
+    // The arguments survive the re-execution.
+    if (argc != 2 || std::string(argv[1]) != "marker")
+    {
+        std::fprintf(stderr, "blas_kernel_probe: arguments lost\n");
+        return 1;
+    }
+    const char* user_choice = std::getenv("OPENBLAS_CORETYPE");
+    const char* keep = std::getenv("FDS_KEEP_BLAS_KERNEL");
+    const bool left_alone = (!info.reexecuted && user_choice != nullptr && *user_choice != '\0')
+                            || (keep != nullptr && std::string(keep) == "1");
+    if (expected.empty() || left_alone)
+    {
+        // Nothing better for this CPU, or the user chose: no re-execution.
+        return info.reexecuted ? 1 : 0;
+    }
+    // Re-executed once with the chosen kernel, which OpenBLAS then loaded.
+    if (!info.reexecuted || info.coretype_variable != expected || info.corename != expected)
+    {
+        std::fprintf(stderr, "blas_kernel_probe: expected a re-execution with kernel %s\n",
+                     expected.c_str());
+        return 1;
+    }
+    return 0;
+}
