@@ -11,6 +11,9 @@
 //
 // Every operation is overloaded for plain xt::xarray<Scalar> too (computed by xtensor), so model
 // code is one template over the tensor type. Plain-with-plain arithmetic is xtensor's own.
+// A plain operand next to a dual one must be an evaluated xt::xarray<Scalar>, not an unevaluated
+// xtensor expression (xtensor's operator templates would take the pair); call the named
+// functions qualified (autodiff::exp(x)) so xtensor's are not found by argument lookup.
 #pragma once
 
 #include <algorithm>

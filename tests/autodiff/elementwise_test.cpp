@@ -276,3 +276,29 @@ BOOST_AUTO_TEST_CASE(operators_with_plain_tensors_return_dual_tensors)
     static_assert(std::is_same_v<decltype(2 / x), dual_tensor<float>>);
     BOOST_TEST(((x * 2.0).value() == xarray<float>{2.0f, 2.0f}));
 }
+
+BOOST_AUTO_TEST_CASE(float_tensors_agree_with_double_tensors)
+{
+    // The training type is float: every rule runs on it and stays within float rounding of double.
+    random_source random(10);
+    const xarray<double> a = random.uniform_array({6, 5}, 0.5, 2.0);
+    const xarray<double> b = random.uniform_array({5}, 0.5, 2.0);
+    const xarray<double> da = random.normal_array({6, 5});
+    const auto run = [&](auto zero) {
+        using scalar = decltype(zero);
+        dual_tensor<scalar> x(xt::cast<scalar>(a), 2);
+        x.seed(1, xt::cast<scalar>(da));
+        const xarray<scalar> plain = xt::cast<scalar>(b);
+        const auto lr = dual_scalar<scalar>::variable(scalar(0.3), 2, 0);
+        const dual_tensor<scalar> y = sigmoid(x * plain) + tanh(x) - sqrt(x) / lr
+                                      + fds::autodiff::pow(x, scalar(1.5)) * exp(-x) + log(x) * relu(x - scalar(1))
+                                      + clamp(square(x), scalar(0.5), scalar(2)) - abs(-x)
+                                      + fds::autodiff::maximum(x, plain) - fds::autodiff::minimum(plain, x);
+        return std::make_pair(xarray<double>(xt::cast<double>(y.value())),
+                              xarray<double>(xt::cast<double>(tangents(y))));
+    };
+    const auto single = run(0.0f);
+    const auto full = run(0.0);
+    BOOST_TEST(testing::relative_error(single.first, full.first) <= 1e-5);
+    BOOST_TEST(testing::relative_error(single.second, full.second) <= 1e-5);
+}
