@@ -175,6 +175,7 @@ namespace fds::autodiff
         std::fprintf(stderr, "fds: could not re-execute with OPENBLAS_CORETYPE=%s (%s); BLAS stays on %s\n",
                      choice.c_str(), std::strerror(errno), loaded != nullptr ? loaded : "?");
         unsetenv("OPENBLAS_CORETYPE");
+        unsetenv(detail::reexec_guard_variable);
     }
 
     inline blas_kernel_info blas_kernel_report()

@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include <xtensor/xarray.hpp>
@@ -86,8 +87,9 @@ namespace fds::autodiff
         // Gathers (im2col) or scatter-adds (col2im) between images [images, C, H, W] and
         // cols [images * OH * OW, C * KH * KW]; one loop nest so the two stay exact adjoints.
         template <bool ToColumns, class Scalar>
-        void convolution_copy(Scalar* images, Scalar* cols, std::size_t image_count,
-                              const conv_geometry& g)
+        void convolution_copy(std::conditional_t<ToColumns, const Scalar*, Scalar*> images,
+                              std::conditional_t<ToColumns, Scalar*, const Scalar*> cols,
+                              std::size_t image_count, const conv_geometry& g)
         {
             const std::size_t oh = g.output_h();
             const std::size_t ow = g.output_w();
@@ -95,12 +97,12 @@ namespace fds::autodiff
             const std::size_t plane = g.height * g.width;
             for (std::size_t n = 0; n < image_count; ++n)
             {
-                Scalar* image = images + n * g.channels * plane;
+                const auto image = images + n * g.channels * plane;
                 for (std::size_t y = 0; y < oh; ++y)
                 {
                     for (std::size_t x = 0; x < ow; ++x)
                     {
-                        Scalar* row = cols + ((n * oh + y) * ow + x) * patch;
+                        const auto row = cols + ((n * oh + y) * ow + x) * patch;
                         std::size_t column = 0;
                         for (std::size_t c = 0; c < g.channels; ++c)
                         {
@@ -165,7 +167,7 @@ namespace fds::autodiff
         const std::size_t batch = detail::check_images(x.shape(), geometry);
         xt::xarray<Scalar> cols = xt::xarray<Scalar>::from_shape(
             {batch * geometry.output_h() * geometry.output_w(), geometry.patch_size()});
-        detail::convolution_copy<true>(const_cast<Scalar*>(x.data()), cols.data(), batch, geometry);
+        detail::convolution_copy<true, Scalar>(x.data(), cols.data(), batch, geometry);
         return cols;
     }
 
@@ -177,8 +179,8 @@ namespace fds::autodiff
         const std::size_t rows = batch * geometry.output_h() * geometry.output_w();
         xt::xarray<Scalar> block
             = xt::xarray<Scalar>::from_shape({live, rows, geometry.patch_size()});
-        detail::convolution_copy<true>(const_cast<Scalar*>(x.live_tangent_block().data()),
-                                       block.data(), live * batch, geometry);
+        detail::convolution_copy<true, Scalar>(x.live_tangent_block().data(), block.data(),
+                                               live * batch, geometry);
         return dual_tensor<Scalar>(im2col(x.value(), geometry), std::move(block), x.tangent_count());
     }
 
@@ -189,8 +191,7 @@ namespace fds::autodiff
         detail::check_columns(cols.shape(), geometry, batch);
         xt::xarray<Scalar> images
             = xt::zeros<Scalar>({batch, geometry.channels, geometry.height, geometry.width});
-        detail::convolution_copy<false>(images.data(), const_cast<Scalar*>(cols.data()), batch,
-                                        geometry);
+        detail::convolution_copy<false, Scalar>(images.data(), cols.data(), batch, geometry);
         return images;
     }
 
@@ -202,9 +203,8 @@ namespace fds::autodiff
         const std::size_t live = cols.live_tangents();
         xt::xarray<Scalar> block = xt::zeros<Scalar>(
             {live, batch, geometry.channels, geometry.height, geometry.width});
-        detail::convolution_copy<false>(block.data(),
-                                        const_cast<Scalar*>(cols.live_tangent_block().data()),
-                                        live * batch, geometry);
+        detail::convolution_copy<false, Scalar>(block.data(), cols.live_tangent_block().data(),
+                                                live * batch, geometry);
         return dual_tensor<Scalar>(col2im(cols.value(), geometry, batch), std::move(block),
                                    cols.tangent_count());
     }
