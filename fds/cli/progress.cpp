@@ -53,9 +53,12 @@ void progress_reporter::update(const progress_update& update) {
         live_line_length_ = text.size();
         return;
     }
+    // a log line per epoch, and every 30 seconds within a long epoch
     std::string key = update.phase + "/" + std::to_string(update.outer_step) + "/" + std::to_string(update.epoch);
-    if (key == last_plain_key_) return;
+    auto now = std::chrono::steady_clock::now();
+    if (key == last_plain_key_ && now - last_draw_ < std::chrono::seconds(30)) return;
     last_plain_key_ = key;
+    last_draw_ = now;
     stream_ << line.str() << "\n" << std::flush;
 }
 

@@ -1,0 +1,69 @@
+// `fds COMMAND ...`: dispatch to the subcommands and turn every error into a message and an exit
+// code (cli_error.hpp), so that nothing escapes as a crash.
+
+#include "commands.hpp"
+
+#include "cli_error.hpp"
+#include "closest_name.hpp"
+
+#include <ostream>
+
+#ifndef FDS_VERSION
+#define FDS_VERSION "unknown"
+#endif
+
+namespace fds::cli {
+
+std::string program_version() { return FDS_VERSION; }
+
+std::string program_help() {
+    return "usage: fds COMMAND [options]\n\n"
+           "Forward-mode hyperparameter optimization with sharing (FDS, Micaelli & Storkey 2021).\n\n"
+           "commands:\n"
+           "  hypertrain   learn lr, momentum and weight-decay schedules, then retrain with them\n"
+           "               (`fds hypertrain` alone: real Fashion-MNIST, MLP, about ten minutes on 2 cores)\n"
+           "  train        train from scratch with a given schedule and report test accuracy\n"
+           "  info         print a dataset's summary as JSON\n\n"
+           "`fds COMMAND --help` lists the options of a command; `fds --version` prints the version.\n\n"
+           "exit codes:\n"
+           "  0  success\n"
+           "  1  any other error (I/O, an unreadable checkpoint, an internal error)\n"
+           "  2  usage: unknown command, option or config key; invalid value\n"
+           "  3  data: the dataset is missing or unreadable (the message says where to get it)\n"
+           "  4  run directory conflict: --out holds a different experiment or foreign files\n";
+}
+
+int run_command_line(const std::vector<std::string>& arguments, std::ostream& output, std::ostream& errors) {
+    const std::vector<std::string> commands = {"hypertrain", "train", "info"};
+    try {
+        if (arguments.empty()) {
+            errors << program_help();
+            return static_cast<int>(exit_code::usage);
+        }
+        const std::string& command = arguments[0];
+        const std::vector<std::string> rest(arguments.begin() + 1, arguments.end());
+        if (command == "--help" || command == "-h" || command == "help") {
+            output << program_help();
+            return 0;
+        }
+        if (command == "--version") {
+            output << "fds " << program_version() << "\n";
+            return 0;
+        }
+        if (command == "hypertrain") return run_hypertrain(rest, output, errors);
+        if (command == "train") return run_train(rest, output, errors);
+        if (command == "info") return run_info(rest, output, errors);
+        throw usage_error("unknown command '" + command + "'" + did_you_mean(command, commands) +
+                          "; commands: hypertrain, train, info (fds --help)");
+    } catch (const cli_error& error) {
+        output << std::flush;
+        errors << "fds: error: " << error.what() << "\n";
+        return static_cast<int>(error.code());
+    } catch (const std::exception& error) {
+        output << std::flush;
+        errors << "fds: error: " << error.what() << "\n";
+        return static_cast<int>(exit_code::failure);
+    }
+}
+
+}  // namespace fds::cli

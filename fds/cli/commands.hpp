@@ -1,0 +1,27 @@
+#pragma once
+// The subcommands of `fds`, each a function of its arguments (after the subcommand's name) and
+// of the two output streams, returning the process exit code (cli_error.hpp), so that tests
+// run them in-process and main() only dispatches.
+//
+//   fds hypertrain [options]   hyper-train (FDS), then retrain with the learned schedule
+//   fds train --schedule FILE  plain training with a given schedule
+//   fds info [--dataset NAME]  the dataset's summary as JSON
+
+#include <iosfwd>
+#include <string>
+#include <vector>
+
+namespace fds::cli {
+
+// `arguments` holds everything after the program name. Errors are printed to `errors` and turned
+// into their exit code; nothing throws.
+int run_command_line(const std::vector<std::string>& arguments, std::ostream& output, std::ostream& errors);
+
+int run_hypertrain(const std::vector<std::string>& arguments, std::ostream& output, std::ostream& errors);
+int run_train(const std::vector<std::string>& arguments, std::ostream& output, std::ostream& errors);
+int run_info(const std::vector<std::string>& arguments, std::ostream& output, std::ostream& errors);
+
+std::string program_help();
+std::string program_version();
+
+}  // namespace fds::cli

@@ -1,0 +1,24 @@
+#include "dataset_loading.hpp"
+
+#include "cli_error.hpp"
+
+#include <data/dataset_error.hpp>
+
+#include <cblas.h>
+
+namespace fds::cli {
+
+data::dataset load_dataset_for(const hypertrain_settings& settings) {
+    try {
+        return data::load_dataset(settings.dataset, settings.datasets_path);
+    } catch (const data::dataset_error& error) {
+        // the data module says where to get the dataset; say how to point fds at it
+        throw cli_error(exit_code::data, std::string(error.what()) + "\n(fds reads the directory given by --datasets_path)");
+    }
+}
+
+void apply_thread_count(const hypertrain_settings& settings) {
+    if (settings.threads > 0) openblas_set_num_threads(static_cast<int>(settings.threads));
+}
+
+}  // namespace fds::cli

@@ -1,0 +1,16 @@
+#pragma once
+// Loading the dataset named by the settings, with the command line's error contract: a missing
+// or unreadable dataset is a cli_error with exit code 3 whose message (from the data module)
+// names the file and directory and says where to get the dataset.
+
+#include <data/dataset.hpp>
+#include <fds/hypertrain_settings.hpp>
+
+namespace fds::cli {
+
+data::dataset load_dataset_for(const hypertrain_settings& settings);
+
+// Applies settings.threads (0: leave the BLAS library's own choice, all cores).
+void apply_thread_count(const hypertrain_settings& settings);
+
+}  // namespace fds::cli

@@ -1,0 +1,227 @@
+// `fds hypertrain`: the main job. See run_directory.hpp for what the run leaves behind and how a
+// re-run of the same command resumes it.
+
+#include "commands.hpp"
+
+#include "cli_error.hpp"
+#include "dataset_loading.hpp"
+#include "embedded_default.hpp"
+#include "history_record.hpp"
+#include "options.hpp"
+#include "progress.hpp"
+#include "run_directory.hpp"
+#include "schedule_plot.hpp"
+
+#include <fds/hyper_trainer.hpp>
+#include <fds/retrain.hpp>
+
+#include <chrono>
+#include <iomanip>
+#include <ostream>
+#include <sstream>
+
+namespace fds::cli {
+
+namespace detail {
+
+const argument_grammar hypertrain_grammar{"hypertrain", {}, {"config", "out", "stop_after_outer_steps"}};
+
+std::string hypertrain_help() {
+    std::ostringstream text;
+    text << "usage: fds hypertrain [--config FILE.json] [--out DIR] [--OPTION VALUE ...]\n\n"
+         << "Learns learning-rate, momentum and weight-decay schedules by forward-mode hypergradients with\n"
+         << "sharing (FDS), then retrains from scratch with the learned schedule and reports test accuracy.\n"
+         << "Re-running the same command resumes an interrupted run from its directory.\n\n"
+         << "  --config FILE.json                    options from a JSON object with the same keys (or a run's\n"
+         << "                                        config.json); flags override it\n"
+         << "  --out DIR                             run directory [default runs/<dataset>_<architecture>_S<seed>]\n"
+         << "  --stop_after_outer_steps N            stop after N more outer steps (resume later by re-running)\n"
+         << "  --help                                this text\n\n"
+         << embedded_default_help() << "\nOptions (names and defaults of the reference, polo5/FDS main.py):\n"
+         << options_help(hypertrain_grammar);
+    return text.str();
+}
+
+progress_update update_of(const progress_event& event) {
+    progress_update update;
+    update.phase = event.phase;
+    update.outer_step = event.outer_step;
+    update.epoch = event.epoch;
+    update.epochs = event.epochs;
+    update.inner_step = event.inner_step;
+    update.inner_steps = event.inner_steps;
+    update.inner_steps_per_second = event.inner_steps_per_second;
+    return update;
+}
+
+std::string format_values(const std::vector<double>& values) {
+    std::ostringstream text;
+    text << "[";
+    for (std::size_t i = 0; i < values.size(); ++i) text << (i ? ", " : "") << std::setprecision(4) << values[i];
+    return text.str() + "]";
+}
+
+std::string format_schedules(const hyper_values& values) {
+    return "  lr  = " + format_values(values.lr) + "\n  mom = " + format_values(values.mom) +
+           "\n  wd  = " + format_values(values.wd) + "\n";
+}
+
+std::size_t parse_count(const std::string& text, const std::string& flag) {
+    try {
+        std::size_t used = 0;
+        long long value = std::stoll(text, &used);
+        if (used == text.size() && value >= 1) return static_cast<std::size_t>(value);
+    } catch (const std::exception&) {
+    }
+    throw usage_error(flag + " must be an integer >= 1, found '" + text + "'");
+}
+
+void draw_plot(const run_directory& run, const std::vector<nlohmann::json>& history, const hyper_values& final_values,
+               progress_reporter& reporter, bool& warned) {
+    std::vector<nlohmann::json> schedules;
+    for (const nlohmann::json& record : history) schedules.push_back(schedules_of(record));
+    schedules.push_back(to_json(final_values));
+    plot_outcome outcome = plot_schedules(run.path(), schedules);
+    if (!outcome.image_written && !warned) {
+        reporter.message("warning: " + outcome.warning);
+        warned = true;
+    }
+}
+
+}  // namespace detail
+
+int run_hypertrain(const std::vector<std::string>& arguments, std::ostream& output, std::ostream& errors) {
+    parsed_arguments parsed = parse_arguments(detail::hypertrain_grammar, arguments);
+    if (parsed.help) {
+        output << detail::hypertrain_help();
+        return 0;
+    }
+    apply_embedded_default(parsed);
+    const hypertrain_settings settings = resolve_settings(parsed.settings);
+    std::size_t stop_after = 0;
+    if (parsed.extra.count("stop_after_outer_steps"))
+        stop_after = detail::parse_count(parsed.extra["stop_after_outer_steps"], "--stop_after_outer_steps");
+    apply_thread_count(settings);
+
+    const std::string directory = parsed.extra.count("out") ? parsed.extra["out"]
+                                                            : default_run_directory(settings.dataset, settings.architecture, settings.seed);
+    const nlohmann::json config = {{"program", "fds"},
+                                   {"version", program_version()},
+                                   {"command", "hypertrain"},
+                                   {"seed", settings.seed},
+                                   {"settings", settings_to_json(settings)}};
+    run_directory run(directory);
+    const bool resuming = run.open(config);
+    progress_reporter reporter(output, standard_output_is_terminal(), settings.n_inner_epochs_per_outer_steps);
+
+    if (std::optional<nlohmann::json> summary = run.read_summary();
+        summary && summary->value("status", "") == "finished") {
+        reporter.message("fds: " + directory + " holds a finished run; its summary:");
+        output << summary->dump(2) << "\n";
+        return 0;
+    }
+
+    const data::dataset dataset = load_dataset_for(settings);
+    hyper_trainer trainer(settings, dataset);
+    double hypertrain_seconds = 0.0;
+    std::vector<nlohmann::json> history;
+    if (std::optional<nlohmann::json> checkpoint = run.read_checkpoint()) {
+        try {
+            trainer.restore(checkpoint->at("trainer"));
+            hypertrain_seconds = checkpoint->at("hypertrain_seconds").get<double>();
+        } catch (const std::exception& error) {
+            throw std::runtime_error(run.file("checkpoint.json").string() + " cannot be resumed: " + error.what());
+        }
+    }
+    // lines beyond the checkpoint come from an outer step that was killed before its checkpoint
+    history = reconcile_history(run.read_history(), trainer.next_outer_step());
+    for (const nlohmann::json& record : history) {
+        std::string problems = history_record_problems(record);
+        if (!problems.empty())
+            throw std::runtime_error(run.file("history.jsonl").string() + ": outer step " + record["outer_step"].dump() +
+                                     ": " + problems);
+    }
+    run.write_history(history);
+
+    reporter.message(std::string(resuming ? "fds: resuming " : "fds: hyper-training into ") + directory + " (" +
+                     settings.dataset + ", " + settings.architecture + ", " + std::to_string(trainer.next_outer_step()) +
+                     "/" + std::to_string(settings.n_inner_epochs_per_outer_steps.size()) + " outer steps done)");
+    auto progress = [&](const progress_event& event) { reporter.update(detail::update_of(event)); };
+    bool plot_warned = false;
+    std::size_t steps_this_session = 0;
+    while (!trainer.finished()) {
+        if (stop_after > 0 && steps_this_session == stop_after) {
+            reporter.message("fds: stopped after " + std::to_string(steps_this_session) +
+                             " outer steps as asked; run the same command again to resume");
+            reporter.finish();
+            return 0;
+        }
+        outer_step_record record = trainer.run_outer_step(progress);
+        hypertrain_seconds += record.seconds;
+        ++steps_this_session;
+        history.push_back(history_record(record, trainer.current()));
+        // history first, checkpoint second: a kill in between leaves one extra line, dropped on resume
+        run.write_history(history);
+        run.write_checkpoint({{"format", "fds-run-checkpoint"},
+                              {"next_outer_step", trainer.next_outer_step()},
+                              {"hypertrain_seconds", hypertrain_seconds},
+                              {"trainer", trainer.checkpoint()}});
+        if (record.diverged)
+            reporter.message("outer step " + std::to_string(record.outer_step + 1) +
+                             ": the inner run diverged (non-finite loss); its hypergradients count as 0");
+        reporter.outer_step_finished(record.outer_step, record.val_acc, record.test_acc, record.seconds);
+        detail::draw_plot(run, history, trainer.current(), reporter, plot_warned);
+    }
+    if (trainer.converged()) reporter.message("fds: every learned schedule converged");
+
+    const hyper_values learned = trainer.current();
+    nlohmann::json summary = {{"program", "fds"},
+                              {"version", program_version()},
+                              {"status", "finished"},
+                              {"outer_steps", trainer.next_outer_step()},
+                              {"converged", trainer.converged()},
+                              {"final", to_json(learned)},
+                              {"best_outer_step", trainer.best_outer_step()},
+                              {"best", to_json(trainer.best())},
+                              {"hypertrain_seconds", hypertrain_seconds}};
+    if (!history.empty()) {
+        summary["last_val_acc"] = history.back()["val_acc"];
+        summary["last_test_acc"] = history.back()["test_acc"];
+    }
+    double retrain_seconds = 0.0;
+    summary["retrain"] = nullptr;
+    summary["retrain_test_acc"] = nullptr;
+    if (settings.retrain_from_scratch && settings.retrain_n_epochs > 0) {
+        reporter.message("fds: retraining from scratch for " + std::to_string(settings.retrain_n_epochs) +
+                         " epochs with the learned schedule");
+        const retrain_result result = retrain(settings, dataset, learned, progress);
+        retrain_seconds = result.seconds;
+        summary["retrain"] = {{"epochs", settings.retrain_n_epochs},
+                              {"schedule", "final"},
+                              {"test_acc", result.test_acc},
+                              {"test_loss", result.test_loss},
+                              {"epoch_test_acc", result.epoch_test_acc},
+                              {"seconds", result.seconds}};
+        summary["retrain_test_acc"] = result.test_acc;
+    }
+    summary["retrain_seconds"] = retrain_seconds;
+    summary["total_seconds"] = hypertrain_seconds + retrain_seconds;
+    run.write_summary(summary);
+    detail::draw_plot(run, history, learned, reporter, plot_warned);
+    reporter.finish();
+
+    std::ostringstream report;
+    report << "\nlearned schedules (" << trainer.next_outer_step() << " outer steps, best validation at outer step "
+           << trainer.best_outer_step() + 1 << "):\n"
+           << detail::format_schedules(learned);
+    if (!summary["retrain_test_acc"].is_null())
+        report << "retrained " << settings.retrain_n_epochs << " epochs from scratch: test accuracy " << std::fixed
+               << std::setprecision(2) << 100.0 * summary["retrain_test_acc"].get<double>() << "%\n";
+    report << "total " << format_duration(hypertrain_seconds + retrain_seconds) << "; run directory " << directory
+           << " (summary.json, history.jsonl, schedules.png)\n";
+    output << report.str() << std::flush;
+    (void)errors;
+    return 0;
+}
+
+}  // namespace fds::cli

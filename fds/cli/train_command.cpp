@@ -1,0 +1,133 @@
+// `fds train`: plain training from scratch with a given schedule (the reference's BaseLearner),
+// reporting test accuracy. The schedule comes from a JSON file {"lr": [...], "mom": [...],
+// "wd": [...]} or from a finished run's summary.json (its "final" schedule); in the latter case the
+// run's config.json, next to it, supplies the options unless --config is given.
+
+#include "commands.hpp"
+
+#include "atomic_file.hpp"
+#include "cli_error.hpp"
+#include "dataset_loading.hpp"
+#include "embedded_default.hpp"
+#include "options.hpp"
+#include "progress.hpp"
+
+#include <fds/hyper_trainer.hpp>
+#include <fds/retrain.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <iomanip>
+#include <ostream>
+#include <sstream>
+
+namespace fds::cli {
+
+namespace detail {
+
+const argument_grammar train_grammar{"train", {}, {"config", "schedule", "out"}};
+
+std::string train_help() {
+    std::ostringstream text;
+    text << "usage: fds train --schedule FILE.json [--config FILE.json] [--out RESULT.json] [--OPTION VALUE ...]\n\n"
+         << "Trains from scratch on the whole training set for --retrain_n_epochs epochs with a fixed schedule\n"
+         << "and reports test accuracy.\n\n"
+         << "  --schedule FILE.json                  {\"lr\": [...], \"mom\": [...], \"wd\": [...]}, or a finished run's\n"
+         << "                                        summary.json (its final schedule; its config.json supplies the\n"
+         << "                                        options unless --config is given)\n"
+         << "  --config FILE.json                    options from a JSON object (flags override it)\n"
+         << "  --out RESULT.json                     also write the result there\n"
+         << "  --help                                this text\n\n"
+         << embedded_default_help() << "\nOptions (the bucket counts follow the schedule file):\n"
+         << options_help(train_grammar);
+    return text.str();
+}
+
+// The value of "--name" in the raw arguments (before parsing), if present.
+std::optional<std::string> raw_option(const std::vector<std::string>& arguments, const std::string& name) {
+    for (std::size_t i = 0; i < arguments.size(); ++i) {
+        if (arguments[i] == "--" + name && i + 1 < arguments.size()) return arguments[i + 1];
+        if (arguments[i].rfind("--" + name + "=", 0) == 0) return arguments[i].substr(name.size() + 3);
+    }
+    return std::nullopt;
+}
+
+hyper_values read_schedule(const std::string& path) {
+    std::optional<std::string> content = read_whole_file(path);
+    if (!content) throw usage_error("--schedule " + path + ": no such file");
+    nlohmann::json object;
+    try {
+        object = nlohmann::json::parse(*content);
+    } catch (const nlohmann::json::parse_error& error) {
+        throw usage_error("--schedule " + path + " is not valid JSON: " + error.what());
+    }
+    try {
+        if (object.is_object() && object.contains("final")) return hyper_values_from_json(object["final"], "final");
+        return hyper_values_from_json(object, "schedule");
+    } catch (const std::runtime_error& error) {
+        throw usage_error("--schedule " + path + ": expected {\"lr\": [...], \"mom\": [...], \"wd\": [...]} or a run's "
+                          "summary.json with \"final\" (" + error.what() + ")");
+    }
+}
+
+}  // namespace detail
+
+int run_train(const std::vector<std::string>& arguments, std::ostream& output, std::ostream& errors) {
+    std::vector<std::string> effective = arguments;
+    std::optional<std::string> schedule_path = detail::raw_option(arguments, "schedule");
+    if (schedule_path && !detail::raw_option(arguments, "config")) {
+        std::filesystem::path sibling = std::filesystem::path(*schedule_path).parent_path() / "config.json";
+        if (std::filesystem::path(*schedule_path).filename() == "summary.json" && std::filesystem::exists(sibling)) {
+            effective.insert(effective.begin(), {"--config", sibling.string()});
+            errors << "fds train: options from " << sibling.string() << "\n";
+        }
+    }
+    parsed_arguments parsed = parse_arguments(detail::train_grammar, effective);
+    if (parsed.help) {
+        output << detail::train_help();
+        return 0;
+    }
+    if (!parsed.extra.count("schedule")) throw usage_error("fds train needs --schedule FILE.json (see fds train --help)");
+    apply_embedded_default(parsed);
+    const hyper_values schedule = detail::read_schedule(parsed.extra["schedule"]);
+    hypertrain_settings settings = parsed.settings;
+    settings.n_lrs = schedule.lr.size();
+    settings.n_moms = schedule.mom.size();
+    settings.n_wds = schedule.wd.size();
+    settings = resolve_settings(settings);
+    if (settings.retrain_n_epochs < 1)
+        throw usage_error("--retrain_n_epochs must be an integer >= 1 for fds train, found " +
+                          std::to_string(settings.retrain_n_epochs));
+    apply_thread_count(settings);
+
+    const data::dataset dataset = load_dataset_for(settings);
+    progress_reporter reporter(output, standard_output_is_terminal(), {});
+    reporter.message("fds train: " + settings.dataset + ", " + settings.architecture + ", " +
+                     std::to_string(settings.retrain_n_epochs) + " epochs");
+    const retrain_result result = retrain(settings, dataset, schedule, [&](const progress_event& event) {
+        progress_update update;
+        update.phase = event.phase;
+        update.epoch = event.epoch;
+        update.epochs = event.epochs;
+        update.inner_step = event.inner_step;
+        update.inner_steps = event.inner_steps;
+        update.inner_steps_per_second = event.inner_steps_per_second;
+        reporter.update(update);
+    });
+    reporter.finish();
+    nlohmann::json report = {{"program", "fds"},
+                             {"version", program_version()},
+                             {"command", "train"},
+                             {"settings", settings_to_json(settings)},
+                             {"schedule", to_json(schedule)},
+                             {"test_acc", result.test_acc},
+                             {"test_loss", result.test_loss},
+                             {"epoch_test_acc", result.epoch_test_acc},
+                             {"seconds", result.seconds}};
+    if (parsed.extra.count("out")) write_file_atomically(parsed.extra["out"], report.dump(2) + "\n");
+    output << "test accuracy after " << settings.retrain_n_epochs << " epochs: " << std::fixed << std::setprecision(2)
+           << 100.0 * result.test_acc << "% (" << format_duration(result.seconds) << ")\n";
+    return 0;
+}
+
+}  // namespace fds::cli

@@ -1,0 +1,186 @@
+#define BOOST_TEST_MODULE commands
+#include <boost/test/unit_test.hpp>
+
+#include <fds/cli/commands.hpp>
+#include <fds/cli/options.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <unistd.h>
+
+#include "fashion_subset.hpp"
+
+using namespace fds::cli;
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct outcome {
+    int code;
+    std::string output, errors;
+};
+
+outcome run(const std::vector<std::string>& arguments) {
+    std::ostringstream output, errors;
+    int code = run_command_line(arguments, output, errors);
+    return {code, output.str(), errors.str()};
+}
+
+bool contains(const std::string& text, const std::string& part) {
+    bool found = text.find(part) != std::string::npos;
+    if (!found) BOOST_TEST_MESSAGE("'" << part << "' not in: " << text);
+    return found;
+}
+
+fs::path fresh_path(const std::string& name) {
+    fs::path path = fs::temp_directory_path() / ("fds_cli_commands_" + name + "_" + std::to_string(::getpid()));
+    fs::remove_all(path);
+    return path;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(program_help_lists_commands_and_exit_codes) {
+    outcome result = run({"--help"});
+    BOOST_TEST(result.code == 0);
+    for (const char* part : {"hypertrain", "train", "info", "exit codes", "2  usage", "3  data", "4  run directory"})
+        BOOST_TEST(contains(result.output, part));
+    BOOST_TEST(run({}).code == 2);  // no command: usage on stderr
+    BOOST_TEST(contains(run({"--version"}).output, "fds "));
+}
+
+BOOST_AUTO_TEST_CASE(hypertrain_help_lists_every_option) {
+    outcome result = run({"hypertrain", "--help"});
+    BOOST_TEST(result.code == 0);
+    for (const option_spec& option : setting_options()) BOOST_TEST(contains(result.output, "--" + option.name + " "));
+    for (const char* part : {"--config FILE.json", "--out DIR", "--stop_after_outer_steps", "FashionMNIST"})
+        BOOST_TEST(contains(result.output, part));
+    BOOST_TEST(run({"train", "--help"}).code == 0);
+    BOOST_TEST(run({"info", "--help"}).code == 0);
+}
+
+BOOST_AUTO_TEST_CASE(unknown_command_suggests_the_closest) {
+    outcome result = run({"hypertrian"});
+    BOOST_TEST(result.code == 2);
+    BOOST_TEST(contains(result.errors, "unknown command 'hypertrian' (did you mean 'hypertrain'?)"));
+}
+
+BOOST_AUTO_TEST_CASE(usage_errors_exit_with_code_2_naming_the_flag) {
+    outcome unknown = run({"hypertrain", "--n_lr", "3"});
+    BOOST_TEST(unknown.code == 2);
+    BOOST_TEST(contains(unknown.errors, "did you mean '--n_lrs'"));
+    outcome invalid = run({"hypertrain", "--lr_step_decay", "1"});
+    BOOST_TEST(invalid.code == 2);
+    BOOST_TEST(contains(invalid.errors, "--lr_step_decay must be a number in (0, 1), found 1"));
+    outcome nothing_learned = run({"hypertrain", "--learn_lr", "0", "--learn_mom", "0", "--learn_wd", "0"});
+    BOOST_TEST(nothing_learned.code == 2);
+    outcome stop = run({"hypertrain", "--stop_after_outer_steps", "0"});
+    BOOST_TEST(stop.code == 2);
+    BOOST_TEST(contains(stop.errors, "--stop_after_outer_steps must be an integer >= 1"));
+}
+
+BOOST_AUTO_TEST_CASE(missing_dataset_exits_with_code_3_saying_where_to_get_it) {
+    fs::path out = fresh_path("missing_data");
+    outcome result = run({"hypertrain", "--dataset", "MNIST", "--datasets_path", "/nonexistent/mnist", "--out", out.string()});
+    BOOST_TEST(result.code == 3);
+    BOOST_TEST(contains(result.errors, "/nonexistent/mnist"));
+    BOOST_TEST(contains(result.errors, "yann.lecun.com"));
+    BOOST_TEST(contains(result.errors, "--datasets_path"));
+    outcome info = run({"info", "--dataset", "CIFAR10", "--datasets_path", "/nonexistent/cifar"});
+    BOOST_TEST(info.code == 3);
+    BOOST_TEST(contains(info.errors, "cifar-10-binary.tar.gz"));
+    fs::remove_all(out);
+}
+
+BOOST_AUTO_TEST_CASE(a_different_experiment_in_the_run_directory_exits_with_code_4) {
+    fs::path out = fresh_path("conflict");
+    // the first command records its config, then stops on the missing dataset
+    BOOST_TEST(run({"hypertrain", "--dataset", "MNIST", "--datasets_path", "/nonexistent", "--out", out.string()}).code == 3);
+    json config = json::parse(std::ifstream(out / "config.json"));
+    BOOST_TEST(config["settings"]["dataset"] == "MNIST");
+    BOOST_TEST(config["program"] == "fds");
+    BOOST_TEST(config.contains("version"));
+    BOOST_TEST(config["seed"] == 0);
+    outcome conflict = run({"hypertrain", "--dataset", "MNIST", "--datasets_path", "/nonexistent", "--n_lrs", "3",
+                            "--seed", "4", "--out", out.string()});
+    BOOST_TEST(conflict.code == 4);
+    BOOST_TEST(contains(conflict.errors, "n_lrs: 7 -> 3"));
+    BOOST_TEST(contains(conflict.errors, "seed: 0 -> 4"));
+    // --threads does not change results: the same experiment
+    BOOST_TEST(run({"hypertrain", "--dataset", "MNIST", "--datasets_path", "/nonexistent", "--threads", "1", "--out",
+                    out.string()}).code == 3);
+    fs::remove_all(out);
+}
+
+BOOST_AUTO_TEST_CASE(config_json_of_a_run_round_trips_through_config) {
+    fs::path out = fresh_path("round_trip");
+    BOOST_TEST(run({"hypertrain", "--dataset", "MNIST", "--datasets_path", "/nonexistent", "--n_lrs", "5", "--learn_wd",
+                    "no", "--n_inner_epochs_per_outer_steps", "2", "3", "--out", out.string()}).code == 3);
+    // the recorded config, given back with --config, is the same experiment (no conflict: data error again)
+    outcome again = run({"hypertrain", "--config", (out / "config.json").string(), "--out", out.string()});
+    BOOST_TEST(again.code == 3, again.errors);
+    json settings = json::parse(std::ifstream(out / "config.json"))["settings"];
+    BOOST_TEST(settings["n_lrs"] == 5);
+    BOOST_TEST(settings["learn_wd"] == false);
+    BOOST_TEST((settings["n_inner_epochs_per_outer_steps"] == json{2, 3}));
+    BOOST_TEST(settings["retrain_n_epochs"] == 50);  // the reference's default, resolved
+    BOOST_TEST(settings.size() == setting_options().size());
+    fs::remove_all(out);
+}
+
+BOOST_AUTO_TEST_CASE(without_dataset_the_embedded_default_applies) {
+    fs::path out = fresh_path("embedded");
+    // a missing directory for the embedded dataset: the config is still recorded first
+    BOOST_TEST(run({"hypertrain", "--datasets_path", "/nonexistent", "--out", out.string()}).code == 3);
+    json settings = json::parse(std::ifstream(out / "config.json"))["settings"];
+    BOOST_TEST(settings["dataset"] == "FashionMNIST");
+    BOOST_TEST(settings["architecture"] == "MLP");
+    BOOST_TEST(settings["n_lrs"] == 7);
+    BOOST_TEST(settings["n_moms"] == 1);
+    BOOST_TEST(settings["n_wds"] == 1);
+    BOOST_TEST(settings["inner_lr_init"] == 0.0);
+    fs::remove_all(out);
+}
+
+BOOST_AUTO_TEST_CASE(info_prints_the_dataset_summary) {
+    fs::path directory = testing::write_fashion_mnist_subset(fresh_path("info_data"), 300, 100);
+    outcome result = run({"info", "--dataset", "FashionMNIST", "--datasets_path", directory.string()});
+    BOOST_TEST(result.code == 0, result.errors);
+    json summary = json::parse(result.output);
+    BOOST_TEST(summary["train"]["images"] == 300);
+    BOOST_TEST(summary["test"]["images"] == 100);
+    BOOST_TEST(summary["classes"] == 10);
+    fs::remove_all(directory);
+}
+
+BOOST_AUTO_TEST_CASE(train_refuses_a_bad_schedule_file) {
+    fs::path schedule = fresh_path("schedule.json");
+    std::ofstream(schedule) << R"({"lr": [0.1], "mom": [0.9]})";
+    outcome result = run({"train", "--schedule", schedule.string()});
+    BOOST_TEST(result.code == 2);
+    BOOST_TEST(contains(result.errors, "\"wd\""));
+    BOOST_TEST(run({"train"}).code == 2);
+    BOOST_TEST(contains(run({"train", "--schedule", "/nonexistent.json"}).errors, "no such file"));
+    fs::remove(schedule);
+}
+
+BOOST_AUTO_TEST_CASE(train_with_a_schedule_reports_test_accuracy) {
+    fs::path directory = testing::write_fashion_mnist_subset(fresh_path("train_data"), 1024, 500);
+    fs::path schedule = fresh_path("train_schedule.json");
+    fs::path result_file = fresh_path("train_result.json");
+    std::ofstream(schedule) << R"({"lr": [0.1, 0.05], "mom": [0.9], "wd": [0.0005]})";
+    outcome result = run({"train", "--schedule", schedule.string(), "--dataset", "FashionMNIST", "--datasets_path",
+                          directory.string(), "--architecture", "MLP", "--retrain_n_epochs", "2", "--train_batch_size",
+                          "128", "--out", result_file.string()});
+    BOOST_TEST(result.code == 0, result.errors);
+    BOOST_TEST(contains(result.output, "test accuracy after 2 epochs"));
+    json report = json::parse(std::ifstream(result_file));
+    BOOST_TEST(report["epoch_test_acc"].size() == 2u);
+    BOOST_TEST(report["settings"]["n_lrs"] == 2);  // bucket counts follow the schedule
+    BOOST_TEST(report["test_acc"].get<double>() > 0.5);  // 10 classes: chance is 0.1
+    fs::remove_all(directory);
+    fs::remove(schedule);
+    fs::remove(result_file);
+}

@@ -1,0 +1,268 @@
+#define BOOST_TEST_MODULE fds_program
+#include <boost/test/unit_test.hpp>
+
+// The built `fds` program run as a child process, as a user runs it: end to end on real
+// Fashion-MNIST, stopped between outer steps, and killed with SIGKILL at arbitrary moments.
+
+#include <fds/cli/history_record.hpp>
+
+#include <algorithm>
+#include <chrono>
+#include <csignal>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include <fcntl.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "fashion_subset.hpp"
+
+extern char** environ;
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string program() {
+    const char* path = std::getenv("FDS_PROGRAM");
+    BOOST_REQUIRE_MESSAGE(path != nullptr, "FDS_PROGRAM (the built fds program) is not set");
+    return path;
+}
+
+// Everything a test writes lives under one directory per test process, removed at the end.
+const fs::path& scratch_root() {
+    static const fs::path root = fs::temp_directory_path() / ("fds_program_test_" + std::to_string(::getpid()));
+    return root;
+}
+
+struct remove_scratch_at_exit {
+    ~remove_scratch_at_exit() {
+        std::error_code ignored;
+        fs::remove_all(scratch_root(), ignored);
+    }
+};
+
+fs::path scratch(const std::string& name) {
+    fs::create_directories(scratch_root());
+    fs::path path = scratch_root() / name;
+    fs::remove_all(path);
+    return path;
+}
+
+const fs::path& data_directory() {
+    // real Fashion-MNIST, first 2,000 training and 1,000 test images
+    static const fs::path directory = fds::cli::testing::write_fashion_mnist_subset(scratch("data"), 2000, 1000);
+    return directory;
+}
+
+struct child {
+    pid_t pid;
+    fs::path log;
+};
+
+child start(const std::vector<std::string>& arguments, const fs::path& log) {
+    std::vector<std::string> words = {program()};
+    words.insert(words.end(), arguments.begin(), arguments.end());
+    std::vector<char*> pointers;
+    for (std::string& word : words) pointers.push_back(word.data());
+    pointers.push_back(nullptr);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    posix_spawn_file_actions_adddup2(&actions, 1, 2);
+    pid_t pid = 0;
+    BOOST_REQUIRE(posix_spawn(&pid, words[0].c_str(), &actions, nullptr, pointers.data(), environ) == 0);
+    posix_spawn_file_actions_destroy(&actions);
+    return {pid, log};
+}
+
+int wait_for(const child& process) {
+    int status = 0;
+    while (::waitpid(process.pid, &status, 0) < 0) {
+        if (errno != EINTR) return -1;
+    }
+    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+std::string read_text(const fs::path& path) {
+    std::ifstream file(path);
+    std::stringstream text;
+    text << file.rdbuf();
+    return text.str();
+}
+
+int run(const std::vector<std::string>& arguments, const fs::path& log) {
+    int code = wait_for(start(arguments, log));
+    if (code != 0) BOOST_TEST_MESSAGE("fds exited with " << code << ":\n" << read_text(log));
+    return code;
+}
+
+// A hyper-training run of a few seconds: MLP on the subset, batch 128 (15 inner steps per epoch).
+std::vector<std::string> tiny_run(const fs::path& out, bool retrain) {
+    return {"hypertrain", "--dataset", "FashionMNIST", "--datasets_path", data_directory().string(), "--architecture",
+            "MLP", "--train_batch_size", "128", "--n_inner_epochs_per_outer_steps", "1", "2", "1", "--n_lrs", "3",
+            "--retrain_from_scratch", retrain ? "true" : "false", "--retrain_n_epochs", "2", "--threads", "1",
+            "--out", out.string()};
+}
+
+std::vector<json> history_of(const fs::path& out) {
+    std::vector<json> records;
+    std::ifstream file(out / "history.jsonl");
+    for (std::string line; std::getline(file, line);) records.push_back(json::parse(line));
+    return records;
+}
+
+// Same outer steps with the same schedules, hypergradients and accuracies (timings aside).
+void check_same_history(const std::vector<json>& actual, const std::vector<json>& expected) {
+    BOOST_REQUIRE(actual.size() == expected.size());
+    for (std::size_t i = 0; i < actual.size(); ++i) {
+        BOOST_TEST(actual[i]["outer_step"] == i);
+        for (const char* key : {"lr", "mom", "wd", "hypergrad", "step_size", "val_acc", "test_acc", "inner_steps"})
+            BOOST_TEST(actual[i][key] == expected[i][key], "outer step " << i << " key " << key << ": "
+                                                                         << actual[i][key] << " vs " << expected[i][key]);
+    }
+}
+
+// Every file a killed run left is whole: JSON files parse, history lines parse and are one per
+// finished outer step, at most one beyond the checkpoint.
+void check_consistent(const fs::path& out) {
+    if (!fs::exists(out / "config.json")) return;
+    BOOST_REQUIRE_NO_THROW(json::parse(read_text(out / "config.json")));
+    std::size_t checkpointed = 0;
+    if (fs::exists(out / "checkpoint.json")) {
+        json checkpoint;
+        BOOST_REQUIRE_NO_THROW(checkpoint = json::parse(read_text(out / "checkpoint.json")));
+        checkpointed = checkpoint["next_outer_step"].get<std::size_t>();
+    }
+    std::string history = read_text(out / "history.jsonl");
+    BOOST_TEST((history.empty() || history.back() == '\n'));
+    std::vector<json> records;
+    BOOST_REQUIRE_NO_THROW(records = history_of(out));
+    BOOST_TEST(records.size() >= checkpointed);
+    BOOST_TEST(records.size() <= checkpointed + 1);
+    for (std::size_t i = 0; i < records.size(); ++i) {
+        BOOST_TEST(records[i]["outer_step"] == i);
+        BOOST_TEST(fds::cli::history_record_problems(records[i]) == "");
+    }
+    if (fs::exists(out / "summary.json")) BOOST_REQUIRE_NO_THROW(json::parse(read_text(out / "summary.json")));
+}
+
+const std::vector<json>& uninterrupted_history() {
+    static const std::vector<json> history = [] {
+        fs::path out = scratch("uninterrupted");
+        BOOST_REQUIRE(run(tiny_run(out, false), scratch("uninterrupted.log")) == 0);
+        std::vector<json> records = history_of(out);
+        fs::remove_all(out);
+        return records;
+    }();
+    return history;
+}
+
+}  // namespace
+
+BOOST_GLOBAL_FIXTURE(remove_scratch_at_exit);
+
+BOOST_AUTO_TEST_CASE(end_to_end_hypertrain_on_real_fashion_mnist_learns_and_retrains) {
+    fs::path out = scratch("end_to_end");
+    fs::path log = scratch("end_to_end.log");
+    std::vector<std::string> arguments = {"hypertrain", "--dataset", "FashionMNIST", "--datasets_path",
+                                          data_directory().string(), "--architecture", "MLP", "--train_batch_size",
+                                          "128", "--n_inner_epochs_per_outer_steps", "1", "1", "1", "1",
+                                          "--retrain_n_epochs", "2", "--threads", "1", "--out", out.string()};
+    BOOST_REQUIRE(run(arguments, log) == 0);
+    std::string output = read_text(log);
+    BOOST_TEST(output.find("learned schedules") != std::string::npos, output);
+    BOOST_TEST(output.find("test accuracy") != std::string::npos, output);
+    BOOST_TEST(output.find('\r') == std::string::npos);  // not a terminal: plain lines
+
+    for (const char* file : {"config.json", "history.jsonl", "summary.json", "checkpoint.json", "schedules.dat"})
+        BOOST_TEST(fs::exists(out / file), file);
+    if (std::system("command -v gnuplot > /dev/null 2>&1") == 0) BOOST_TEST(fs::exists(out / "schedules.png"));
+
+    std::vector<json> history = history_of(out);
+    BOOST_REQUIRE(history.size() == 4u);
+    for (std::size_t i = 0; i < history.size(); ++i) {
+        BOOST_TEST(fds::cli::history_record_problems(history[i]) == "", history[i].dump());
+        BOOST_TEST(history[i]["outer_step"] == i);
+        BOOST_TEST(history[i]["lr"].size() == 7u);
+        BOOST_TEST(history[i]["hypergrad"]["lr"].size() == 7u);
+        BOOST_TEST(history[i]["hypergrad"]["mom"].size() == 1u);
+        BOOST_TEST(history[i]["hypergrad"]["wd"].size() == 1u);
+    }
+    // from all-zero hyperparameters, the first update can only raise the learning rates (lr >= 0)
+    BOOST_TEST((history[0]["lr"] == json{0, 0, 0, 0, 0, 0, 0}));
+
+    json summary = json::parse(read_text(out / "summary.json"));
+    for (const char* key : {"final", "best_outer_step", "retrain_test_acc", "total_seconds", "retrain", "status"})
+        BOOST_TEST(summary.contains(key), key);
+    BOOST_TEST(summary["status"] == "finished");
+    BOOST_TEST(summary["final"]["lr"].size() == 7u);
+    double learned_lr_sum = 0.0;
+    for (const json& value : summary["final"]["lr"]) learned_lr_sum += value.get<double>();
+    BOOST_TEST(learned_lr_sum > 0.0);
+    // the first outer step trains with lr = 0 (chance level); learned schedules do far better
+    double best_val_acc = 0.0;
+    for (const json& record : history) best_val_acc = std::max(best_val_acc, record["val_acc"].get<double>());
+    BOOST_TEST(history[0]["val_acc"].get<double>() < 0.3);
+    BOOST_TEST(best_val_acc > 0.4);
+    BOOST_TEST(summary["retrain"]["epoch_test_acc"].size() == 2u);
+    // real data, 2,000 images, 2 epochs: far above chance (0.1) with the learned schedule
+    BOOST_TEST(summary["retrain_test_acc"].get<double>() > 0.4);
+    BOOST_TEST(summary["total_seconds"].get<double>() > 0.0);
+
+    // the same command again finds the finished run and changes nothing
+    std::string before = read_text(out / "history.jsonl");
+    BOOST_REQUIRE(run(arguments, log) == 0);
+    BOOST_TEST(read_text(out / "history.jsonl") == before);
+    BOOST_TEST(read_text(log).find("finished run") != std::string::npos);
+    fs::remove_all(out);
+}
+
+BOOST_AUTO_TEST_CASE(a_run_stopped_between_outer_steps_resumes_to_the_same_result) {
+    fs::path out = scratch("stopped");
+    fs::path log = scratch("stopped.log");
+    std::vector<std::string> first = tiny_run(out, false);
+    first.insert(first.end(), {"--stop_after_outer_steps", "1"});
+    BOOST_REQUIRE(run(first, log) == 0);
+    BOOST_TEST(history_of(out).size() == 1u);
+    BOOST_TEST(json::parse(read_text(out / "checkpoint.json"))["next_outer_step"] == 1);
+    BOOST_TEST(!fs::exists(out / "summary.json"));
+
+    BOOST_REQUIRE(run(tiny_run(out, false), log) == 0);
+    BOOST_TEST(read_text(log).find("resuming") != std::string::npos);
+    check_same_history(history_of(out), uninterrupted_history());
+    BOOST_TEST(json::parse(read_text(out / "summary.json"))["outer_steps"] == 3);
+    fs::remove_all(out);
+}
+
+BOOST_AUTO_TEST_CASE(kill_9_at_any_moment_leaves_a_directory_that_resumes_without_duplicates) {
+    fs::path out = scratch("killed");
+    fs::path log = scratch("killed.log");
+    const std::vector<json>& expected = uninterrupted_history();
+    // kill at staggered moments: during start-up, inner runs, history/checkpoint writes, retraining
+    int kills = 0;
+    for (int delay_ms : {300, 900, 1700, 2300, 3100, 1300, 2700, 3900, 4500, 5300}) {
+        child process = start(tiny_run(out, true), log);
+        std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
+        if (::kill(process.pid, SIGKILL) == 0) ++kills;
+        int code = wait_for(process);
+        check_consistent(out);
+        BOOST_TEST_MESSAGE("killed after " << delay_ms << " ms: " << (fs::exists(out / "history.jsonl") ? history_of(out).size() : 0)
+                                           << " history lines, summary " << fs::exists(out / "summary.json"));
+        if (code == 0) break;  // it finished before the kill
+    }
+    BOOST_TEST_MESSAGE(kills << " kills");
+    BOOST_REQUIRE(run(tiny_run(out, true), log) == 0);
+    check_consistent(out);
+    check_same_history(history_of(out), expected);
+    json summary = json::parse(read_text(out / "summary.json"));
+    BOOST_TEST(summary["status"] == "finished");
+    BOOST_TEST(!summary["retrain_test_acc"].is_null());
+    fs::remove_all(out);
+}
