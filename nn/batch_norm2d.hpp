@@ -10,11 +10,13 @@
 //   dL/dgamma = sum(g * xhat), dL/dbeta = sum(g),
 //   dL/dx = (gx - mean(gx) - xhat * mean(gx * xhat)) / sqrt(var + eps).
 // Evaluation mode uses the running statistics as constants: dL/dx = gamma g / sqrt(running_var + eps).
-// The running statistics are updated from the value only (they carry no tangents).
+// The running statistics are updated from the value only (they carry no tangents). The loops,
+// with every tangent rule, are in batch_norm2d_kernels.hpp.
 #pragma once
 
 #include <autodiff/autodiff.hpp>
 
+#include <nn/batch_norm2d_kernels.hpp>
 #include <nn/layer.hpp>
 
 namespace fds::nn {
@@ -31,8 +33,8 @@ class batch_norm2d : public layer_defaults {
   template <class Tensor>
   struct saved {
     Tensor normalized;     // xhat [N, C, H, W]
-    Tensor inverse_std;    // [1, C, 1, 1]
-    Tensor gamma;          // [1, C, 1, 1]
+    Tensor inverse_std;    // [C]
+    Tensor gamma;          // [C]
     bool batch_statistics = true;
   };
 
@@ -81,68 +83,86 @@ template <class Tensor>
 Tensor batch_norm2d::forward(const Tensor& input, const parameter_view<Tensor>& parameters, saved<Tensor>& keep,
                              run_context<scalar_of<Tensor>>& run) const {
   using scalar = scalar_of<Tensor>;
-  const shape_type per_channel{1, channels_, 1, 1};
-  const std::vector<std::size_t> reduced{0, 2, 3};
-  Tensor gamma = parameters.take(0, per_channel);
-  Tensor beta = parameters.take(channels_, per_channel);
+  if (input.dimension() != 4) {
+    throw std::invalid_argument("batch_norm2d: expected input [N, C, H, W], found " +
+                                shape_string(shape_type(input.shape().begin(), input.shape().end())));
+  }
+  output_shape(sample_shape(input));
+  const bool training = run.mode == mode::training;
+  if (!training && run.buffers == nullptr) {
+    throw std::logic_error("batch_norm2d: evaluation mode needs running statistics");
+  }
+  const Tensor gamma = parameters.take(0, {channels_});
+  const Tensor beta = parameters.take(channels_, {channels_});
+  const detail::batch_norm_geometry<scalar> geometry{input.shape()[0], channels_, input.shape()[2] * input.shape()[3]};
+  const auto x_view = detail::view_of(input);
+  const auto gamma_view = detail::view_of(gamma);
+  const auto beta_view = detail::view_of(beta);
+  const std::size_t live = std::max({x_view.live, gamma_view.live, beta_view.live});
+  const shape_type shape(input.shape().begin(), input.shape().end());
+  shape_type block_shape = shape;
+  block_shape.insert(block_shape.begin(), live);
+  xt::xarray<scalar> y = xt::xarray<scalar>::from_shape(shape);
+  xt::xarray<scalar> normalized = xt::xarray<scalar>::from_shape(shape);
+  xt::xarray<scalar> y_block = xt::xarray<scalar>::from_shape(block_shape);
+  xt::xarray<scalar> normalized_block = xt::xarray<scalar>::from_shape(block_shape);
+  xt::xarray<scalar> inverse = xt::xarray<scalar>::from_shape({channels_});
+  xt::xarray<scalar> inverse_block = xt::xarray<scalar>::from_shape({live, channels_});
+  std::vector<scalar> batch_mean(channels_), batch_variance(channels_);
   scalar* running_mean = run.buffers;
-  scalar* running_variance = run.buffers + channels_;
-
-  Tensor normalized;
-  Tensor inverse_std;
-  if (run.mode == mode::training) {
-    const std::size_t count = input.size() / channels_;
-    Tensor mean = autodiff::mean(input, reduced, true);
-    Tensor centered = input - mean;
-    Tensor variance = autodiff::mean(autodiff::square(centered), reduced, true);
-    inverse_std = autodiff::pow(Tensor(variance + static_cast<scalar>(epsilon_)), static_cast<scalar>(-0.5));
-    normalized = centered * inverse_std;
-    if (running_mean != nullptr) {
-      const auto& mean_value = autodiff::value(mean);
-      const auto& variance_value = autodiff::value(variance);
-      const double unbiased = count > 1 ? static_cast<double>(count) / static_cast<double>(count - 1) : 1.0;
-      for (std::size_t c = 0; c < channels_; ++c) {
-        running_mean[c] = static_cast<scalar>((1.0 - momentum_) * running_mean[c] + momentum_ * mean_value.data()[c]);
-        running_variance[c] = static_cast<scalar>((1.0 - momentum_) * running_variance[c] +
-                                                  momentum_ * variance_value.data()[c] * unbiased);
-      }
-    }
-  } else {
-    if (running_mean == nullptr) throw std::logic_error("batch_norm2d: evaluation mode needs running statistics");
-    xt::xarray<scalar> mean = xt::xarray<scalar>::from_shape(per_channel);
-    xt::xarray<scalar> inverse = xt::xarray<scalar>::from_shape(per_channel);
+  scalar* running_variance = run.buffers ? run.buffers + channels_ : nullptr;
+  detail::batch_norm_forward(geometry, x_view, gamma_view, beta_view, training, epsilon_, running_mean,
+                             running_variance, live, y.data(), y_block.data(), normalized.data(),
+                             normalized_block.data(), inverse.data(), inverse_block.data(), batch_mean.data(),
+                             batch_variance.data());
+  if (training && running_mean != nullptr) {
+    const double count = static_cast<double>(geometry.count());
+    const double unbiased = count > 1 ? count / (count - 1) : 1.0;
     for (std::size_t c = 0; c < channels_; ++c) {
-      mean.data()[c] = running_mean[c];
-      inverse.data()[c] = static_cast<scalar>(1.0 / std::sqrt(static_cast<double>(running_variance[c]) + epsilon_));
+      running_mean[c] = static_cast<scalar>((1.0 - momentum_) * running_mean[c] + momentum_ * batch_mean[c]);
+      running_variance[c] = static_cast<scalar>((1.0 - momentum_) * running_variance[c] +
+                                                momentum_ * batch_variance[c] * unbiased);
     }
-    normalized = Tensor((input - mean) * inverse);
-    inverse_std = constant_like_kind(input, std::move(inverse));
   }
-  Tensor output(normalized * gamma + beta);
+  const std::size_t tangent_count = detail::tangent_count_of(input, gamma);
   if (run.keep_for_backward) {
-    keep.normalized = std::move(normalized);
-    keep.inverse_std = std::move(inverse_std);
-    keep.gamma = std::move(gamma);
-    keep.batch_statistics = run.mode == mode::training;
+    keep.normalized = detail::make_tensor<Tensor>(std::move(normalized), std::move(normalized_block), tangent_count);
+    keep.inverse_std = detail::make_tensor<Tensor>(std::move(inverse), std::move(inverse_block), tangent_count);
+    keep.gamma = gamma;
+    keep.batch_statistics = training;
   }
-  return output;
+  return detail::make_tensor<Tensor>(std::move(y), std::move(y_block), tangent_count);
 }
 
 template <class Tensor>
 Tensor batch_norm2d::backward(const Tensor& output_gradient, const parameter_view<Tensor>&, const saved<Tensor>& keep,
                               gradient_view<Tensor>& parameter_gradient) const {
-  const std::vector<std::size_t> reduced{0, 2, 3};
-  parameter_gradient.accumulate(0, autodiff::sum(Tensor(output_gradient * keep.normalized), reduced));
-  parameter_gradient.accumulate(channels_, autodiff::sum(output_gradient, reduced));
-  Tensor scaled(output_gradient * keep.gamma);
-  if (!keep.batch_statistics) {
-    Tensor input_gradient(scaled * keep.inverse_std);
-    return input_gradient;
-  }
-  Tensor input_gradient((scaled - autodiff::mean(scaled, reduced, true) -
-                         keep.normalized * autodiff::mean(Tensor(scaled * keep.normalized), reduced, true)) *
-                        keep.inverse_std);
-  return input_gradient;
+  using scalar = scalar_of<Tensor>;
+  const detail::batch_norm_geometry<scalar> geometry{output_gradient.shape()[0], channels_,
+                                                     output_gradient.shape()[2] * output_gradient.shape()[3]};
+  const auto g_view = detail::view_of(output_gradient);
+  const auto normalized_view = detail::view_of(keep.normalized);
+  const auto inverse_view = detail::view_of(keep.inverse_std);
+  const auto gamma_view = detail::view_of(keep.gamma);
+  const std::size_t live = std::max({g_view.live, normalized_view.live, inverse_view.live, gamma_view.live});
+  const shape_type shape(output_gradient.shape().begin(), output_gradient.shape().end());
+  shape_type block_shape = shape;
+  block_shape.insert(block_shape.begin(), live);
+  xt::xarray<scalar> input_gradient = xt::xarray<scalar>::from_shape(shape);
+  xt::xarray<scalar> input_block = xt::xarray<scalar>::from_shape(block_shape);
+  xt::xarray<scalar> gamma_gradient = xt::xarray<scalar>::from_shape({channels_});
+  xt::xarray<scalar> beta_gradient = xt::xarray<scalar>::from_shape({channels_});
+  xt::xarray<scalar> gamma_block = xt::xarray<scalar>::from_shape({live, channels_});
+  xt::xarray<scalar> beta_block = xt::xarray<scalar>::from_shape({live, channels_});
+  detail::batch_norm_backward(geometry, g_view, normalized_view, inverse_view, gamma_view, keep.batch_statistics,
+                              live, input_gradient.data(), input_block.data(), gamma_gradient.data(),
+                              gamma_block.data(), beta_gradient.data(), beta_block.data());
+  const std::size_t tangent_count = detail::tangent_count_of(output_gradient, keep.gamma);
+  parameter_gradient.accumulate(
+      0, detail::make_tensor<Tensor>(std::move(gamma_gradient), std::move(gamma_block), tangent_count));
+  parameter_gradient.accumulate(
+      channels_, detail::make_tensor<Tensor>(std::move(beta_gradient), std::move(beta_block), tangent_count));
+  return detail::make_tensor<Tensor>(std::move(input_gradient), std::move(input_block), tangent_count);
 }
 
 }  // namespace fds::nn

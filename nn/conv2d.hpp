@@ -1,16 +1,18 @@
 // 2-D convolution, as torch.nn.Conv2d (NCHW, cross-correlation, zero padding, square stride),
-// computed as im2col + one GEMM. Parameters in PyTorch's order: weight [O, C, KH, KW], then bias [O].
+// computed as im2col + GEMM. Parameters in PyTorch's order: weight [O, C, KH, KW], then bias [O].
 //
-// With X = im2col(x) [N*OH*OW, C*KH*KW] and W2 = W reshaped [O, C*KH*KW]:
-//   Y2 = X W2^T + b  [N*OH*OW, O],  y = Y2 reshaped [N, OH, OW, O] and permuted to [N, O, OH, OW].
-// Backward, with G2 = dL/dY2 (dL/dy permuted back):
-//   dL/dW2 = G2^T X,   dL/db = sum over rows of G2,   dL/dx = col2im(G2 W2)   (col2im = im2col^T).
+// With X = im2col(x) [C*KH*KW, N*OH*OW] and W2 = W reshaped [O, C*KH*KW]:
+//   Y = W2 X + b  [O, N*OH*OW], stored as y [N, O, OH, OW].
+// Backward, with G = dL/dy in the same [O, N*OH*OW] layout:
+//   dL/dW2 = G X^T,   dL/db = row sums of G,   dL/dx = col2im(W2^T G)   (col2im = im2col^T).
+// Every line is a product, so on duals the product rule gives the tangents (conv2d_kernels.hpp).
 // The columns are recomputed in backward from the kept input rather than kept: they are C*KH*KW/
-// (stride^2) times larger than the input, and (1 + K) times that again on duals.
+// stride^2 times larger than the input, and (1 + K) times that again on duals.
 #pragma once
 
 #include <autodiff/autodiff.hpp>
 
+#include <nn/conv2d_kernels.hpp>
 #include <nn/layer.hpp>
 
 namespace fds::nn {
@@ -45,7 +47,8 @@ class conv2d : public layer_defaults {
                   const saved<Tensor>& keep, gradient_view<Tensor>& parameter_gradient) const;
 
  private:
-  autodiff::conv_geometry geometry(std::size_t height, std::size_t width) const;
+  template <class Tensor>
+  detail::conv_shape kernel_shape(const Tensor& input) const;
   std::size_t patch_size() const { return in_channels_ * kernel_size_ * kernel_size_; }
 
   std::size_t in_channels_;
@@ -69,18 +72,6 @@ inline conv2d::conv2d(std::size_t in_channels, std::size_t out_channels, std::si
 inline conv2d::conv2d(std::size_t in_channels, std::size_t out_channels, std::size_t kernel_size,
                       std::size_t stride, std::size_t padding, bool bias)
     : conv2d(in_channels, out_channels, kernel_size, conv2d_options{stride, padding, bias}) {}
-
-inline autodiff::conv_geometry conv2d::geometry(std::size_t height, std::size_t width) const {
-  autodiff::conv_geometry g{};
-  g.channels = in_channels_;
-  g.height = height;
-  g.width = width;
-  g.kernel_h = kernel_size_;
-  g.kernel_w = kernel_size_;
-  g.stride = options_.stride;
-  g.padding = options_.padding;
-  return g;
-}
 
 inline shape_type conv2d::output_shape(const shape_type& input) const {
   if (input.size() != 3 || input[0] != in_channels_) {
@@ -110,16 +101,15 @@ inline std::vector<parameter_spec> conv2d::parameters(const shape_type&) const {
 template <class Tensor>
 Tensor conv2d::forward(const Tensor& input, const parameter_view<Tensor>& parameters, saved<Tensor>& keep,
                        run_context<scalar_of<Tensor>>& run) const {
-  const auto out_shape = output_shape(sample_shape(input));
-  const std::size_t batch = input.shape()[0];
-  const auto g = geometry(input.shape()[2], input.shape()[3]);
+  const auto s = kernel_shape(input);
   Tensor weight = parameters.take(0, {out_channels_, patch_size()});
-  Tensor rows = autodiff::matmul(autodiff::im2col(input, g), weight, false, true);
+  Tensor output;
   if (options_.bias) {
-    rows = rows + parameters.take(out_channels_ * patch_size(), {out_channels_});
+    const Tensor bias = parameters.take(out_channels_ * patch_size(), {out_channels_});
+    output = detail::conv_forward(input, weight, &bias, s);
+  } else {
+    output = detail::conv_forward(input, weight, static_cast<const Tensor*>(nullptr), s);
   }
-  Tensor output = autodiff::transpose(autodiff::reshape(rows, {batch, out_shape[1], out_shape[2], out_channels_}),
-                                      {0, 3, 1, 2});
   if (run.keep_for_backward) {
     keep.input = input;
     keep.weight = std::move(weight);
@@ -130,16 +120,20 @@ Tensor conv2d::forward(const Tensor& input, const parameter_view<Tensor>& parame
 template <class Tensor>
 Tensor conv2d::backward(const Tensor& output_gradient, const parameter_view<Tensor>&, const saved<Tensor>& keep,
                         gradient_view<Tensor>& parameter_gradient) const {
-  const std::size_t batch = keep.input.shape()[0];
-  const auto g = geometry(keep.input.shape()[2], keep.input.shape()[3]);
-  const std::size_t positions = output_gradient.shape()[2] * output_gradient.shape()[3];
-  Tensor rows_gradient = autodiff::reshape(autodiff::transpose(output_gradient, {0, 2, 3, 1}),
-                                           {batch * positions, out_channels_});
-  parameter_gradient.accumulate(0, autodiff::matmul(rows_gradient, autodiff::im2col(keep.input, g), true, false));
-  if (options_.bias) {
-    parameter_gradient.accumulate(out_channels_ * patch_size(), autodiff::sum(rows_gradient, {0}));
-  }
-  return autodiff::col2im(autodiff::matmul(rows_gradient, keep.weight), g, batch);
+  const auto s = kernel_shape(keep.input);
+  Tensor weight_gradient, bias_gradient, input_gradient;
+  detail::conv_backward(output_gradient, keep.input, keep.weight, options_.bias, s, weight_gradient, bias_gradient,
+                        input_gradient);
+  parameter_gradient.accumulate(0, weight_gradient);
+  if (options_.bias) parameter_gradient.accumulate(out_channels_ * patch_size(), bias_gradient);
+  return input_gradient;
+}
+
+template <class Tensor>
+detail::conv_shape conv2d::kernel_shape(const Tensor& input) const {
+  const auto out = output_shape(sample_shape(input));
+  return detail::conv_shape{input.shape()[0], in_channels_, input.shape()[2], input.shape()[3], out_channels_,
+                            kernel_size_, options_.stride, options_.padding, out[1], out[2]};
 }
 
 }  // namespace fds::nn
