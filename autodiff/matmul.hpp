@@ -20,6 +20,7 @@
 #include <autodiff/blas.hpp>
 #include <autodiff/dual_tensor.hpp>
 #include <autodiff/errors.hpp>
+#include <autodiff/shape.hpp>
 
 namespace fds::autodiff
 {
@@ -164,18 +165,7 @@ namespace fds::autodiff
                 {
                     // dA_k stored [Kd, M]: transpose each slot so the stack is [L_a * M, Kd].
                     Scalar* stacked = scratch<Scalar, 0>(a.live * m * inner);
-                    for (std::size_t k = 0; k < a.live; ++k)
-                    {
-                        const Scalar* slot = a.block + k * inner * m;
-                        Scalar* out = stacked + k * m * inner;
-                        for (std::size_t j = 0; j < inner; ++j)
-                        {
-                            for (std::size_t i = 0; i < m; ++i)
-                            {
-                                out[i * inner + j] = slot[j * m + i];
-                            }
-                        }
-                    }
+                    permute_copy(a.block, {a.live, inner, m}, {0, 2, 1}, stacked);
                     gemm(false, transpose_b, a.live * m, n, inner, Scalar(1), stacked, inner,
                          b.value, ldb, Scalar(0), block.data(), n);
                 }
