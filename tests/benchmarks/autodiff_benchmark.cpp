@@ -1,7 +1,8 @@
 // Speed of the dual-tensor core, printed as JSON (one run; quote the ratios, not the seconds).
 //
 // - matmul: for the layer shapes of the models and K in {1, 4, 9, 16} live tangents on both
-//   factors, the dual matmul against one plain GEMM of the same shape; the ideal is 1 + 2K GEMMs.
+//   factors, the dual matmul (A B, A B^T, A^T B) against one plain GEMM of the same shape; the
+//   ideal is 1 + 2K GEMMs. With 1 BLAS thread and with all of them.
 // - sgemm 2048: achieved GFLOP/s of the BLAS in use (after ensure_fast_blas_kernel).
 // - elementwise: dual mul, add, relu, exp on 10^6 elements with K tangents against a plain pass
 //   over the same bytes (a copy for one input, c = a + b for two), both producing a new tensor.
@@ -224,8 +225,22 @@ int main(int argc, char** argv)
                       {"reexecuted_with_better_kernel", blas.reexecuted},
                       {"config", blas.config}};
     report["sgemm_2048"] = benchmark_sgemm_2048();
-    report["dual_matmul"] = {benchmark_matmul(256, 784, 300), benchmark_matmul(128, 3072, 256),
-                             benchmark_matmul(256, 120, 84)};
+    // With one BLAS thread the ratios measure autodiff's own overhead and are the least
+    // sensitive to a loaded machine (a waiting OpenBLAS thread spins and bills CPU time).
+    nlohmann::json matmul_by_threads = nlohmann::json::object();
+    for (int threads : {1, blas.threads})
+    {
+        openblas_set_num_threads(threads);
+        matmul_by_threads[std::to_string(threads)]
+            = {benchmark_matmul(256, 784, 300), benchmark_matmul(128, 3072, 256),
+               benchmark_matmul(256, 120, 84)};
+        if (blas.threads == 1)
+        {
+            break;
+        }
+    }
+    openblas_set_num_threads(blas.threads);
+    report["dual_matmul_by_blas_threads"] = matmul_by_threads;
     report["dual_elementwise"] = benchmark_elementwise();
     std::cout << report.dump(2) << std::endl;
     return 0;
