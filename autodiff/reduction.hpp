@@ -70,9 +70,17 @@ namespace fds::autodiff
             }
         }
 
+        // xtensor's reducers want the axes in increasing order; a sum over a set of axes does not
+        // depend on how the caller listed them.
+        inline std::vector<std::size_t> sorted_axes(std::vector<std::size_t> axes)
+        {
+            std::sort(axes.begin(), axes.end());
+            return axes;
+        }
+
         inline std::vector<std::size_t> shifted_axes(const std::vector<std::size_t>& axes)
         {
-            std::vector<std::size_t> shifted(axes);
+            std::vector<std::size_t> shifted = sorted_axes(axes);
             for (auto& axis : shifted)
             {
                 ++axis;
@@ -112,11 +120,12 @@ namespace fds::autodiff
                 std::fill(result.begin(), result.end(), Scalar(0));
                 return result;
             }
+            const std::vector<std::size_t> increasing = sorted_axes(axes);
             if (keep_dims)
             {
-                return xt::sum(x, axes, xt::keep_dims | xt::evaluation_strategy::immediate);
+                return xt::sum(x, increasing, xt::keep_dims | xt::evaluation_strategy::immediate);
             }
-            return xt::sum(x, axes, xt::evaluation_strategy::immediate);
+            return xt::sum(x, increasing, xt::evaluation_strategy::immediate);
         }
 
         template <class Scalar>
@@ -129,11 +138,12 @@ namespace fds::autodiff
                 std::fill(result.begin(), result.end(), std::numeric_limits<Scalar>::quiet_NaN());
                 return result;
             }
+            const std::vector<std::size_t> increasing = sorted_axes(axes);
             if (keep_dims)
             {
-                return xt::mean(x, axes, xt::keep_dims | xt::evaluation_strategy::immediate);
+                return xt::mean(x, increasing, xt::keep_dims | xt::evaluation_strategy::immediate);
             }
-            return xt::mean(x, axes, xt::evaluation_strategy::immediate);
+            return xt::mean(x, increasing, xt::evaluation_strategy::immediate);
         }
 
         inline std::vector<std::size_t> all_axes(std::size_t dimension)

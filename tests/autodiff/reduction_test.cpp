@@ -96,3 +96,14 @@ BOOST_AUTO_TEST_CASE(invalid_axes_raise_an_error_naming_axes_and_shape)
     }
     BOOST_CHECK_THROW((void)mean(x, {0, 0}), std::invalid_argument);
 }
+
+BOOST_AUTO_TEST_CASE(axes_may_be_listed_in_any_order)
+{
+    random_source random(5);
+    dual_tensor<double> x(random.normal_array({4, 5, 6}), 2);
+    x.seed(1, random.normal_array({4, 5, 6}));
+    BOOST_TEST(testing::exactly_equal(sum(x, {2, 0}).value(), sum(x, {0, 2}).value()));
+    BOOST_TEST(testing::exactly_equal(tangents(mean(x, {2, 1}, true)), tangents(mean(x, {1, 2}, true))));
+    BOOST_TEST(testing::exactly_equal(fds::autodiff::sum(x.value(), {1, 0}),
+                                      xarray<double>(xt::sum(x.value(), {0, 1}, xt::evaluation_strategy::immediate))));
+}
