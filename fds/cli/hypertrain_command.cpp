@@ -118,6 +118,9 @@ int run_hypertrain(const std::vector<std::string>& arguments, std::ostream& outp
         summary && summary->value("status", "") == "finished") {
         reporter.message("fds: " + directory + " holds a finished run; its summary:");
         output << summary->dump(2) << "\n";
+        // redraw the plot, in case gnuplot was installed since
+        bool warned = false;
+        detail::draw_plot(run, run.read_history(), hyper_values_from_json(summary->at("final"), "final"), reporter, warned);
         return 0;
     }
 

@@ -2,7 +2,10 @@
 
 #include "atomic_file.hpp"
 
+#include <algorithm>
+#include <cmath>
 #include <cstdlib>
+#include <limits>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -34,20 +37,37 @@ std::string quoted(const std::string& text) {
     return result + "'";
 }
 
+// The y range of one panel: every value of the type, with head-room above so that the bold final
+// line is not drawn on the border (gnuplot's own autoscale misbehaves on tiny weight decays).
+std::string y_range(const std::vector<nlohmann::json>& schedules, const std::string& key) {
+    double low = std::numeric_limits<double>::infinity(), high = -low;
+    for (const nlohmann::json& schedule : schedules)
+        for (double value : values_of(schedule, key)) {
+            low = std::min(low, value);
+            high = std::max(high, value);
+        }
+    double span = high - low;
+    if (!(span > 0)) span = std::max(std::abs(high), 1e-12);
+    std::ostringstream text;
+    text << std::setprecision(10) << "[" << low - 0.05 * span << ":" << high + 0.15 * span << "]";
+    return text.str();
+}
+
 std::string gnuplot_script(const std::filesystem::path& data, const std::filesystem::path& image,
-                           const std::string& terminal, std::size_t schedule_count) {
+                           const std::string& terminal, const std::vector<nlohmann::json>& schedules) {
+    const std::size_t schedule_count = schedules.size();
     std::ostringstream script;
     std::size_t final_index = schedule_count - 1;
     script << "set terminal " << terminal << " size 900,960\n"
            << "set output " << quoted(image.string()) << "\n"
            << "set multiplot layout 3,1 title 'FDS learned schedules: each outer step (faded, older lighter) and the final one (bold)'\n"
            << "set xrange [0:1]\nset grid\nset key top right\n"
-           // head-room above the highest schedule, so the bold final line is not drawn on the border
-           << "set offsets graph 0, 0, 0.12, 0.05\n"
+
            << "set xlabel 'fraction of the inner run'\n";
     const char* labels[] = {"learning rate", "momentum", "weight decay"};
     for (int column = 0; column < 3; ++column) {
-        script << "set ylabel '" << labels[column] << "'\n";
+        script << "set ylabel '" << labels[column] << "'\nset yrange " << y_range(schedules, hyperparameter_keys[column])
+               << "\n";
         std::string plot = "plot ";
         if (final_index > 0) {
             // older steps lighter: alpha byte from 0xD0 (faint) to 0x60 (stronger)
@@ -135,7 +155,7 @@ plot_outcome plot_schedules(const std::filesystem::path& directory, const std::v
     write_file_atomically(data, schedule_table(schedules));
     std::filesystem::path partial_image = absolute / ".fds-tmp.schedules.png";
     std::filesystem::path log = absolute / ".fds-tmp.gnuplot.log";
-    write_file_atomically(absolute / "schedules.gp", detail::gnuplot_script(data, image, "pngcairo", schedules.size()));
+    write_file_atomically(absolute / "schedules.gp", detail::gnuplot_script(data, image, "pngcairo", schedules));
 
     std::string gnuplot = detail::find_gnuplot();
     if (gnuplot.empty()) {
@@ -147,7 +167,7 @@ plot_outcome plot_schedules(const std::filesystem::path& directory, const std::v
     std::string failure;
     for (const char* terminal : {"pngcairo", "png"}) {
         std::filesystem::path script = absolute / ".fds-tmp.schedules.gp";
-        write_file_atomically(script, detail::gnuplot_script(data, partial_image, terminal, schedules.size()));
+        write_file_atomically(script, detail::gnuplot_script(data, partial_image, terminal, schedules));
         int status = detail::run_program(gnuplot, script, log);
         std::error_code ignored;
         std::filesystem::remove(script, ignored);

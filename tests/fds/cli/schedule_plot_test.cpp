@@ -79,3 +79,19 @@ BOOST_AUTO_TEST_CASE(plot_without_gnuplot_writes_the_data_and_warns) {
     BOOST_TEST(!fs::exists(directory / "schedules.png"));
     fs::remove_all(directory);
 }
+
+BOOST_AUTO_TEST_CASE(script_sets_each_panel_range_from_its_values) {
+    // weight decays of 1e-4 would be drawn flat on gnuplot's autoscaled range
+    fs::path directory = fresh_directory("range");
+    setenv("FDS_GNUPLOT", "/nonexistent/gnuplot", 1);
+    plot_schedules(directory, {json{{"lr", {0.0, 0.2}}, {"mom", {0.5}}, {"wd", {0.0}}},
+                               json{{"lr", {0.1, 0.4}}, {"mom", {0.5}}, {"wd", {0.0006}}}});
+    unsetenv("FDS_GNUPLOT");
+    std::ifstream file(directory / "schedules.gp");
+    std::stringstream script;
+    script << file.rdbuf();
+    BOOST_TEST(script.str().find("set yrange [-0.02:0.46]") != std::string::npos, script.str());    // lr 0..0.4
+    BOOST_TEST(script.str().find("set yrange [0.475:0.575]") != std::string::npos, script.str());   // mom constant 0.5
+    BOOST_TEST(script.str().find("set yrange [-3e-05:0.00069]") != std::string::npos, script.str());  // wd 0..6e-4
+    fs::remove_all(directory);
+}
