@@ -1,14 +1,14 @@
 // Average pooling over kernel x kernel windows with a stride (no padding, floor mode), as
 // torch.nn.AvgPool2d; global_avg_pool2d() averages each whole channel plane.
 //
-// y[n,c,i,j] = (1/k^2) sum over the window of x. With P the plain [N, C, OH, OW, k*k] table of
-// window positions: y = mean over the last axis of gather(x, P), and
-// dL/dx = scatter_add(broadcast(dL/dy / k^2) to [.., k*k], P). Both linear, so duals need nothing else.
+// y[n,c,i,j] = (1/k^2) sum over the window of x, and dL/dx[window] += dL/dy[n,c,i,j] / k^2.
+// Both are linear maps, so on duals they apply unchanged to every tangent row (map_linear).
 #pragma once
 
 #include <autodiff/autodiff.hpp>
 
 #include <nn/layer.hpp>
+#include <nn/tensor_kernels.hpp>
 
 namespace fds::nn {
 
@@ -21,7 +21,6 @@ class avg_pool2d : public layer_defaults {
 
   template <class Tensor>
   struct saved {
-    xt::xarray<std::size_t> windows;  // [N, C, OH, OW, k*k] flat input positions
     shape_type input_shape;
   };
 
@@ -35,7 +34,9 @@ class avg_pool2d : public layer_defaults {
  private:
   std::size_t kernel_for(const shape_type& input) const;
   std::size_t stride_for(const shape_type& input) const;
-  xt::xarray<std::size_t> window_positions(const shape_type& batch_shape) const;
+  // calls f(input_index, output_index) for every (window position, output) pair
+  template <class Function>
+  void for_each_window_entry(const shape_type& batch_shape, Function&& f) const;
 
   std::size_t kernel_size_;
   std::size_t stride_;
@@ -76,51 +77,55 @@ inline shape_type avg_pool2d::output_shape(const shape_type& input) const {
   return {input[0], (input[1] - kernel) / stride + 1, (input[2] - kernel) / stride + 1};
 }
 
-inline xt::xarray<std::size_t> avg_pool2d::window_positions(const shape_type& batch_shape) const {
+template <class Function>
+void avg_pool2d::for_each_window_entry(const shape_type& batch_shape, Function&& f) const {
   const shape_type input(batch_shape.begin() + 1, batch_shape.end());
   const auto out = output_shape(input);
   const std::size_t kernel = kernel_for(input);
   const std::size_t stride = stride_for(input);
-  const std::size_t height = input[1];
-  const std::size_t width = input[2];
+  const std::size_t height = input[1], width = input[2];
   const std::size_t planes = batch_shape[0] * input[0];
-  xt::xarray<std::size_t> result =
-      xt::xarray<std::size_t>::from_shape({batch_shape[0], input[0], out[1], out[2], kernel * kernel});
-  std::size_t* target = result.data();
+  std::size_t output_index = 0;
   for (std::size_t plane = 0; plane < planes; ++plane) {
     for (std::size_t oy = 0; oy < out[1]; ++oy) {
-      for (std::size_t ox = 0; ox < out[2]; ++ox) {
+      for (std::size_t ox = 0; ox < out[2]; ++ox, ++output_index) {
         for (std::size_t ky = 0; ky < kernel; ++ky) {
-          for (std::size_t kx = 0; kx < kernel; ++kx) {
-            *target++ = plane * height * width + (oy * stride + ky) * width + ox * stride + kx;
-          }
+          const std::size_t row = plane * height * width + (oy * stride + ky) * width + ox * stride;
+          for (std::size_t kx = 0; kx < kernel; ++kx) f(row + kx, output_index);
         }
       }
     }
   }
-  return result;
 }
 
 template <class Tensor>
 Tensor avg_pool2d::forward(const Tensor& input, const parameter_view<Tensor>&, saved<Tensor>& keep,
                            run_context<scalar_of<Tensor>>&) const {
+  using scalar = scalar_of<Tensor>;
   keep.input_shape = shape_type(input.shape().begin(), input.shape().end());
-  keep.windows = window_positions(keep.input_shape);
-  return autodiff::mean(autodiff::gather_flat(input, keep.windows), {4});
+  shape_type out = output_shape(sample_shape(input));
+  out.insert(out.begin(), keep.input_shape[0]);
+  const std::size_t kernel = kernel_for(sample_shape(input));
+  const scalar share = scalar(1) / static_cast<scalar>(kernel * kernel);
+  const std::size_t out_size = shape_size(out);
+  return detail::map_linear(input, out, [&](const scalar* x, scalar* y) {
+    std::fill(y, y + out_size, scalar(0));
+    for_each_window_entry(keep.input_shape, [&](std::size_t i, std::size_t o) { y[o] += x[i]; });
+    for (std::size_t o = 0; o < out_size; ++o) y[o] *= share;
+  });
 }
 
 template <class Tensor>
 Tensor avg_pool2d::backward(const Tensor& output_gradient, const parameter_view<Tensor>&, const saved<Tensor>& keep,
                             gradient_view<Tensor>&) const {
   using scalar = scalar_of<Tensor>;
-  const std::size_t window = keep.windows.shape()[4];
-  shape_type expanded(output_gradient.shape().begin(), output_gradient.shape().end());
-  expanded.push_back(1);
-  // every position of a window receives 1/k^2 of the window's gradient
-  xt::xarray<scalar> share = xt::ones<scalar>({window});
-  share /= static_cast<scalar>(window);
-  Tensor spread(autodiff::reshape(output_gradient, expanded) * share);
-  return autodiff::scatter_add_flat(spread, keep.windows, keep.input_shape);
+  const std::size_t kernel = kernel_for(shape_type(keep.input_shape.begin() + 1, keep.input_shape.end()));
+  const scalar share = scalar(1) / static_cast<scalar>(kernel * kernel);
+  const std::size_t in_size = shape_size(keep.input_shape);
+  return detail::map_linear(output_gradient, keep.input_shape, [&](const scalar* g, scalar* x) {
+    std::fill(x, x + in_size, scalar(0));
+    for_each_window_entry(keep.input_shape, [&](std::size_t i, std::size_t o) { x[i] += share * g[o]; });
+  });
 }
 
 }  // namespace fds::nn

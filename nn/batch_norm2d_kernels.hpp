@@ -20,50 +20,9 @@
 
 #include <autodiff/autodiff.hpp>
 
+#include <nn/tensor_kernels.hpp>
+
 namespace fds::nn::detail {
-
-// A read-only view of a plain or dual tensor: value and `live` tangent rows of `size` elements.
-template <class Scalar>
-struct tangent_view {
-  const Scalar* value;
-  const Scalar* tangents;
-  std::size_t live;
-  std::size_t size;
-  const Scalar* tangent(std::size_t k) const { return k < live ? tangents + k * size : nullptr; }
-};
-
-template <class Scalar>
-tangent_view<Scalar> view_of(const xt::xarray<Scalar>& x) {
-  return {x.data(), nullptr, 0, x.size()};
-}
-template <class Scalar>
-tangent_view<Scalar> view_of(const autodiff::dual_tensor<Scalar>& x) {
-  return {x.value().data(), x.live_tangent_block().data(), x.live_tangents(), x.size()};
-}
-
-// A plain value with no tangents, or a dual from its value and live tangent block.
-template <class Tensor>
-Tensor make_tensor(xt::xarray<typename autodiff::tensor_traits<Tensor>::scalar_type> value,
-                   xt::xarray<typename autodiff::tensor_traits<Tensor>::scalar_type> block, std::size_t tangent_count) {
-  if constexpr (autodiff::is_dual_tensor_v<Tensor>) {
-    return Tensor(std::move(value), std::move(block), tangent_count);
-  } else {
-    (void)block;
-    (void)tangent_count;
-    return value;
-  }
-}
-
-template <class Tensor>
-std::size_t tangent_count_of(const Tensor& a, const Tensor& b) {
-  if constexpr (autodiff::is_dual_tensor_v<Tensor>) {
-    return std::max(a.tangent_count(), b.tangent_count());
-  } else {
-    (void)a;
-    (void)b;
-    return 0;
-  }
-}
 
 template <class Scalar>
 struct batch_norm_geometry {

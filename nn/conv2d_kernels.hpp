@@ -106,7 +106,11 @@ void col2im_rows_add(const Scalar* cols, const conv_shape& s, Scalar* x) {
           for (std::size_t oy = oy_begin; oy < oy_end; ++oy) {
             Scalar* target = image + (oy * s.stride + ky - s.padding) * s.width + kx - s.padding;
             const Scalar* source = source_rows + oy * s.out_width;
-            for (std::size_t ox = ox_begin; ox < ox_end; ++ox) target[ox * s.stride] += source[ox];
+            if (s.stride == 1) {
+              for (std::size_t ox = ox_begin; ox < ox_end; ++ox) target[ox] += source[ox];  // vectorizes
+            } else {
+              for (std::size_t ox = ox_begin; ox < ox_end; ++ox) target[ox * s.stride] += source[ox];
+            }
           }
         }
       }
@@ -201,43 +205,45 @@ void conv_backward(const xt::xarray<Scalar>& g, const xt::xarray<Scalar>& x, con
 }
 
 // ----- dual -----
+// The terms that multiply the value's columns X (dW_k X forward, dG_k X^T backward) are stacked
+// over k into one GEMM, so X is streamed once; each dX_k is its own (large) GEMM, with one reused
+// column buffer.
 
 template <class Scalar>
 autodiff::dual_tensor<Scalar> conv_forward(const autodiff::dual_tensor<Scalar>& x,
                                            const autodiff::dual_tensor<Scalar>& weight,
                                            const autodiff::dual_tensor<Scalar>* bias, const conv_shape& s) {
-  const std::size_t live =
-      std::max({x.live_tangents(), weight.live_tangents(), bias ? bias->live_tangents() : std::size_t{0}});
-  std::vector<Scalar> cols(s.patch() * s.columns());
-  std::vector<Scalar> tangent_cols(x.live_tangents() ? s.patch() * s.columns() : 0);
-  std::vector<Scalar> rows(s.out_channels * s.columns());
+  const std::size_t weight_live = weight.live_tangents();
+  const std::size_t live = std::max({x.live_tangents(), weight_live, bias ? bias->live_tangents() : std::size_t{0}});
+  const std::size_t out = s.out_channels, columns = s.columns(), patch = s.patch();
+  std::vector<Scalar> cols(patch * columns);
+  std::vector<Scalar> tangent_cols(x.live_tangents() ? patch * columns : 0);
+  std::vector<Scalar> rows(out * columns);
   im2col_rows(x.value().data(), s, cols.data());
-  gemm(false, false, s.out_channels, s.columns(), s.patch(), Scalar(1), weight.value().data(), cols.data(), Scalar(0),
-       rows.data());
-  xt::xarray<Scalar> value = xt::xarray<Scalar>::from_shape({s.batch, s.out_channels, s.out_height, s.out_width});
+  gemm(false, false, out, columns, patch, Scalar(1), weight.value().data(), cols.data(), Scalar(0), rows.data());
+  xt::xarray<Scalar> value = xt::xarray<Scalar>::from_shape({s.batch, out, s.out_height, s.out_width});
   rows_to_nchw(rows.data(), bias ? bias->value().data() : nullptr, s, value.data());
+
+  // tangent_rows[k] = dW_k X (all k at once) + W dX_k
+  std::vector<Scalar> tangent_rows(live * out * columns);
+  if (weight_live > 0) {
+    gemm(false, false, weight_live * out, columns, patch, Scalar(1), weight.live_tangent_block().data(), cols.data(),
+         Scalar(0), tangent_rows.data());
+  }
+  std::fill(tangent_rows.begin() + static_cast<std::ptrdiff_t>(weight_live * out * columns), tangent_rows.end(),
+            Scalar(0));
+  for (std::size_t k = 0; k < x.live_tangents(); ++k) {
+    im2col_rows(x.live_tangent_block().data() + k * x.size(), s, tangent_cols.data());
+    gemm(false, false, out, columns, patch, Scalar(1), weight.value().data(), tangent_cols.data(), Scalar(1),
+         tangent_rows.data() + k * out * columns);
+  }
   xt::xarray<Scalar> block =
-      xt::xarray<Scalar>::from_shape(block_shape<Scalar>(live, {s.batch, s.out_channels, s.out_height, s.out_width}));
-  std::vector<Scalar> zero_bias(s.out_channels, Scalar(0));
+      xt::xarray<Scalar>::from_shape(block_shape<Scalar>(live, {s.batch, out, s.out_height, s.out_width}));
+  std::vector<Scalar> zero_bias(out, Scalar(0));
   for (std::size_t k = 0; k < live; ++k) {
-    // dY_k = dW_k X + W dX_k
-    Scalar beta = 0;
-    if (k < weight.live_tangents()) {
-      gemm(false, false, s.out_channels, s.columns(), s.patch(), Scalar(1),
-           weight.live_tangent_block().data() + k * weight.size(), cols.data(), Scalar(0), rows.data());
-      beta = 1;
-    }
-    if (k < x.live_tangents()) {
-      im2col_rows(x.live_tangent_block().data() + k * x.size(), s, tangent_cols.data());
-      gemm(false, false, s.out_channels, s.columns(), s.patch(), Scalar(1), weight.value().data(),
-           tangent_cols.data(), beta, rows.data());
-      beta = 1;
-    }
-    if (beta == 0) std::fill(rows.begin(), rows.end(), Scalar(0));
-    const Scalar* bias_tangent = bias && k < bias->live_tangents()
-                                     ? bias->live_tangent_block().data() + k * s.out_channels
-                                     : zero_bias.data();
-    rows_to_nchw(rows.data(), bias_tangent, s, block.data() + k * s.output_size());
+    const Scalar* bias_tangent =
+        bias && k < bias->live_tangents() ? bias->live_tangent_block().data() + k * out : zero_bias.data();
+    rows_to_nchw(tangent_rows.data() + k * out * columns, bias_tangent, s, block.data() + k * s.output_size());
   }
   return autodiff::dual_tensor<Scalar>(std::move(value), std::move(block), x.tangent_count());
 }
@@ -247,13 +253,13 @@ void conv_backward(const autodiff::dual_tensor<Scalar>& g, const autodiff::dual_
                    const autodiff::dual_tensor<Scalar>& weight, bool with_bias, const conv_shape& s,
                    autodiff::dual_tensor<Scalar>& weight_gradient, autodiff::dual_tensor<Scalar>& bias_gradient,
                    autodiff::dual_tensor<Scalar>& input_gradient) {
-  const std::size_t live = std::max({g.live_tangents(), x.live_tangents(), weight.live_tangents()});
+  const std::size_t gradient_live = g.live_tangents();
+  const std::size_t live = std::max({gradient_live, x.live_tangents(), weight.live_tangents()});
   const std::size_t tangent_count = std::max({g.tangent_count(), x.tangent_count(), weight.tangent_count()});
   const std::size_t patch = s.patch(), columns = s.columns(), out = s.out_channels;
   std::vector<Scalar> cols(patch * columns);
   std::vector<Scalar> scratch_cols(patch * columns);
   std::vector<Scalar> rows(out * columns);
-  std::vector<Scalar> tangent_rows(g.live_tangents() ? out * columns : 0);
   im2col_rows(x.value().data(), s, cols.data());
   nchw_to_rows(g.value().data(), s, rows.data());
 
@@ -265,33 +271,37 @@ void conv_backward(const autodiff::dual_tensor<Scalar>& g, const autodiff::dual_
   gemm(true, false, patch, columns, out, Scalar(1), weight.value().data(), rows.data(), Scalar(0), scratch_cols.data());
   col2im_rows_add(scratch_cols.data(), s, input_value.data());
 
+  // (dL/dW)_k = dG_k X^T (all k at once) + G dX_k^T ; (dL/db)_k = row sums of dG_k
+  std::vector<Scalar> tangent_rows(gradient_live * out * columns);
+  for (std::size_t k = 0; k < gradient_live; ++k) {
+    nchw_to_rows(g.live_tangent_block().data() + k * g.size(), s, tangent_rows.data() + k * out * columns);
+  }
   xt::xarray<Scalar> weight_block = xt::zeros<Scalar>(block_shape<Scalar>(live, {out, patch}));
+  if (gradient_live > 0) {
+    gemm(false, true, gradient_live * out, patch, columns, Scalar(1), tangent_rows.data(), cols.data(), Scalar(0),
+         weight_block.data());
+  }
   xt::xarray<Scalar> bias_block = xt::zeros<Scalar>(block_shape<Scalar>(with_bias ? live : 0, {out}));
+  if (with_bias) row_sums_add(tangent_rows.data(), gradient_live * out, columns, bias_block.data());
   xt::xarray<Scalar> input_block = xt::zeros<Scalar>(block_shape<Scalar>(live, {s.batch, s.channels, s.height, s.width}));
   for (std::size_t k = 0; k < live; ++k) {
-    Scalar* weight_tangent = weight_block.data() + k * out * patch;
-    std::vector<Scalar> column_tangent_sum;
+    // (dL/dX)_k = W^T dG_k + dW_k^T G
     bool input_touched = false;
-    if (k < g.live_tangents()) {
-      nchw_to_rows(g.live_tangent_block().data() + k * g.size(), s, tangent_rows.data());
-      // (dL/dW)_k += dG_k X^T ; (dL/db)_k = row sums of dG_k ; (dL/dX)_k += W^T dG_k
-      gemm(false, true, out, patch, columns, Scalar(1), tangent_rows.data(), cols.data(), Scalar(1), weight_tangent);
-      if (with_bias) row_sums_add(tangent_rows.data(), out, columns, bias_block.data() + k * out);
-      gemm(true, false, patch, columns, out, Scalar(1), weight.value().data(), tangent_rows.data(), Scalar(0),
-           scratch_cols.data());
+    if (k < gradient_live) {
+      gemm(true, false, patch, columns, out, Scalar(1), weight.value().data(), tangent_rows.data() + k * out * columns,
+           Scalar(0), scratch_cols.data());
       input_touched = true;
     }
     if (k < weight.live_tangents()) {
-      // (dL/dX)_k += dW_k^T G
       gemm(true, false, patch, columns, out, Scalar(1), weight.live_tangent_block().data() + k * weight.size(),
            rows.data(), input_touched ? Scalar(1) : Scalar(0), scratch_cols.data());
       input_touched = true;
     }
     if (input_touched) col2im_rows_add(scratch_cols.data(), s, input_block.data() + k * s.input_size());
     if (k < x.live_tangents()) {
-      // (dL/dW)_k += G dX_k^T
       im2col_rows(x.live_tangent_block().data() + k * x.size(), s, scratch_cols.data());
-      gemm(false, true, out, patch, columns, Scalar(1), rows.data(), scratch_cols.data(), Scalar(1), weight_tangent);
+      gemm(false, true, out, patch, columns, Scalar(1), rows.data(), scratch_cols.data(), Scalar(1),
+           weight_block.data() + k * out * patch);
     }
   }
   weight_gradient = autodiff::dual_tensor<Scalar>(std::move(weight_value), std::move(weight_block), tangent_count);

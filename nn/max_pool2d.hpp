@@ -3,12 +3,14 @@
 // kernel (it replaces the running maximum only on a strictly greater value).
 //
 // The winning positions are found on the value (plain), then y = gather(x, winners) and
-// dL/dx = scatter_add(dL/dy, winners): both linear, so on duals the tangents follow the winners.
+// dL/dx = scatter_add(dL/dy, winners): both linear, so on duals the tangents follow the winners
+// (map_linear applies them to the value and to every tangent row).
 #pragma once
 
 #include <autodiff/autodiff.hpp>
 
 #include <nn/layer.hpp>
+#include <nn/tensor_kernels.hpp>
 
 namespace fds::nn {
 
@@ -90,15 +92,28 @@ xt::xarray<std::size_t> max_pool2d::winners(const xt::xarray<Scalar>& value) con
 template <class Tensor>
 Tensor max_pool2d::forward(const Tensor& input, const parameter_view<Tensor>&, saved<Tensor>& keep,
                            run_context<scalar_of<Tensor>>&) const {
+  using scalar = scalar_of<Tensor>;
   keep.winners = winners(autodiff::value(input));
   keep.input_shape = shape_type(input.shape().begin(), input.shape().end());
-  return autodiff::gather_flat(input, keep.winners);
+  const std::size_t* positions = keep.winners.data();
+  const std::size_t count = keep.winners.size();
+  return detail::map_linear(input, shape_type(keep.winners.shape().begin(), keep.winners.shape().end()),
+                            [&](const scalar* x, scalar* y) {
+                              for (std::size_t o = 0; o < count; ++o) y[o] = x[positions[o]];
+                            });
 }
 
 template <class Tensor>
 Tensor max_pool2d::backward(const Tensor& output_gradient, const parameter_view<Tensor>&, const saved<Tensor>& keep,
                             gradient_view<Tensor>&) const {
-  return autodiff::scatter_add_flat(output_gradient, keep.winners, keep.input_shape);
+  using scalar = scalar_of<Tensor>;
+  const std::size_t* positions = keep.winners.data();
+  const std::size_t count = keep.winners.size();
+  const std::size_t input_size = shape_size(keep.input_shape);
+  return detail::map_linear(output_gradient, keep.input_shape, [&](const scalar* g, scalar* x) {
+    std::fill(x, x + input_size, scalar(0));
+    for (std::size_t o = 0; o < count; ++o) x[positions[o]] += g[o];
+  });
 }
 
 }  // namespace fds::nn
