@@ -19,6 +19,7 @@ void print_schedule(const char* name, const std::vector<double>& values) {
 }  // namespace
 
 int main(int argc, char** argv) try {
+    std::setvbuf(stdout, nullptr, _IOLBF, 0);  // each line as it comes, also into a pipe or a log
     const std::string directory = argc > 1 ? argv[1] : "../shared/data/cifar-10-subset";
     const fds::data::dataset cifar = fds::data::load_dataset("CIFAR10", directory);
 
