@@ -5,7 +5,7 @@
 namespace fds::cli {
 
 const std::vector<std::size_t>& embedded_default::budget() {
-    static const std::vector<std::size_t> epochs = {1, 2, 2, 3, 3, 3};
+    static const std::vector<std::size_t> epochs = {1, 1, 2, 2, 2, 3, 3, 3, 3};
     return epochs;
 }
 

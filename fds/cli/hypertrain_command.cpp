@@ -103,8 +103,9 @@ int run_hypertrain(const std::vector<std::string>& arguments, std::ostream& outp
         stop_after = detail::parse_count(parsed.extra["stop_after_outer_steps"], "--stop_after_outer_steps");
     apply_thread_count(settings);
 
-    const std::string directory = parsed.extra.count("out") ? parsed.extra["out"]
-                                                            : default_run_directory(settings.dataset, settings.architecture, settings.seed);
+    const std::string directory = parsed.extra.count("out")
+                                      ? parsed.extra["out"]
+                                      : default_run_directory(settings.dataset, settings.architecture, settings.seed);
     const nlohmann::json config = {{"program", "fds"},
                                    {"version", program_version()},
                                    {"command", "hypertrain"},
@@ -196,7 +197,7 @@ int run_hypertrain(const std::vector<std::string>& arguments, std::ostream& outp
     summary["retrain_test_acc"] = nullptr;
     if (settings.retrain_from_scratch && settings.retrain_n_epochs > 0) {
         reporter.message("fds: retraining from scratch for " + std::to_string(settings.retrain_n_epochs) +
-                         " epochs with the learned schedule");
+                         (settings.retrain_n_epochs == 1 ? " epoch" : " epochs") + " with the learned schedule");
         const retrain_result result = retrain(settings, dataset, learned, progress);
         retrain_seconds = result.seconds;
         summary["retrain"] = {{"epochs", settings.retrain_n_epochs},
@@ -218,8 +219,9 @@ int run_hypertrain(const std::vector<std::string>& arguments, std::ostream& outp
            << trainer.best_outer_step() + 1 << "):\n"
            << detail::format_schedules(learned);
     if (!summary["retrain_test_acc"].is_null())
-        report << "retrained " << settings.retrain_n_epochs << " epochs from scratch: test accuracy " << std::fixed
-               << std::setprecision(2) << 100.0 * summary["retrain_test_acc"].get<double>() << "%\n";
+        report << "retrained " << settings.retrain_n_epochs << (settings.retrain_n_epochs == 1 ? " epoch" : " epochs")
+               << " from scratch: test accuracy " << std::fixed << std::setprecision(2)
+               << 100.0 * summary["retrain_test_acc"].get<double>() << "%\n";
     report << "total " << format_duration(hypertrain_seconds + retrain_seconds) << "; run directory " << directory
            << " (summary.json, history.jsonl, schedules.png)\n";
     output << report.str() << std::flush;

@@ -108,6 +108,7 @@ option_spec choice_option(const std::string& name, std::string hypertrain_settin
                           const std::vector<std::string>& choices) {
     option_spec option = field_option(name, member, help);
     option.valid_values = "one of " + join(choices, ", ");
+    option.choices = choices;
     option.is_valid = [choices](const json& value) {
         return std::find(choices.begin(), choices.end(), value.get<std::string>()) != choices.end();
     };
@@ -214,19 +215,8 @@ json checked(const option_spec& option, json value, const std::string& source) {
         std::string expected = option.valid_values.empty() ? kind_wording(option.kind) : option.valid_values;
         std::string found = describe(value);
         std::string hint;
-        if (value.is_string()) {
-            // a misspelt choice ("LeNEt") gets the nearest valid one
-            auto choices_start = option.valid_values.find("one of ");
-            if (choices_start == 0) {
-                std::vector<std::string> choices;
-                std::stringstream list(option.valid_values.substr(7));
-                for (std::string choice; std::getline(list, choice, ',');) {
-                    choice.erase(0, choice.find_first_not_of(' '));
-                    choices.push_back(choice);
-                }
-                hint = did_you_mean(value.get<std::string>(), choices);
-            }
-        }
+        // a misspelt choice ("lenet") gets the nearest valid one
+        if (value.is_string() && !option.choices.empty()) hint = did_you_mean(value.get<std::string>(), option.choices);
         throw usage_error(source + " must be " + expected + ", found " + found + hint);
     }
     return value;
@@ -333,8 +323,10 @@ nlohmann::json convert_option_value(const option_spec& option, const nlohmann::j
     switch (option.kind) {
         case value_kind::boolean:
             if (value.is_boolean()) converted = value;
-            else if (value.is_string() && parse_boolean(value.get<std::string>())) converted = *parse_boolean(value.get<std::string>());
-            else if (value.is_number_integer() && (value.get<long long>() == 0 || value.get<long long>() == 1)) converted = value.get<long long>() == 1;
+            else if (value.is_string() && parse_boolean(value.get<std::string>()))
+                converted = *parse_boolean(value.get<std::string>());
+            else if (value.is_number_integer() && (value.get<long long>() == 0 || value.get<long long>() == 1))
+                converted = value.get<long long>() == 1;
             else throw wrong_kind();
             break;
         case value_kind::integer:

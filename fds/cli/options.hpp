@@ -29,6 +29,7 @@ struct option_spec {
     value_kind kind;
     std::string help;
     std::string valid_values;  // human wording of the valid range, "" when any value of the kind is valid
+    std::vector<std::string> choices;  // the valid names of a text option with a fixed set of values
     // Whether `value` (already of the option's kind) lies in the valid range.
     std::function<bool(const nlohmann::json& value)> is_valid;
     std::function<void(hypertrain_settings&, const nlohmann::json& value)> assign;

@@ -103,7 +103,7 @@ int run_train(const std::vector<std::string>& arguments, std::ostream& output, s
     const data::dataset dataset = load_dataset_for(settings);
     progress_reporter reporter(output, standard_output_is_terminal(), {});
     reporter.message("fds train: " + settings.dataset + ", " + settings.architecture + ", " +
-                     std::to_string(settings.retrain_n_epochs) + " epochs");
+                     std::to_string(settings.retrain_n_epochs) + (settings.retrain_n_epochs == 1 ? " epoch" : " epochs"));
     const retrain_result result = retrain(settings, dataset, schedule, [&](const progress_event& event) {
         progress_update update;
         update.phase = event.phase;
@@ -125,8 +125,8 @@ int run_train(const std::vector<std::string>& arguments, std::ostream& output, s
                              {"epoch_test_acc", result.epoch_test_acc},
                              {"seconds", result.seconds}};
     if (parsed.extra.count("out")) write_file_atomically(parsed.extra["out"], report.dump(2) + "\n");
-    output << "test accuracy after " << settings.retrain_n_epochs << " epochs: " << std::fixed << std::setprecision(2)
-           << 100.0 * result.test_acc << "% (" << format_duration(result.seconds) << ")\n";
+    output << "test accuracy after " << settings.retrain_n_epochs << (settings.retrain_n_epochs == 1 ? " epoch: " : " epochs: ")
+           << std::fixed << std::setprecision(2) << 100.0 * result.test_acc << "% (" << format_duration(result.seconds) << ")\n";
     return 0;
 }
 
