@@ -266,3 +266,23 @@ BOOST_AUTO_TEST_CASE(kill_9_at_any_moment_leaves_a_directory_that_resumes_withou
     BOOST_TEST(!summary["retrain_test_acc"].is_null());
     fs::remove_all(out);
 }
+
+BOOST_AUTO_TEST_CASE(a_run_killed_while_retraining_retrains_again_without_new_outer_steps) {
+    fs::path out = scratch("retraining");
+    fs::path log = scratch("retraining.log");
+    BOOST_REQUIRE(run(tiny_run(out, true), log) == 0);
+    json finished = json::parse(read_text(out / "summary.json"));
+    std::string history = read_text(out / "history.jsonl");
+    // what a kill during retraining leaves: every outer step checkpointed, no summary yet
+    fs::remove(out / "summary.json");
+    fs::remove(log);
+    BOOST_REQUIRE(run(tiny_run(out, true), log) == 0);
+    std::string output = read_text(log);
+    BOOST_TEST(output.find("3/3 outer steps done") != std::string::npos, output);
+    BOOST_TEST(output.find("outer step 1/3 done") == std::string::npos, output);  // no outer step ran again
+    BOOST_TEST(read_text(out / "history.jsonl") == history);
+    json again = json::parse(read_text(out / "summary.json"));
+    BOOST_TEST(again["retrain_test_acc"] == finished["retrain_test_acc"]);  // same seed, same retraining
+    BOOST_TEST(again["final"] == finished["final"]);
+    fs::remove_all(out);
+}
