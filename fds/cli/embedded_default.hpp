@@ -19,7 +19,10 @@ struct embedded_default {
     static constexpr const char* architecture = "MLP";
     // epochs of the inner run of each outer step, then the retraining epochs
     static const std::vector<std::size_t>& budget();
-    static constexpr int retrain_n_epochs = 10;
+    // retraining over the horizon the schedule was learned for (the last outer step's epochs): a
+    // schedule learned over 3 epochs and stretched over many more can diverge (negative weight
+    // decays learned by the sign rule make weights grow)
+    static constexpr int retrain_n_epochs = 3;
 };
 
 // Sets the embedded default's values on every one of its keys that `arguments` did not set,

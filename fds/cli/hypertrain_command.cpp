@@ -205,8 +205,13 @@ int run_hypertrain(const std::vector<std::string>& arguments, std::ostream& outp
                               {"test_acc", result.test_acc},
                               {"test_loss", result.test_loss},
                               {"epoch_test_acc", result.epoch_test_acc},
-                              {"seconds", result.seconds}};
+                              {"seconds", result.seconds},
+                              {"diverged", result.diverged}};
         summary["retrain_test_acc"] = result.test_acc;
+        if (result.diverged)
+            reporter.message("fds: retraining diverged (non-finite training loss) after " +
+                             std::to_string(result.epoch_test_acc.size()) + " epochs: the learned schedule is unstable "
+                             "over this many epochs; its test accuracy counts as 0");
     }
     summary["retrain_seconds"] = retrain_seconds;
     summary["total_seconds"] = hypertrain_seconds + retrain_seconds;

@@ -123,8 +123,12 @@ int run_train(const std::vector<std::string>& arguments, std::ostream& output, s
                              {"test_acc", result.test_acc},
                              {"test_loss", result.test_loss},
                              {"epoch_test_acc", result.epoch_test_acc},
-                             {"seconds", result.seconds}};
+                             {"seconds", result.seconds},
+                             {"diverged", result.diverged}};
     if (parsed.extra.count("out")) write_file_atomically(parsed.extra["out"], report.dump(2) + "\n");
+    if (result.diverged)
+        output << "training diverged (non-finite loss) after " << result.epoch_test_acc.size()
+               << " epochs: the schedule is unstable; its test accuracy counts as 0\n";
     output << "test accuracy after " << settings.retrain_n_epochs << (settings.retrain_n_epochs == 1 ? " epoch: " : " epochs: ")
            << std::fixed << std::setprecision(2) << 100.0 * result.test_acc << "% (" << format_duration(result.seconds) << ")\n";
     return 0;
