@@ -62,6 +62,8 @@ def bench_steps(arguments):
     results = []
     setups = [("MLP", 1, 28), ("LeNet", 1, 28), ("CNN", 3, 32), ("WRN-16-1", 3, 32)]
     for architecture, channels, size in setups:
+        if architecture not in arguments.models.split(","):
+            continue
         model = build_model(architecture, channels, size, 10)
         initialize(model, "xavier", 1.0)
         model.train()
@@ -146,6 +148,7 @@ def main():
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--batch", type=int, default=256)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--models", default="MLP,LeNet,CNN,WRN-16-1")
     arguments = parser.parse_args()
     if arguments.what == "steps":
         bench_steps(arguments)

@@ -92,9 +92,10 @@ nlohmann::json bench_model(const setup& s, std::size_t batch, std::size_t dual_b
   return entry;
 }
 
-nlohmann::json run_pytorch(const std::string& script, int repeats, std::size_t batch) {
+nlohmann::json run_pytorch(const std::string& script, int repeats, std::size_t batch, const std::string& models) {
   const std::string command = "/usr/bin/python3 '" + script + "' steps --threads 2 --repeats " +
-                              std::to_string(repeats) + " --batch " + std::to_string(batch) + " 2>/dev/null";
+                              std::to_string(repeats) + " --batch " + std::to_string(batch) + " --models '" +
+                              models + "' 2>/dev/null";
   FILE* pipe = popen(command.c_str(), "r");
   if (pipe == nullptr) return nullptr;
   std::string output;
@@ -140,7 +141,7 @@ int main(int argc, char** argv) {
     report["results"].push_back(entry);
   }
   if (!pytorch_script.empty()) {
-    const auto pytorch = run_pytorch(pytorch_script, repeats, batch);
+    const auto pytorch = run_pytorch(pytorch_script, repeats, batch, models);
     if (pytorch.is_discarded() || pytorch.is_null()) {
       report["pytorch"] = "failed to run " + pytorch_script;
     } else {
