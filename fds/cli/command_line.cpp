@@ -30,7 +30,8 @@ std::string program_help() {
            "  1  any other error (I/O, an unreadable checkpoint, an internal error)\n"
            "  2  usage: unknown command, option or config key; invalid value\n"
            "  3  data: the dataset is missing or unreadable (the message says where to get it)\n"
-           "  4  run directory conflict: --out holds a different experiment or foreign files\n";
+           "  4  run directory conflict: --out holds a different experiment or foreign files\n"
+           "  killed by a signal (Ctrl-C: 130 in the shell): re-run the same command to resume\n";
 }
 
 int run_command_line(const std::vector<std::string>& arguments, std::ostream& output, std::ostream& errors) {

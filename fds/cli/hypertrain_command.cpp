@@ -114,6 +114,7 @@ int run_hypertrain(const std::vector<std::string>& arguments, std::ostream& outp
     run_directory run(directory);
     const bool resuming = run.open(config);
     progress_reporter reporter(output, standard_output_is_terminal(), settings.n_inner_epochs_per_outer_steps);
+    end_live_line_on_interrupt();
 
     if (std::optional<nlohmann::json> summary = run.read_summary();
         summary && summary->value("status", "") == "finished") {

@@ -5,6 +5,8 @@
 #include <iomanip>
 #include <sstream>
 
+#include <csignal>
+
 #include <unistd.h>
 
 namespace fds::cli {
@@ -89,6 +91,23 @@ void progress_reporter::finish() { clear_live_line(); }
 bool standard_output_is_terminal() {
     static const bool terminal = ::isatty(STDOUT_FILENO) == 1;
     return terminal;
+}
+
+namespace detail {
+
+extern "C" void end_line_and_stop(int signal_number) {
+    // only async-signal-safe calls here: write, signal, raise
+    const char newline = '\n';
+    ssize_t ignored = ::write(STDOUT_FILENO, &newline, 1);
+    (void)ignored;
+    std::signal(signal_number, SIG_DFL);
+    std::raise(signal_number);
+}
+
+}  // namespace detail
+
+void end_live_line_on_interrupt() {
+    if (standard_output_is_terminal()) std::signal(SIGINT, detail::end_line_and_stop);
 }
 
 }  // namespace fds::cli

@@ -61,4 +61,8 @@ std::string format_duration(double seconds);
 // Whether standard output is a terminal (isatty), decided once.
 bool standard_output_is_terminal();
 
+// On a terminal, makes Ctrl-C end the live line before the program stops (exit by SIGINT as
+// usual), so the shell prompt does not land in the middle of it.
+void end_live_line_on_interrupt();
+
 }  // namespace fds::cli
