@@ -142,3 +142,20 @@ BOOST_AUTO_TEST_CASE(hyper_training_on_fashion_mnist_learns_a_positive_lr_schedu
     BOOST_TEST(records.back().val_acc > untrained + 0.4);
     BOOST_TEST(trainer.best_outer_step() > 0u);
 }
+
+BOOST_AUTO_TEST_CASE(adam_outer_steps_keep_every_schedule_in_its_valid_range) {
+    const auto dataset = fds::testing::synthetic_dataset(200, 40, 1);
+    auto settings = small_settings();
+    settings.outer_optimizer = "adam";
+    settings.adam_lr = 0.3;  // large steps, so that the bounds are met
+    settings.n_inner_epochs_per_outer_steps = {1, 1, 1, 1, 1, 1};
+    auto trainer = small_trainer(settings, dataset);
+    while (!trainer.finished()) {
+        trainer.run_outer_step({});
+        const auto values = trainer.current();
+        for (double lr : values.lr) BOOST_TEST(lr >= 0.0);
+        for (double mom : values.mom) BOOST_TEST((mom >= 0.0 && mom < 1.0));
+        for (double wd : values.wd) BOOST_TEST(wd >= 0.0);
+    }
+    BOOST_TEST(trainer.current().lr[0] > 0.0);  // it did learn to train
+}
