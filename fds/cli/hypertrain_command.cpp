@@ -127,7 +127,14 @@ int run_hypertrain(const std::vector<std::string>& arguments, std::ostream& outp
     }
 
     const data::dataset dataset = load_dataset_for(settings);
-    hyper_trainer trainer(settings, dataset);
+    // the trainer refuses combinations the option table cannot see (e.g. a model for other image sizes)
+    std::optional<hyper_trainer> constructed;
+    try {
+        constructed.emplace(settings, dataset);
+    } catch (const std::invalid_argument& error) {
+        throw usage_error(std::string("these options cannot be trained: ") + error.what());
+    }
+    hyper_trainer& trainer = *constructed;
     double hypertrain_seconds = 0.0;
     std::vector<nlohmann::json> history;
     if (std::optional<nlohmann::json> checkpoint = run.read_checkpoint()) {

@@ -135,8 +135,9 @@ std::vector<option_spec> make_setting_options() {
                      closed_unit()));
     // architecture
     add(choice_option("architecture", &S::architecture, "model", architecture_names()));
+    // the reference also lists orthogonal, which the nn module does not implement
     add(choice_option("init_type", &S::init_type, "weight initialization",
-                      {"normal", "xavier", "kaiming", "orthogonal", "zero", "default"}));
+                      {"normal", "xavier", "kaiming", "zero", "default"}));
     add(field_option("init_param", &S::init_param, "initialization gain or standard deviation"));
     add(field_option("init_norm_weights", &S::init_norm_weights, "initial BatchNorm gamma"));
     // inner loop
