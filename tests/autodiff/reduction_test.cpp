@@ -107,3 +107,27 @@ BOOST_AUTO_TEST_CASE(axes_may_be_listed_in_any_order)
     BOOST_TEST(testing::exactly_equal(fds::autodiff::sum(x.value(), {1, 0}),
                                       xarray<double>(xt::sum(x.value(), {0, 1}, xt::evaluation_strategy::immediate))));
 }
+
+BOOST_AUTO_TEST_CASE(sum_and_mean_along_axes_of_a_dual_without_live_tangents_give_the_plain_value)
+{
+    // Reported crash: the empty live block [0, Sh...] went to xtensor's reducer.
+    const xarray<float> x = random_source(5).normal_array<float>({4, 3, 5, 5});
+    for (std::size_t tangent_count : {std::size_t(0), std::size_t(9)})
+    {
+        const dual_tensor<float> constant_x(x, tangent_count);
+        for (bool keep_dims : {false, true})
+        {
+            for (const std::vector<std::size_t>& axes : {std::vector<std::size_t>{0, 2, 3},
+                                                         std::vector<std::size_t>{0},
+                                                         std::vector<std::size_t>{}})
+            {
+                const dual_tensor<float> total = fds::autodiff::sum(constant_x, axes, keep_dims);
+                const dual_tensor<float> average = fds::autodiff::mean(constant_x, axes, keep_dims);
+                BOOST_TEST(total.live_tangents() == 0u);
+                BOOST_TEST(total.tangent_count() == tangent_count);
+                BOOST_TEST((total.value() == fds::autodiff::sum(x, axes, keep_dims)));
+                BOOST_TEST((average.value() == fds::autodiff::mean(x, axes, keep_dims)));
+            }
+        }
+    }
+}
