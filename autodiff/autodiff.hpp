@@ -8,6 +8,7 @@
 #include <autodiff/dual_tensor.hpp>
 #include <autodiff/elementwise.hpp>
 #include <autodiff/gather.hpp>
+#include <autodiff/heap.hpp>
 #include <autodiff/matmul.hpp>
 #include <autodiff/reduction.hpp>
 #include <autodiff/shape.hpp>
