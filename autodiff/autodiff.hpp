@@ -11,5 +11,6 @@
 #include <autodiff/heap.hpp>
 #include <autodiff/matmul.hpp>
 #include <autodiff/reduction.hpp>
+#include <autodiff/runtime.hpp>
 #include <autodiff/shape.hpp>
 #include <autodiff/tensor_traits.hpp>

@@ -21,7 +21,6 @@
 #include <cblas.h>
 #include <unistd.h>
 
-#include <autodiff/heap.hpp>
 
 namespace fds::autodiff
 {
@@ -52,8 +51,8 @@ namespace fds::autodiff
     std::string choose_blas_kernel(const cpu_features& features, const std::string& corename);
 
     // Call first thing in main: may set OPENBLAS_CORETYPE and re-execute the program (at most once;
-    // FDS_KEEP_BLAS_KERNEL=1 or an OPENBLAS_CORETYPE set by the user disables it). It also calls
-    // reuse_freed_memory() (heap.hpp), the other process-wide setting a training loop needs.
+    // FDS_KEEP_BLAS_KERNEL=1 or an OPENBLAS_CORETYPE set by the user disables it).
+    // runtime.hpp's prepare_runtime() calls it together with the allocator setting.
     void ensure_fast_blas_kernel(int argc, char** argv);
 
     blas_kernel_info blas_kernel_report();
@@ -148,7 +147,6 @@ namespace fds::autodiff
 
     inline void ensure_fast_blas_kernel(int argc, char** argv)
     {
-        reuse_freed_memory();
         if (argc < 1 || argv == nullptr || argv[0] == nullptr)
         {
             return;

@@ -9,7 +9,7 @@
 // blocks up to 32 MiB come from the heap and freed ones are reused. Larger blocks are still
 // mmapped (and released), so an allocation never fails for lack of a contiguous heap.
 //
-// ensure_fast_blas_kernel() calls it; FDS_DEFAULT_MALLOC=1 leaves the allocator alone. Other C
+// prepare_runtime() (runtime.hpp) calls it; FDS_DEFAULT_MALLOC=1 leaves the allocator alone. Other C
 // libraries have no such knobs and are left alone too.
 #pragma once
 

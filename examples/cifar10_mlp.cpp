@@ -8,6 +8,7 @@
 #include <string>
 
 #include <data/dataset.hpp>
+#include <autodiff/runtime.hpp>
 #include <fds/hyper_trainer.hpp>
 #include <fds/retrain.hpp>
 
@@ -19,6 +20,7 @@ void print_schedule(const char* name, const std::vector<double>& values) {
 }  // namespace
 
 int main(int argc, char** argv) try {
+    fds::autodiff::prepare_runtime(argc, argv);
     std::setvbuf(stdout, nullptr, _IOLBF, 0);  // each line as it comes, also into a pipe or a log
     const std::string directory = argc > 1 ? argv[1] : "../shared/data/cifar-10-subset";
     const fds::data::dataset cifar = fds::data::load_dataset("CIFAR10", directory);

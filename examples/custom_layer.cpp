@@ -39,7 +39,7 @@ struct swish : nn::layer_defaults {
 };
 
 int main(int argc, char** argv) {
-  autodiff::ensure_fast_blas_kernel(argc, argv);
+  autodiff::prepare_runtime(argc, argv);
 
   // two Gaussian blobs of 8x8 single-channel "images", labels 0 and 1
   nn::random_source random(0);

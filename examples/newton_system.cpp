@@ -113,7 +113,7 @@ namespace
 
 int main(int argc, char** argv)
 {
-    ad::ensure_fast_blas_kernel(argc, argv);
+    ad::prepare_runtime(argc, argv);
     try
     {
         const std::size_t n = argc > 1 ? static_cast<std::size_t>(std::stoul(argv[1])) : 8;

@@ -1,7 +1,7 @@
 // The `fds` program: everything lives in the fds_cli library (commands.hpp); main only makes
 // sure BLAS runs its fast kernels and dispatches.
 
-#include <autodiff/blas_kernel.hpp>
+#include <autodiff/runtime.hpp>
 #include <fds/cli/commands.hpp>
 
 #include <iostream>
@@ -9,6 +9,6 @@
 #include <vector>
 
 int main(int argc, char** argv) {
-    fds::autodiff::ensure_fast_blas_kernel(argc, argv);
+    fds::autodiff::prepare_runtime(argc, argv);
     return fds::cli::run_command_line(std::vector<std::string>(argv + 1, argv + argc), std::cout, std::cerr);
 }

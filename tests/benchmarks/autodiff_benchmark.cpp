@@ -216,7 +216,7 @@ namespace
 
 int main(int argc, char** argv)
 {
-    fds::autodiff::ensure_fast_blas_kernel(argc, argv);
+    fds::autodiff::prepare_runtime(argc, argv);
     const auto blas = fds::autodiff::blas_kernel_report();
     nlohmann::json report;
     report["blas"] = {{"corename", blas.corename},

@@ -25,6 +25,7 @@
 #include <nlohmann/json.hpp>
 
 #include <data/dataset.hpp>
+#include <autodiff/runtime.hpp>
 #include <fds/inner_loop.hpp>
 #include <fds/run_setup.hpp>
 #include <nn/models.hpp>
@@ -131,6 +132,7 @@ nlohmann::json run_child(const std::string& command) {
 }  // namespace
 
 int main(int argc, char** argv) try {
+    fds::autodiff::prepare_runtime(argc, argv);
     std::vector<std::string> arguments(argv + 1, argv + argc);
     if (arguments.size() == 3 && arguments[0] == "--memory-run") {
         std::cout << memory_run(std::stoul(arguments[1]), std::stoul(arguments[2])).dump() << std::endl;

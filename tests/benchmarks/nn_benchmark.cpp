@@ -109,7 +109,7 @@ nlohmann::json run_pytorch(const std::string& script, int repeats, std::size_t b
 }  // namespace
 
 int main(int argc, char** argv) {
-  autodiff::ensure_fast_blas_kernel(argc, argv);
+  autodiff::prepare_runtime(argc, argv);
   std::string pytorch_script;
   std::string models = "MLP,LeNet,CNN,WRN-16-1";
   int repeats = 3;
