@@ -12,19 +12,6 @@ using namespace fds::data;
 using namespace fds::data::testing;
 
 namespace {
-std::string message_of(const std::function<void()>& action) {
-    try {
-        action();
-    } catch (const dataset_error& error) {
-        return error.what();
-    }
-    return "no error";
-}
-
-bool contains(const std::string& text, const std::string& part) {
-    return text.find(part) != std::string::npos;
-}
-
 void check_pixels(const xt::xarray<std::uint8_t>& images, std::size_t count) {
     BOOST_TEST(images.dimension() == 4u);
     BOOST_TEST(images.shape()[0] == count);

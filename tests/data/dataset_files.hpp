@@ -1,6 +1,7 @@
 #pragma once
-// Helpers for the data tests: a temporary directory, and small dataset files in every supported
-// format written byte by byte from the format specifications (not through the readers under test).
+// Helpers for the data tests: the message of an expected dataset_error, a temporary directory, and
+// small dataset files in every supported format written byte by byte from the format
+// specifications (not through the readers under test).
 
 #include <zlib.h>
 
@@ -9,13 +10,30 @@
 #include <cstdint>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include <unistd.h>
 
+#include <data/dataset_error.hpp>
+
 namespace fds::data::testing {
+
+// The message of the dataset_error that `action` throws, or "no error".
+inline std::string message_of(const std::function<void()>& action) {
+    try {
+        action();
+    } catch (const dataset_error& error) {
+        return error.what();
+    }
+    return "no error";
+}
+
+inline bool contains(const std::string& text, const std::string& part) {
+    return text.find(part) != std::string::npos;
+}
 
 using bytes = std::vector<std::uint8_t>;
 

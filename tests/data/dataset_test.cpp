@@ -13,19 +13,6 @@ using namespace fds::data::testing;
 namespace filesystem = std::filesystem;
 
 namespace {
-std::string message_of(const std::function<void()>& action) {
-    try {
-        action();
-    } catch (const dataset_error& error) {
-        return error.what();
-    }
-    return "no error";
-}
-
-bool contains(const std::string& text, const std::string& part) {
-    return text.find(part) != std::string::npos;
-}
-
 const char* fashion_mnist_directory = "/usr/share/datasets/fashion-mnist";
 
 std::string cifar_subset_directory() {
