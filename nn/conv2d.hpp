@@ -7,7 +7,8 @@
 //   dL/dW2 = G X^T,   dL/db = row sums of G,   dL/dx = col2im(W2^T G)   (col2im = im2col^T).
 // Every line is a product, so on duals the product rule gives the tangents (conv2d_kernels.hpp).
 // The columns are recomputed in backward from the kept input rather than kept: they are C*KH*KW/
-// stride^2 times larger than the input, and (1 + K) times that again on duals.
+// stride^2 times larger than the input, and (1 + K) times that again on duals. The first layer of
+// a network skips dL/dx (nobody reads the gradient of the images).
 #pragma once
 
 #include <autodiff/autodiff.hpp>
@@ -122,8 +123,8 @@ Tensor conv2d::backward(const Tensor& output_gradient, const parameter_view<Tens
                         gradient_view<Tensor>& parameter_gradient) const {
   const auto s = kernel_shape(keep.input);
   Tensor weight_gradient, bias_gradient, input_gradient;
-  detail::conv_backward(output_gradient, keep.input, keep.weight, options_.bias, s, weight_gradient, bias_gradient,
-                        input_gradient);
+  detail::conv_backward(output_gradient, keep.input, keep.weight, options_.bias,
+                        parameter_gradient.input_gradient_needed, s, weight_gradient, bias_gradient, input_gradient);
   parameter_gradient.accumulate(0, weight_gradient);
   if (options_.bias) parameter_gradient.accumulate(out_channels_ * patch_size(), bias_gradient);
   return input_gradient;

@@ -1,51 +1,48 @@
 // Convolution kernels of conv2d.hpp, for plain and dual tensors. autodiff's generic im2col +
 // matmul + transpose path is correct but spends most of a LeNet step moving memory; these kernels
-// lay the columns out as [C*KH*KW, N*OH*OW] (rows copied as contiguous runs), so that
-//   Y[O, N*OH*OW] = W[O, C*KH*KW] X                          (one GEMM per value or tangent)
-// lands in NCHW order with one block copy per (n, o), and no transposes of the data are needed.
+// lay the columns out as [C*KH*KW, n*OH*OW] (rows copied as contiguous runs), so that
+//   Y[O, n*OH*OW] = W[O, C*KH*KW] X                          (one GEMM per value or tangent)
+// lands in NCHW order with one block copy per (image, o), and no transposes of the data are needed.
 // With the columns of the value X and of each live tangent dX_k of the input:
 //   forward   dY_k  = dW_k X + W dX_k,                       (+ db_k)
 //   backward  dL/dW = G X^T,  dL/dX = W^T G,  dL/db = row sums of G, and on duals
 //             (dL/dW)_k = dG_k X^T + G dX_k^T,   (dL/dX)_k = dW_k^T G + W^T dG_k.
-// Each term is one large GEMM (N*OH*OW columns), done per tangent slot with one reused column
-// buffer, so the memory of a dual step stays that of the tensors themselves.
+// The batch is processed in chunks of images whose columns fit in a few MiB: the columns are
+// C*KH*KW/stride^2 times larger than the input (150 MB for one WRN-16-1 layer at batch 256), and
+// chunks keep them in cache and out of the page-fault path; the weight gradients accumulate over
+// the chunks (GEMM with beta = 1). The scratch buffers live per thread across calls.
 #pragma once
 
 #include <algorithm>
 #include <cstddef>
 #include <cstring>
+#include <memory>
 #include <vector>
 
-#include <cblas.h>
-
 #include <autodiff/autodiff.hpp>
+#include <autodiff/blas.hpp>
 
 namespace fds::nn::detail {
 
 struct conv_shape {
   std::size_t batch, channels, height, width, out_channels, kernel, stride, padding, out_height, out_width;
+  // Images per chunk: columns of about this many bytes (at least one image). Smaller chunks fall
+  // out of the GEMM's efficient range; larger ones leave the cache.
+  std::size_t chunk_bytes = std::size_t{4} << 20;
   std::size_t patch() const { return channels * kernel * kernel; }
   std::size_t positions() const { return out_height * out_width; }
   std::size_t columns() const { return batch * positions(); }
-  std::size_t input_size() const { return batch * channels * height * width; }
-  std::size_t output_size() const { return batch * out_channels * positions(); }
+  std::size_t input_image() const { return channels * height * width; }
+  std::size_t output_image() const { return out_channels * positions(); }
+  std::size_t input_size() const { return batch * input_image(); }
+  std::size_t output_size() const { return batch * output_image(); }
+  // the same convolution on `count` images
+  conv_shape with_batch(std::size_t count) const {
+    conv_shape chunk = *this;
+    chunk.batch = count;
+    return chunk;
+  }
 };
-
-// C[m, n] = alpha op(A) op(B) + beta C, row-major, contiguous operands
-inline void gemm(bool transpose_a, bool transpose_b, std::size_t m, std::size_t n, std::size_t k, float alpha,
-                 const float* a, const float* b, float beta, float* c) {
-  cblas_sgemm(CblasRowMajor, transpose_a ? CblasTrans : CblasNoTrans, transpose_b ? CblasTrans : CblasNoTrans,
-              static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), alpha, a,
-              static_cast<int>(transpose_a ? m : k), b, static_cast<int>(transpose_b ? k : n), beta, c,
-              static_cast<int>(n));
-}
-inline void gemm(bool transpose_a, bool transpose_b, std::size_t m, std::size_t n, std::size_t k, double alpha,
-                 const double* a, const double* b, double beta, double* c) {
-  cblas_dgemm(CblasRowMajor, transpose_a ? CblasTrans : CblasNoTrans, transpose_b ? CblasTrans : CblasNoTrans,
-              static_cast<int>(m), static_cast<int>(n), static_cast<int>(k), alpha, a,
-              static_cast<int>(transpose_a ? m : k), b, static_cast<int>(transpose_b ? k : n), beta, c,
-              static_cast<int>(n));
-}
 
 // output columns ox whose input column ox*stride + kx - padding lies inside [0, width)
 inline std::pair<std::size_t, std::size_t> valid_range(std::size_t offset, const conv_shape& s, std::size_t extent,
@@ -161,152 +158,218 @@ std::vector<std::size_t> block_shape(std::size_t live, std::initializer_list<std
   return result;
 }
 
+
+inline std::size_t chunk_images(const conv_shape& s, std::size_t scalar_size) {
+  const std::size_t image_bytes = s.patch() * s.positions() * scalar_size;
+  return std::clamp<std::size_t>(s.chunk_bytes / std::max<std::size_t>(image_bytes, 1), 1,
+                                 std::max<std::size_t>(s.batch, 1));
+}
+
+// Uninitialized memory kept per thread and per role between calls, so a training step neither
+// allocates nor page-faults its column buffers.
+template <class Scalar, int Role>
+Scalar* scratch(std::size_t count) {
+  thread_local std::unique_ptr<Scalar[]> buffer;
+  thread_local std::size_t capacity = 0;
+  if (count > capacity) {
+    buffer.reset(new Scalar[count]);
+    capacity = count;
+  }
+  return buffer.get();
+}
+enum scratch_role { value_columns_buffer, tangent_columns_buffer, value_rows_buffer, tangent_rows_buffer };
+
+// Runs body(first_image, chunk_shape) over the batch in chunks.
+template <class Scalar, class Body>
+void for_each_chunk(const conv_shape& s, Body&& body) {
+  const std::size_t step = chunk_images(s, sizeof(Scalar));
+  for (std::size_t first = 0; first < s.batch; first += step) body(first, s.with_batch(std::min(step, s.batch - first)));
+}
+
+// Columns need the same chunk of every operand: a pointer to image `first` of a batched tensor.
 template <class Scalar>
-struct conv_gradients {
-  xt::xarray<Scalar> weight;  // [O, C*KH*KW]
-  xt::xarray<Scalar> bias;    // [O]
-  xt::xarray<Scalar> input;   // [N, C, H, W]
-};
+const Scalar* image_pointer(const Scalar* batch, std::size_t image_size, std::size_t first) {
+  return batch + first * image_size;
+}
+
+// target (chunk of input-shaped images) = col2im(W^T rows): set, not added, so nothing needs zeroing first
+template <class Scalar>
+void input_gradient_of_rows(const Scalar* weight_transposed_source, std::size_t weight_rows, const Scalar* rows,
+                            const conv_shape& c, Scalar* columns, Scalar* target) {
+  autodiff::detail::gemm(true, false, c.patch(), c.columns(), weight_rows, Scalar(1), weight_transposed_source,
+                         c.patch(), rows, c.columns(), Scalar(0), columns, c.columns());
+  std::fill(target, target + c.input_size(), Scalar(0));
+  col2im_rows_add(columns, c, target);
+}
 
 // ----- plain -----
 
 template <class Scalar>
 xt::xarray<Scalar> conv_forward(const xt::xarray<Scalar>& x, const xt::xarray<Scalar>& weight,
                                 const xt::xarray<Scalar>* bias, const conv_shape& s) {
-  std::vector<Scalar> cols(s.patch() * s.columns());
-  std::vector<Scalar> rows(s.out_channels * s.columns());
-  im2col_rows(x.data(), s, cols.data());
-  gemm(false, false, s.out_channels, s.columns(), s.patch(), Scalar(1), weight.data(), cols.data(), Scalar(0),
-       rows.data());
   xt::xarray<Scalar> y = xt::xarray<Scalar>::from_shape({s.batch, s.out_channels, s.out_height, s.out_width});
-  rows_to_nchw(rows.data(), bias ? bias->data() : nullptr, s, y.data());
+  for_each_chunk<Scalar>(s, [&](std::size_t first, const conv_shape& c) {
+    Scalar* cols = scratch<Scalar, value_columns_buffer>(c.patch() * c.columns());
+    Scalar* rows = scratch<Scalar, value_rows_buffer>(c.out_channels * c.columns());
+    im2col_rows(image_pointer(x.data(), s.input_image(), first), c, cols);
+    autodiff::detail::gemm(false, false, c.out_channels, c.columns(), c.patch(), Scalar(1), weight.data(), c.patch(),
+                           cols, c.columns(), Scalar(0), rows, c.columns());
+    rows_to_nchw(rows, bias ? bias->data() : nullptr, c, y.data() + first * s.output_image());
+  });
   return y;
 }
 
+// input_gradient is left empty when not wanted
 template <class Scalar>
 void conv_backward(const xt::xarray<Scalar>& g, const xt::xarray<Scalar>& x, const xt::xarray<Scalar>& weight,
-                   bool with_bias, const conv_shape& s, xt::xarray<Scalar>& weight_gradient,
+                   bool with_bias, bool input_gradient_needed, const conv_shape& s, xt::xarray<Scalar>& weight_gradient,
                    xt::xarray<Scalar>& bias_gradient, xt::xarray<Scalar>& input_gradient) {
-  std::vector<Scalar> cols(s.patch() * s.columns());
-  std::vector<Scalar> rows(s.out_channels * s.columns());
-  im2col_rows(x.data(), s, cols.data());
-  nchw_to_rows(g.data(), s, rows.data());
-  weight_gradient = xt::xarray<Scalar>::from_shape({s.out_channels, s.patch()});
-  gemm(false, true, s.out_channels, s.patch(), s.columns(), Scalar(1), rows.data(), cols.data(), Scalar(0),
-       weight_gradient.data());
-  if (with_bias) {
-    bias_gradient = xt::zeros<Scalar>({s.out_channels});
-    row_sums_add(rows.data(), s.out_channels, s.columns(), bias_gradient.data());
-  }
-  gemm(true, false, s.patch(), s.columns(), s.out_channels, Scalar(1), weight.data(), rows.data(), Scalar(0),
-       cols.data());
-  input_gradient = xt::zeros<Scalar>({s.batch, s.channels, s.height, s.width});
-  col2im_rows_add(cols.data(), s, input_gradient.data());
+  weight_gradient = xt::zeros<Scalar>({s.out_channels, s.patch()});
+  bias_gradient = xt::zeros<Scalar>({with_bias ? s.out_channels : std::size_t{0}});
+  input_gradient = input_gradient_needed ? xt::xarray<Scalar>::from_shape({s.batch, s.channels, s.height, s.width})
+                                         : xt::xarray<Scalar>();
+  for_each_chunk<Scalar>(s, [&](std::size_t first, const conv_shape& c) {
+    Scalar* cols = scratch<Scalar, value_columns_buffer>(c.patch() * c.columns());
+    Scalar* rows = scratch<Scalar, value_rows_buffer>(c.out_channels * c.columns());
+    im2col_rows(image_pointer(x.data(), s.input_image(), first), c, cols);
+    nchw_to_rows(image_pointer(g.data(), s.output_image(), first), c, rows);
+    autodiff::detail::gemm(false, true, c.out_channels, c.patch(), c.columns(), Scalar(1), rows, c.columns(), cols,
+                           c.columns(), Scalar(1), weight_gradient.data(), c.patch());
+    if (with_bias) row_sums_add(rows, c.out_channels, c.columns(), bias_gradient.data());
+    if (input_gradient_needed) {
+      input_gradient_of_rows(weight.data(), c.out_channels, rows, c, cols,
+                             input_gradient.data() + first * s.input_image());
+    }
+  });
 }
 
 // ----- dual -----
 // The terms that multiply the value's columns X (dW_k X forward, dG_k X^T backward) are stacked
-// over k into one GEMM, so X is streamed once; each dX_k is its own (large) GEMM, with one reused
-// column buffer.
+// over k into one GEMM, so X is streamed once per chunk; each dX_k is its own GEMM.
 
 template <class Scalar>
 autodiff::dual_tensor<Scalar> conv_forward(const autodiff::dual_tensor<Scalar>& x,
                                            const autodiff::dual_tensor<Scalar>& weight,
                                            const autodiff::dual_tensor<Scalar>* bias, const conv_shape& s) {
-  const std::size_t weight_live = weight.live_tangents();
-  const std::size_t live = std::max({x.live_tangents(), weight_live, bias ? bias->live_tangents() : std::size_t{0}});
-  const std::size_t out = s.out_channels, columns = s.columns(), patch = s.patch();
-  std::vector<Scalar> cols(patch * columns);
-  std::vector<Scalar> tangent_cols(x.live_tangents() ? patch * columns : 0);
-  std::vector<Scalar> rows(out * columns);
-  im2col_rows(x.value().data(), s, cols.data());
-  gemm(false, false, out, columns, patch, Scalar(1), weight.value().data(), cols.data(), Scalar(0), rows.data());
+  const std::size_t weight_live = weight.live_tangents(), input_live = x.live_tangents();
+  const std::size_t bias_live = bias ? bias->live_tangents() : 0;
+  const std::size_t live = std::max({input_live, weight_live, bias_live});
+  const std::size_t out = s.out_channels, patch = s.patch();
   xt::xarray<Scalar> value = xt::xarray<Scalar>::from_shape({s.batch, out, s.out_height, s.out_width});
-  rows_to_nchw(rows.data(), bias ? bias->value().data() : nullptr, s, value.data());
+  xt::xarray<Scalar> block = xt::xarray<Scalar>::from_shape({live, s.batch, out, s.out_height, s.out_width});
+  const std::vector<Scalar> zero_bias(out, Scalar(0));
+  for_each_chunk<Scalar>(s, [&](std::size_t first, const conv_shape& c) {
+    const std::size_t columns = c.columns();
+    Scalar* cols = scratch<Scalar, value_columns_buffer>(patch * columns);
+    Scalar* rows = scratch<Scalar, value_rows_buffer>(out * columns);
+    im2col_rows(image_pointer(x.value().data(), s.input_image(), first), c, cols);
+    autodiff::detail::gemm(false, false, out, columns, patch, Scalar(1), weight.value().data(), patch, cols, columns,
+                           Scalar(0), rows, columns);
+    rows_to_nchw(rows, bias ? bias->value().data() : nullptr, c, value.data() + first * s.output_image());
 
-  // tangent_rows[k] = dW_k X (all k at once) + W dX_k
-  std::vector<Scalar> tangent_rows(live * out * columns);
-  if (weight_live > 0) {
-    gemm(false, false, weight_live * out, columns, patch, Scalar(1), weight.live_tangent_block().data(), cols.data(),
-         Scalar(0), tangent_rows.data());
-  }
-  std::fill(tangent_rows.begin() + static_cast<std::ptrdiff_t>(weight_live * out * columns), tangent_rows.end(),
-            Scalar(0));
-  for (std::size_t k = 0; k < x.live_tangents(); ++k) {
-    im2col_rows(x.live_tangent_block().data() + k * x.size(), s, tangent_cols.data());
-    gemm(false, false, out, columns, patch, Scalar(1), weight.value().data(), tangent_cols.data(), Scalar(1),
-         tangent_rows.data() + k * out * columns);
-  }
-  xt::xarray<Scalar> block =
-      xt::xarray<Scalar>::from_shape(block_shape<Scalar>(live, {s.batch, out, s.out_height, s.out_width}));
-  std::vector<Scalar> zero_bias(out, Scalar(0));
-  for (std::size_t k = 0; k < live; ++k) {
-    const Scalar* bias_tangent =
-        bias && k < bias->live_tangents() ? bias->live_tangent_block().data() + k * out : zero_bias.data();
-    rows_to_nchw(tangent_rows.data() + k * out * columns, bias_tangent, s, block.data() + k * s.output_size());
-  }
+    // tangent_rows[k] = dW_k X (all k at once) + W dX_k
+    Scalar* tangent_rows = scratch<Scalar, tangent_rows_buffer>(live * out * columns);
+    if (weight_live > 0) {
+      autodiff::detail::gemm(false, false, weight_live * out, columns, patch, Scalar(1),
+                             weight.live_tangent_block().data(), patch, cols, columns, Scalar(0), tangent_rows, columns);
+    }
+    Scalar* tangent_cols = scratch<Scalar, tangent_columns_buffer>(input_live ? patch * columns : 0);
+    for (std::size_t k = 0; k < live; ++k) {
+      Scalar* target_rows = tangent_rows + k * out * columns;
+      if (k < input_live) {
+        im2col_rows(image_pointer(x.live_tangent_block().data() + k * x.size(), s.input_image(), first), c,
+                    tangent_cols);
+        autodiff::detail::gemm(false, false, out, columns, patch, Scalar(1), weight.value().data(), patch,
+                               tangent_cols, columns, k < weight_live ? Scalar(1) : Scalar(0), target_rows, columns);
+      } else if (k >= weight_live) {
+        std::fill(target_rows, target_rows + out * columns, Scalar(0));  // only the bias is live here
+      }
+      const Scalar* bias_tangent = k < bias_live ? bias->live_tangent_block().data() + k * out : zero_bias.data();
+      rows_to_nchw(target_rows, bias_tangent, c, block.data() + k * s.output_size() + first * s.output_image());
+    }
+  });
   return autodiff::dual_tensor<Scalar>(std::move(value), std::move(block), x.tangent_count());
 }
 
+// input_gradient is left without value and tangents (empty) when not wanted
 template <class Scalar>
 void conv_backward(const autodiff::dual_tensor<Scalar>& g, const autodiff::dual_tensor<Scalar>& x,
-                   const autodiff::dual_tensor<Scalar>& weight, bool with_bias, const conv_shape& s,
-                   autodiff::dual_tensor<Scalar>& weight_gradient, autodiff::dual_tensor<Scalar>& bias_gradient,
-                   autodiff::dual_tensor<Scalar>& input_gradient) {
-  const std::size_t gradient_live = g.live_tangents();
-  const std::size_t live = std::max({gradient_live, x.live_tangents(), weight.live_tangents()});
+                   const autodiff::dual_tensor<Scalar>& weight, bool with_bias, bool input_gradient_needed,
+                   const conv_shape& s, autodiff::dual_tensor<Scalar>& weight_gradient,
+                   autodiff::dual_tensor<Scalar>& bias_gradient, autodiff::dual_tensor<Scalar>& input_gradient) {
+  const std::size_t gradient_live = g.live_tangents(), input_live = x.live_tangents();
+  const std::size_t weight_live = weight.live_tangents();
+  const std::size_t live = std::max({gradient_live, input_live, weight_live});
   const std::size_t tangent_count = std::max({g.tangent_count(), x.tangent_count(), weight.tangent_count()});
-  const std::size_t patch = s.patch(), columns = s.columns(), out = s.out_channels;
-  std::vector<Scalar> cols(patch * columns);
-  std::vector<Scalar> scratch_cols(patch * columns);
-  std::vector<Scalar> rows(out * columns);
-  im2col_rows(x.value().data(), s, cols.data());
-  nchw_to_rows(g.value().data(), s, rows.data());
+  const std::size_t patch = s.patch(), out = s.out_channels;
+  // a tangent slot of dL/dX is live where dG_k or dW_k is: dX_k alone does not reach it
+  const std::size_t input_gradient_live = std::max(gradient_live, weight_live);
 
-  xt::xarray<Scalar> weight_value = xt::xarray<Scalar>::from_shape({out, patch});
-  gemm(false, true, out, patch, columns, Scalar(1), rows.data(), cols.data(), Scalar(0), weight_value.data());
+  xt::xarray<Scalar> weight_value = xt::zeros<Scalar>({out, patch});
   xt::xarray<Scalar> bias_value = xt::zeros<Scalar>({out});
-  if (with_bias) row_sums_add(rows.data(), out, columns, bias_value.data());
-  xt::xarray<Scalar> input_value = xt::zeros<Scalar>({s.batch, s.channels, s.height, s.width});
-  gemm(true, false, patch, columns, out, Scalar(1), weight.value().data(), rows.data(), Scalar(0), scratch_cols.data());
-  col2im_rows_add(scratch_cols.data(), s, input_value.data());
+  xt::xarray<Scalar> weight_block = xt::zeros<Scalar>({live, out, patch});
+  xt::xarray<Scalar> bias_block = xt::zeros<Scalar>({with_bias ? live : std::size_t{0}, out});
+  xt::xarray<Scalar> input_value, input_block;
+  if (input_gradient_needed) {
+    input_value = xt::xarray<Scalar>::from_shape({s.batch, s.channels, s.height, s.width});
+    input_block = xt::xarray<Scalar>::from_shape({live, s.batch, s.channels, s.height, s.width});
+  }
 
-  // (dL/dW)_k = dG_k X^T (all k at once) + G dX_k^T ; (dL/db)_k = row sums of dG_k
-  std::vector<Scalar> tangent_rows(gradient_live * out * columns);
-  for (std::size_t k = 0; k < gradient_live; ++k) {
-    nchw_to_rows(g.live_tangent_block().data() + k * g.size(), s, tangent_rows.data() + k * out * columns);
-  }
-  xt::xarray<Scalar> weight_block = xt::zeros<Scalar>(block_shape<Scalar>(live, {out, patch}));
-  if (gradient_live > 0) {
-    gemm(false, true, gradient_live * out, patch, columns, Scalar(1), tangent_rows.data(), cols.data(), Scalar(0),
-         weight_block.data());
-  }
-  xt::xarray<Scalar> bias_block = xt::zeros<Scalar>(block_shape<Scalar>(with_bias ? live : 0, {out}));
-  if (with_bias) row_sums_add(tangent_rows.data(), gradient_live * out, columns, bias_block.data());
-  xt::xarray<Scalar> input_block = xt::zeros<Scalar>(block_shape<Scalar>(live, {s.batch, s.channels, s.height, s.width}));
-  for (std::size_t k = 0; k < live; ++k) {
-    // (dL/dX)_k = W^T dG_k + dW_k^T G
-    bool input_touched = false;
-    if (k < gradient_live) {
-      gemm(true, false, patch, columns, out, Scalar(1), weight.value().data(), tangent_rows.data() + k * out * columns,
-           Scalar(0), scratch_cols.data());
-      input_touched = true;
+  for_each_chunk<Scalar>(s, [&](std::size_t first, const conv_shape& c) {
+    const std::size_t columns = c.columns();
+    Scalar* cols = scratch<Scalar, value_columns_buffer>(patch * columns);
+    Scalar* scratch_cols = scratch<Scalar, tangent_columns_buffer>(patch * columns);
+    Scalar* rows = scratch<Scalar, value_rows_buffer>(out * columns);
+    im2col_rows(image_pointer(x.value().data(), s.input_image(), first), c, cols);
+    nchw_to_rows(image_pointer(g.value().data(), s.output_image(), first), c, rows);
+    autodiff::detail::gemm(false, true, out, patch, columns, Scalar(1), rows, columns, cols, columns, Scalar(1),
+                           weight_value.data(), patch);
+    if (with_bias) row_sums_add(rows, out, columns, bias_value.data());
+    if (input_gradient_needed) {
+      input_gradient_of_rows(weight.value().data(), out, rows, c, scratch_cols,
+                             input_value.data() + first * s.input_image());
     }
-    if (k < weight.live_tangents()) {
-      gemm(true, false, patch, columns, out, Scalar(1), weight.live_tangent_block().data() + k * weight.size(),
-           rows.data(), input_touched ? Scalar(1) : Scalar(0), scratch_cols.data());
-      input_touched = true;
+
+    // (dL/dW)_k = dG_k X^T (all k at once) + G dX_k^T ; (dL/db)_k = row sums of dG_k
+    Scalar* tangent_rows = scratch<Scalar, tangent_rows_buffer>(gradient_live * out * columns);
+    for (std::size_t k = 0; k < gradient_live; ++k) {
+      nchw_to_rows(image_pointer(g.live_tangent_block().data() + k * g.size(), s.output_image(), first), c,
+                   tangent_rows + k * out * columns);
     }
-    if (input_touched) col2im_rows_add(scratch_cols.data(), s, input_block.data() + k * s.input_size());
-    if (k < x.live_tangents()) {
-      im2col_rows(x.live_tangent_block().data() + k * x.size(), s, scratch_cols.data());
-      gemm(false, true, out, patch, columns, Scalar(1), rows.data(), scratch_cols.data(), Scalar(1),
-           weight_block.data() + k * out * patch);
+    if (gradient_live > 0) {
+      autodiff::detail::gemm(false, true, gradient_live * out, patch, columns, Scalar(1), tangent_rows, columns, cols,
+                             columns, Scalar(1), weight_block.data(), patch);
+      if (with_bias) row_sums_add(tangent_rows, gradient_live * out, columns, bias_block.data());
     }
-  }
+    for (std::size_t k = 0; k < live; ++k) {
+      if (input_gradient_needed) {
+        // (dL/dX)_k = W^T dG_k + dW_k^T G
+        Scalar* target = input_block.data() + k * s.input_size() + first * s.input_image();
+        if (k < gradient_live) {
+          autodiff::detail::gemm(true, false, patch, columns, out, Scalar(1), weight.value().data(), patch,
+                                 tangent_rows + k * out * columns, columns, Scalar(0), scratch_cols, columns);
+        }
+        if (k < weight_live) {
+          autodiff::detail::gemm(true, false, patch, columns, out, Scalar(1),
+                                 weight.live_tangent_block().data() + k * weight.size(), patch, rows, columns,
+                                 k < gradient_live ? Scalar(1) : Scalar(0), scratch_cols, columns);
+        }
+        std::fill(target, target + c.input_size(), Scalar(0));
+        if (k < input_gradient_live) col2im_rows_add(scratch_cols, c, target);
+      }
+      if (k < input_live) {
+        im2col_rows(image_pointer(x.live_tangent_block().data() + k * x.size(), s.input_image(), first), c,
+                    scratch_cols);
+        autodiff::detail::gemm(false, true, out, patch, columns, Scalar(1), rows, columns, scratch_cols, columns,
+                               Scalar(1), weight_block.data() + k * out * patch, patch);
+      }
+    }
+  });
   weight_gradient = autodiff::dual_tensor<Scalar>(std::move(weight_value), std::move(weight_block), tangent_count);
   bias_gradient = autodiff::dual_tensor<Scalar>(std::move(bias_value), std::move(bias_block), tangent_count);
-  input_gradient = autodiff::dual_tensor<Scalar>(std::move(input_value), std::move(input_block), tangent_count);
+  input_gradient = input_gradient_needed
+                       ? autodiff::dual_tensor<Scalar>(std::move(input_value), std::move(input_block), tangent_count)
+                       : autodiff::dual_tensor<Scalar>();
 }
 
 }  // namespace fds::nn::detail

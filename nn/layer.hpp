@@ -15,7 +15,9 @@
 //   Tensor backward(const Tensor& output_gradient, const parameter_view<Tensor>& parameters,
 //                   const saved<Tensor>& keep, gradient_view<Tensor>& parameter_gradient) const;
 // backward returns the gradient with respect to the input and ADDS the parameter gradients
-// through parameter_gradient.accumulate(...).
+// through parameter_gradient.accumulate(...). When parameter_gradient.input_gradient_needed is
+// false (the first layer with parameters of a network: no one reads the gradient of the images)
+// a layer may skip that work and return an empty tensor; layers that ignore the flag stay correct.
 #pragma once
 
 #include <cstddef>
@@ -65,6 +67,7 @@ template <class Tensor>
 struct gradient_view {
   Tensor& flat;
   std::size_t offset;
+  bool input_gradient_needed = true;
   // flat[offset + local_offset, ...) += flatten(gradient)
   void accumulate(std::size_t local_offset, const Tensor& gradient);
 };

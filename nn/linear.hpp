@@ -89,6 +89,7 @@ Tensor linear::backward(const Tensor& output_gradient, const parameter_view<Tens
   if (bias_) {
     parameter_gradient.accumulate(out_features_ * in_features_, autodiff::sum(output_gradient, {0}));
   }
+  if (!parameter_gradient.input_gradient_needed) return Tensor();
   return autodiff::matmul(output_gradient, keep.weight);
 }
 

@@ -171,7 +171,7 @@ template <class Scalar>
 template <class Tensor>
 Tensor network<Scalar>::backward(const Tensor& parameters, const Tensor& logit_gradient) {
   Tensor gradient = zeros_like_kind(parameters, {parameter_count_});
-  gradient_view<Tensor> gradient_window{gradient, 0};
+  gradient_view<Tensor> gradient_window{gradient, 0, false};  // nobody reads d loss / d images
   typename sequential<Scalar>::template saved<Tensor> nothing;
   layers_.backward(logit_gradient, parameter_view<Tensor>{parameters, 0}, nothing, gradient_window);
   return gradient;

@@ -95,7 +95,8 @@ template <class Tensor>
 Tensor residual<Scalar>::backward(const Tensor& output_gradient, const parameter_view<Tensor>& parameters,
                                   const saved<Tensor>& keep, gradient_view<Tensor>& parameter_gradient) const {
   typename sequential<Scalar>::template saved<Tensor> nothing;
-  Tensor input_gradient = main_.backward(output_gradient, parameters, nothing, parameter_gradient);
+  gradient_view<Tensor> main_gradient{parameter_gradient.flat, parameter_gradient.offset};  // the sum needs it
+  Tensor input_gradient = main_.backward(output_gradient, parameters, nothing, main_gradient);
   if (shortcut_.empty()) {
     input_gradient += output_gradient;
     return input_gradient;

@@ -123,6 +123,7 @@ class sequential {
     shape_type input;
     std::vector<std::size_t> parameter_offsets;
     std::vector<std::size_t> buffer_offsets;
+    std::size_t first_with_parameters;  // layer count when no layer has parameters
   };
   const layout& layout_for(const shape_type& input) const;
 
@@ -195,11 +196,16 @@ auto sequential<Scalar>::layout_for(const shape_type& input) const -> const layo
   fresh.input = input;
   std::size_t parameter_offset = 0;
   std::size_t buffer_offset = 0;
+  fresh.first_with_parameters = layers_.size();
   shape_type shape = input;
   for (const auto& layer : layers_) {
     fresh.parameter_offsets.push_back(parameter_offset);
     fresh.buffer_offsets.push_back(buffer_offset);
-    for (const auto& spec : layer->parameters(shape)) parameter_offset += spec.size();
+    const auto specs = layer->parameters(shape);
+    if (!specs.empty() && fresh.first_with_parameters == layers_.size()) {
+      fresh.first_with_parameters = fresh.parameter_offsets.size() - 1;
+    }
+    for (const auto& spec : specs) parameter_offset += spec.size();
     buffer_offset += layer->buffers(shape).size();
     shape = layer->output_shape(shape);
   }
@@ -229,14 +235,20 @@ template <class Tensor>
 Tensor sequential<Scalar>::backward(const Tensor& output_gradient, const parameter_view<Tensor>& parameters,
                                     const saved<Tensor>&, gradient_view<Tensor>& parameter_gradient) const {
   if (!layout_valid_) throw std::logic_error("sequential: backward called before forward");
+  // When the caller does not read the input gradient, the layers before the first one with
+  // parameters are not run backward at all, and that layer is told it may skip its input gradient.
+  const bool input_gradient_needed = parameter_gradient.input_gradient_needed;
+  const std::size_t lowest = input_gradient_needed ? 0 : layout_.first_with_parameters;
+  if (lowest == layers_.size()) return Tensor();
   Tensor gradient = output_gradient;
-  for (std::size_t i = layers_.size(); i-- > 0;) {
+  for (std::size_t i = layers_.size(); i-- > lowest;) {
     const std::size_t offset = layout_.parameter_offsets[i];
     parameter_view<Tensor> child_parameters{parameters.flat, parameters.offset + offset};
-    gradient_view<Tensor> child_gradient{parameter_gradient.flat, parameter_gradient.offset + offset};
+    gradient_view<Tensor> child_gradient{parameter_gradient.flat, parameter_gradient.offset + offset,
+                                         input_gradient_needed || i > lowest};
     gradient = layers_[i]->backward(gradient, child_parameters, child_gradient);
   }
-  return gradient;
+  return input_gradient_needed ? gradient : Tensor();
 }
 
 }  // namespace fds::nn

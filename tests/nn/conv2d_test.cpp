@@ -30,3 +30,74 @@ BOOST_AUTO_TEST_CASE(conv2d_output_shape_follows_pytorch_formula) {
   BOOST_CHECK_THROW(conv2d(3, 4, 3).output_shape({2, 7, 6}), std::invalid_argument);
   BOOST_CHECK_THROW(conv2d(3, 4, 9).output_shape({3, 7, 6}), std::invalid_argument);
 }
+
+namespace {
+
+using dual = fds::autodiff::dual_tensor<double>;
+
+dual random_dual(const shape_type& shape, std::size_t tangents, std::uint64_t seed) {
+  random_source random(seed);
+  auto fill = [&](xt::xarray<double> a) {
+    for (auto& x : a) x = random.normal();
+    return a;
+  };
+  shape_type block_shape{tangents};
+  block_shape.insert(block_shape.end(), shape.begin(), shape.end());
+  return dual(fill(xt::xarray<double>::from_shape(shape)), fill(xt::xarray<double>::from_shape(block_shape)), tangents);
+}
+
+void check_close(const dual& a, const dual& b, const std::string& what) {
+  BOOST_TEST_CONTEXT(what) {
+    BOOST_REQUIRE(a.shape() == b.shape());
+    BOOST_REQUIRE(a.live_tangents() == b.live_tangents());
+    BOOST_TEST(xt::allclose(a.value(), b.value(), 1e-13, 1e-13));
+    BOOST_TEST(xt::allclose(a.live_tangent_block(), b.live_tangent_block(), 1e-13, 1e-13));
+  }
+}
+
+}  // namespace
+
+// The kernels cut the batch into chunks of images whose im2col columns fit in cache; the weight
+// gradients sum over the chunks. Any chunking must give the whole-batch result (to rounding).
+BOOST_AUTO_TEST_CASE(conv2d_kernels_give_the_whole_batch_result_in_any_chunking) {
+  const std::size_t tangents = 3;
+  detail::conv_shape whole{7, 2, 6, 5, 3, 3, 2, 1, 3, 3};
+  whole.chunk_bytes = std::size_t{1} << 30;
+  const dual x = random_dual({7, 2, 6, 5}, tangents, 1);
+  const dual weight = random_dual({3, 2 * 3 * 3}, tangents, 2);
+  const dual bias = random_dual({3}, tangents, 3);
+  const dual g = random_dual({7, 3, 3, 3}, tangents, 4);
+  const dual expected_output = detail::conv_forward(x, weight, &bias, whole);
+  dual expected_weight, expected_bias, expected_input;
+  detail::conv_backward(g, x, weight, true, true, whole, expected_weight, expected_bias, expected_input);
+
+  const std::size_t image_bytes = whole.patch() * whole.positions() * sizeof(double);
+  for (std::size_t images_per_chunk : {1, 3}) {
+    detail::conv_shape chunked = whole;
+    chunked.chunk_bytes = images_per_chunk * image_bytes;
+    BOOST_TEST_CONTEXT("images per chunk " << images_per_chunk) {
+      BOOST_TEST(detail::chunk_images(chunked, sizeof(double)) == images_per_chunk);
+      check_close(detail::conv_forward(x, weight, &bias, chunked), expected_output, "output");
+      dual weight_gradient, bias_gradient, input_gradient;
+      detail::conv_backward(g, x, weight, true, true, chunked, weight_gradient, bias_gradient, input_gradient);
+      check_close(weight_gradient, expected_weight, "weight gradient");
+      check_close(bias_gradient, expected_bias, "bias gradient");
+      check_close(input_gradient, expected_input, "input gradient");
+    }
+  }
+}
+
+// The first layer of a network is told nobody reads dL/dx: the parameter gradients stay the same.
+BOOST_AUTO_TEST_CASE(conv2d_skipping_the_input_gradient_keeps_the_parameter_gradients) {
+  detail::conv_shape shape{4, 2, 6, 5, 3, 3, 1, 1, 6, 5};
+  const dual x = random_dual({4, 2, 6, 5}, 2, 5);
+  const dual weight = random_dual({3, 18}, 2, 6);
+  const dual g = random_dual({4, 3, 6, 5}, 2, 7);
+  dual weight_full, bias_full, input_full, weight_skip, bias_skip, input_skip;
+  detail::conv_backward(g, x, weight, true, true, shape, weight_full, bias_full, input_full);
+  detail::conv_backward(g, x, weight, true, false, shape, weight_skip, bias_skip, input_skip);
+  check_close(weight_skip, weight_full, "weight gradient");
+  check_close(bias_skip, bias_full, "bias gradient");
+  BOOST_TEST(input_skip.size() == 0u);
+  BOOST_TEST(input_full.size() == 4u * 2 * 6 * 5);
+}
