@@ -10,13 +10,17 @@
 // The batch is processed in chunks of images whose columns fit in a few MiB: the columns are
 // C*KH*KW/stride^2 times larger than the input (150 MB for one WRN-16-1 layer at batch 256), and
 // chunks keep them in cache and out of the page-fault path; the weight gradients accumulate over
-// the chunks (GEMM with beta = 1). The scratch buffers live per thread across calls.
+// the chunks (GEMM with beta = 1). With two BLAS threads the chunks run on two threads, each with
+// single-threaded GEMMs, so the copies around the GEMMs (im2col, col2im, layout changes) use both
+// cores too; the sums do not depend on the thread count (see chunk_groups).
 #pragma once
 
 #include <algorithm>
 #include <cstddef>
 #include <cstring>
+#include <exception>
 #include <memory>
+#include <thread>
 #include <vector>
 
 #include <autodiff/autodiff.hpp>
@@ -141,52 +145,111 @@ void nchw_to_rows(const Scalar* g, const conv_shape& s, Scalar* rows) {
   }
 }
 
+// target[r] += sum of row r. Eight independent partial sums per row: a single running sum is
+// one serial chain of additions, bound by their latency instead of vectorized.
 template <class Scalar>
 void row_sums_add(const Scalar* rows, std::size_t count, std::size_t length, Scalar* target) {
+  constexpr std::size_t lanes = 8;
   for (std::size_t r = 0; r < count; ++r) {
-    Scalar total = 0;
     const Scalar* row = rows + r * length;
-    for (std::size_t i = 0; i < length; ++i) total += row[i];
+    Scalar partial[lanes] = {};
+    std::size_t i = 0;
+    for (; i + lanes <= length; i += lanes) {
+      for (std::size_t j = 0; j < lanes; ++j) partial[j] += row[i + j];
+    }
+    Scalar total = 0;
+    for (; i < length; ++i) total += row[i];
+    for (std::size_t j = 0; j < lanes; ++j) total += partial[j];
     target[r] += total;
   }
 }
 
-template <class Scalar>
-std::vector<std::size_t> block_shape(std::size_t live, std::initializer_list<std::size_t> shape) {
-  std::vector<std::size_t> result{live};
-  result.insert(result.end(), shape.begin(), shape.end());
-  return result;
-}
-
-
+// images per chunk: columns of about s.chunk_bytes, at least one image
 inline std::size_t chunk_images(const conv_shape& s, std::size_t scalar_size) {
   const std::size_t image_bytes = s.patch() * s.positions() * scalar_size;
   return std::clamp<std::size_t>(s.chunk_bytes / std::max<std::size_t>(image_bytes, 1), 1,
                                  std::max<std::size_t>(s.batch, 1));
 }
 
-// Uninitialized memory kept per thread and per role between calls, so a training step neither
-// allocates nor page-faults its column buffers.
+// Chunks are dealt round-robin to two groups; each group sums its chunks' weight gradients in
+// chunk order into its own accumulator, and the result is group 0 + group 1. The sums are
+// therefore the same whether one thread runs both groups or two threads run one each.
+inline constexpr std::size_t chunk_groups = 2;
+
+// Uninitialized memory kept per calling thread, role and group between calls, so a training
+// step neither allocates nor page-faults its column buffers.
 template <class Scalar, int Role>
-Scalar* scratch(std::size_t count) {
-  thread_local std::unique_ptr<Scalar[]> buffer;
-  thread_local std::size_t capacity = 0;
-  if (count > capacity) {
-    buffer.reset(new Scalar[count]);
-    capacity = count;
+Scalar* scratch(std::size_t group, std::size_t count) {
+  thread_local std::unique_ptr<Scalar[]> buffers[chunk_groups];
+  thread_local std::size_t capacities[chunk_groups] = {};
+  if (count > capacities[group]) {
+    buffers[group].reset(new Scalar[count]);
+    capacities[group] = count;
   }
-  return buffer.get();
+  return buffers[group].get();
 }
-enum scratch_role { value_columns_buffer, tangent_columns_buffer, value_rows_buffer, tangent_rows_buffer };
 
-// Runs body(first_image, chunk_shape) over the batch in chunks.
+// A group's buffers, sized for the largest chunk.
+template <class Scalar>
+struct chunk_buffers {
+  Scalar* value_columns;    // [patch, columns]
+  Scalar* tangent_columns;  // [patch, columns]
+  Scalar* value_rows;       // [out, columns]
+  Scalar* tangent_rows;     // [live, out, columns]
+};
+
+template <class Scalar>
+chunk_buffers<Scalar> buffers_for_group(const conv_shape& s, std::size_t group, std::size_t tangent_rows) {
+  const std::size_t columns = chunk_images(s, sizeof(Scalar)) * s.positions();
+  return {scratch<Scalar, 0>(group, s.patch() * columns), scratch<Scalar, 1>(group, s.patch() * columns),
+          scratch<Scalar, 2>(group, s.out_channels * columns),
+          scratch<Scalar, 3>(group, tangent_rows * s.out_channels * columns)};
+}
+
+// Runs body(first_image, chunk_shape, group, buffers) for every chunk of the batch, the two groups
+// on two threads when BLAS may use two (each GEMM then runs single-threaded on its own core, and
+// the copies around the GEMMs run in parallel too). Buffers are taken on the calling thread.
 template <class Scalar, class Body>
-void for_each_chunk(const conv_shape& s, Body&& body) {
+void for_each_chunk(const conv_shape& s, std::size_t tangent_rows, Body&& body) {
   const std::size_t step = chunk_images(s, sizeof(Scalar));
-  for (std::size_t first = 0; first < s.batch; first += step) body(first, s.with_batch(std::min(step, s.batch - first)));
+  const std::size_t chunks = (s.batch + step - 1) / step;
+  chunk_buffers<Scalar> buffers[chunk_groups];
+  for (std::size_t group = 0; group < chunk_groups; ++group) {
+    buffers[group] = buffers_for_group<Scalar>(s, group, tangent_rows);
+  }
+  auto run_group = [&](std::size_t group) {
+    for (std::size_t chunk = group; chunk < chunks; chunk += chunk_groups) {
+      const std::size_t first = chunk * step;
+      body(first, s.with_batch(std::min(step, s.batch - first)), group, buffers[group]);
+    }
+  };
+  const int blas_threads = openblas_get_num_threads();
+  if (blas_threads < 2 || chunks < 2) {
+    for (std::size_t group = 0; group < chunk_groups; ++group) run_group(group);
+    return;
+  }
+  openblas_set_num_threads(1);
+  std::exception_ptr failure;
+  std::thread helper([&] {
+    try {
+      run_group(1);
+    } catch (...) {
+      failure = std::current_exception();
+    }
+  });
+  try {
+    run_group(0);
+  } catch (...) {
+    helper.join();
+    openblas_set_num_threads(blas_threads);
+    throw;
+  }
+  helper.join();
+  openblas_set_num_threads(blas_threads);
+  if (failure) std::rethrow_exception(failure);
 }
 
-// Columns need the same chunk of every operand: a pointer to image `first` of a batched tensor.
+// Image `first` of a batched tensor: every operand of a chunk starts there.
 template <class Scalar>
 const Scalar* image_pointer(const Scalar* batch, std::size_t image_size, std::size_t first) {
   return batch + first * image_size;
@@ -194,12 +257,28 @@ const Scalar* image_pointer(const Scalar* batch, std::size_t image_size, std::si
 
 // target (chunk of input-shaped images) = col2im(W^T rows): set, not added, so nothing needs zeroing first
 template <class Scalar>
-void input_gradient_of_rows(const Scalar* weight_transposed_source, std::size_t weight_rows, const Scalar* rows,
-                            const conv_shape& c, Scalar* columns, Scalar* target) {
-  autodiff::detail::gemm(true, false, c.patch(), c.columns(), weight_rows, Scalar(1), weight_transposed_source,
-                         c.patch(), rows, c.columns(), Scalar(0), columns, c.columns());
+void input_gradient_of_rows(const Scalar* weight, std::size_t weight_rows, const Scalar* rows, const conv_shape& c,
+                            Scalar* columns, Scalar* target) {
+  autodiff::detail::gemm(true, false, c.patch(), c.columns(), weight_rows, Scalar(1), weight, c.patch(), rows,
+                         c.columns(), Scalar(0), columns, c.columns());
   std::fill(target, target + c.input_size(), Scalar(0));
   col2im_rows_add(columns, c, target);
+}
+
+// a zero array of `shape` for each group after the first (group 0 writes to the result itself)
+template <class Scalar>
+std::vector<xt::xarray<Scalar>> group_accumulators(const std::vector<std::size_t>& shape) {
+  return std::vector<xt::xarray<Scalar>>(chunk_groups - 1, xt::xarray<Scalar>(xt::zeros<Scalar>(shape)));
+}
+
+template <class Scalar>
+Scalar* accumulator(xt::xarray<Scalar>& result, std::vector<xt::xarray<Scalar>>& others, std::size_t group) {
+  return group == 0 ? result.data() : others[group - 1].data();
+}
+
+template <class Scalar>
+void add_groups(xt::xarray<Scalar>& result, const std::vector<xt::xarray<Scalar>>& others) {
+  for (const auto& other : others) result += other;
 }
 
 // ----- plain -----
@@ -208,13 +287,11 @@ template <class Scalar>
 xt::xarray<Scalar> conv_forward(const xt::xarray<Scalar>& x, const xt::xarray<Scalar>& weight,
                                 const xt::xarray<Scalar>* bias, const conv_shape& s) {
   xt::xarray<Scalar> y = xt::xarray<Scalar>::from_shape({s.batch, s.out_channels, s.out_height, s.out_width});
-  for_each_chunk<Scalar>(s, [&](std::size_t first, const conv_shape& c) {
-    Scalar* cols = scratch<Scalar, value_columns_buffer>(c.patch() * c.columns());
-    Scalar* rows = scratch<Scalar, value_rows_buffer>(c.out_channels * c.columns());
-    im2col_rows(image_pointer(x.data(), s.input_image(), first), c, cols);
+  for_each_chunk<Scalar>(s, 0, [&](std::size_t first, const conv_shape& c, std::size_t, chunk_buffers<Scalar> b) {
+    im2col_rows(image_pointer(x.data(), s.input_image(), first), c, b.value_columns);
     autodiff::detail::gemm(false, false, c.out_channels, c.columns(), c.patch(), Scalar(1), weight.data(), c.patch(),
-                           cols, c.columns(), Scalar(0), rows, c.columns());
-    rows_to_nchw(rows, bias ? bias->data() : nullptr, c, y.data() + first * s.output_image());
+                           b.value_columns, c.columns(), Scalar(0), b.value_rows, c.columns());
+    rows_to_nchw(b.value_rows, bias ? bias->data() : nullptr, c, y.data() + first * s.output_image());
   });
   return y;
 }
@@ -226,21 +303,24 @@ void conv_backward(const xt::xarray<Scalar>& g, const xt::xarray<Scalar>& x, con
                    xt::xarray<Scalar>& bias_gradient, xt::xarray<Scalar>& input_gradient) {
   weight_gradient = xt::zeros<Scalar>({s.out_channels, s.patch()});
   bias_gradient = xt::zeros<Scalar>({with_bias ? s.out_channels : std::size_t{0}});
+  auto weight_groups = group_accumulators<Scalar>({s.out_channels, s.patch()});
+  auto bias_groups = group_accumulators<Scalar>({with_bias ? s.out_channels : std::size_t{0}});
   input_gradient = input_gradient_needed ? xt::xarray<Scalar>::from_shape({s.batch, s.channels, s.height, s.width})
                                          : xt::xarray<Scalar>();
-  for_each_chunk<Scalar>(s, [&](std::size_t first, const conv_shape& c) {
-    Scalar* cols = scratch<Scalar, value_columns_buffer>(c.patch() * c.columns());
-    Scalar* rows = scratch<Scalar, value_rows_buffer>(c.out_channels * c.columns());
-    im2col_rows(image_pointer(x.data(), s.input_image(), first), c, cols);
-    nchw_to_rows(image_pointer(g.data(), s.output_image(), first), c, rows);
-    autodiff::detail::gemm(false, true, c.out_channels, c.patch(), c.columns(), Scalar(1), rows, c.columns(), cols,
-                           c.columns(), Scalar(1), weight_gradient.data(), c.patch());
-    if (with_bias) row_sums_add(rows, c.out_channels, c.columns(), bias_gradient.data());
+  for_each_chunk<Scalar>(s, 0, [&](std::size_t first, const conv_shape& c, std::size_t group, chunk_buffers<Scalar> b) {
+    im2col_rows(image_pointer(x.data(), s.input_image(), first), c, b.value_columns);
+    nchw_to_rows(image_pointer(g.data(), s.output_image(), first), c, b.value_rows);
+    autodiff::detail::gemm(false, true, c.out_channels, c.patch(), c.columns(), Scalar(1), b.value_rows, c.columns(),
+                           b.value_columns, c.columns(), Scalar(1), accumulator(weight_gradient, weight_groups, group),
+                           c.patch());
+    if (with_bias) row_sums_add(b.value_rows, c.out_channels, c.columns(), accumulator(bias_gradient, bias_groups, group));
     if (input_gradient_needed) {
-      input_gradient_of_rows(weight.data(), c.out_channels, rows, c, cols,
+      input_gradient_of_rows(weight.data(), c.out_channels, b.value_rows, c, b.value_columns,
                              input_gradient.data() + first * s.input_image());
     }
   });
+  add_groups(weight_gradient, weight_groups);
+  add_groups(bias_gradient, bias_groups);
 }
 
 // ----- dual -----
@@ -258,22 +338,22 @@ autodiff::dual_tensor<Scalar> conv_forward(const autodiff::dual_tensor<Scalar>& 
   xt::xarray<Scalar> value = xt::xarray<Scalar>::from_shape({s.batch, out, s.out_height, s.out_width});
   xt::xarray<Scalar> block = xt::xarray<Scalar>::from_shape({live, s.batch, out, s.out_height, s.out_width});
   const std::vector<Scalar> zero_bias(out, Scalar(0));
-  for_each_chunk<Scalar>(s, [&](std::size_t first, const conv_shape& c) {
+  for_each_chunk<Scalar>(s, live, [&](std::size_t first, const conv_shape& c, std::size_t, chunk_buffers<Scalar> b) {
     const std::size_t columns = c.columns();
-    Scalar* cols = scratch<Scalar, value_columns_buffer>(patch * columns);
-    Scalar* rows = scratch<Scalar, value_rows_buffer>(out * columns);
+    Scalar* cols = b.value_columns;
+    Scalar* rows = b.value_rows;
     im2col_rows(image_pointer(x.value().data(), s.input_image(), first), c, cols);
     autodiff::detail::gemm(false, false, out, columns, patch, Scalar(1), weight.value().data(), patch, cols, columns,
                            Scalar(0), rows, columns);
     rows_to_nchw(rows, bias ? bias->value().data() : nullptr, c, value.data() + first * s.output_image());
 
     // tangent_rows[k] = dW_k X (all k at once) + W dX_k
-    Scalar* tangent_rows = scratch<Scalar, tangent_rows_buffer>(live * out * columns);
+    Scalar* tangent_rows = b.tangent_rows;
     if (weight_live > 0) {
       autodiff::detail::gemm(false, false, weight_live * out, columns, patch, Scalar(1),
                              weight.live_tangent_block().data(), patch, cols, columns, Scalar(0), tangent_rows, columns);
     }
-    Scalar* tangent_cols = scratch<Scalar, tangent_columns_buffer>(input_live ? patch * columns : 0);
+    Scalar* tangent_cols = b.tangent_columns;
     for (std::size_t k = 0; k < live; ++k) {
       Scalar* target_rows = tangent_rows + k * out * columns;
       if (k < input_live) {
@@ -309,37 +389,45 @@ void conv_backward(const autodiff::dual_tensor<Scalar>& g, const autodiff::dual_
   xt::xarray<Scalar> bias_value = xt::zeros<Scalar>({out});
   xt::xarray<Scalar> weight_block = xt::zeros<Scalar>({live, out, patch});
   xt::xarray<Scalar> bias_block = xt::zeros<Scalar>({with_bias ? live : std::size_t{0}, out});
+  auto weight_value_groups = group_accumulators<Scalar>({out, patch});
+  auto bias_value_groups = group_accumulators<Scalar>({out});
+  auto weight_block_groups = group_accumulators<Scalar>({live, out, patch});
+  auto bias_block_groups = group_accumulators<Scalar>({with_bias ? live : std::size_t{0}, out});
   xt::xarray<Scalar> input_value, input_block;
   if (input_gradient_needed) {
     input_value = xt::xarray<Scalar>::from_shape({s.batch, s.channels, s.height, s.width});
     input_block = xt::xarray<Scalar>::from_shape({live, s.batch, s.channels, s.height, s.width});
   }
 
-  for_each_chunk<Scalar>(s, [&](std::size_t first, const conv_shape& c) {
+  for_each_chunk<Scalar>(s, gradient_live, [&](std::size_t first, const conv_shape& c, std::size_t group,
+                                                chunk_buffers<Scalar> b) {
     const std::size_t columns = c.columns();
-    Scalar* cols = scratch<Scalar, value_columns_buffer>(patch * columns);
-    Scalar* scratch_cols = scratch<Scalar, tangent_columns_buffer>(patch * columns);
-    Scalar* rows = scratch<Scalar, value_rows_buffer>(out * columns);
+    Scalar* cols = b.value_columns;
+    Scalar* scratch_cols = b.tangent_columns;
+    Scalar* rows = b.value_rows;
+    Scalar* weight_tangents = accumulator(weight_block, weight_block_groups, group);
     im2col_rows(image_pointer(x.value().data(), s.input_image(), first), c, cols);
     nchw_to_rows(image_pointer(g.value().data(), s.output_image(), first), c, rows);
     autodiff::detail::gemm(false, true, out, patch, columns, Scalar(1), rows, columns, cols, columns, Scalar(1),
-                           weight_value.data(), patch);
-    if (with_bias) row_sums_add(rows, out, columns, bias_value.data());
+                           accumulator(weight_value, weight_value_groups, group), patch);
+    if (with_bias) row_sums_add(rows, out, columns, accumulator(bias_value, bias_value_groups, group));
     if (input_gradient_needed) {
       input_gradient_of_rows(weight.value().data(), out, rows, c, scratch_cols,
                              input_value.data() + first * s.input_image());
     }
 
     // (dL/dW)_k = dG_k X^T (all k at once) + G dX_k^T ; (dL/db)_k = row sums of dG_k
-    Scalar* tangent_rows = scratch<Scalar, tangent_rows_buffer>(gradient_live * out * columns);
+    Scalar* tangent_rows = b.tangent_rows;
     for (std::size_t k = 0; k < gradient_live; ++k) {
       nchw_to_rows(image_pointer(g.live_tangent_block().data() + k * g.size(), s.output_image(), first), c,
                    tangent_rows + k * out * columns);
     }
     if (gradient_live > 0) {
       autodiff::detail::gemm(false, true, gradient_live * out, patch, columns, Scalar(1), tangent_rows, columns, cols,
-                             columns, Scalar(1), weight_block.data(), patch);
-      if (with_bias) row_sums_add(tangent_rows, gradient_live * out, columns, bias_block.data());
+                             columns, Scalar(1), weight_tangents, patch);
+      if (with_bias) {
+        row_sums_add(tangent_rows, gradient_live * out, columns, accumulator(bias_block, bias_block_groups, group));
+      }
     }
     for (std::size_t k = 0; k < live; ++k) {
       if (input_gradient_needed) {
@@ -361,10 +449,14 @@ void conv_backward(const autodiff::dual_tensor<Scalar>& g, const autodiff::dual_
         im2col_rows(image_pointer(x.live_tangent_block().data() + k * x.size(), s.input_image(), first), c,
                     scratch_cols);
         autodiff::detail::gemm(false, true, out, patch, columns, Scalar(1), rows, columns, scratch_cols, columns,
-                               Scalar(1), weight_block.data() + k * out * patch, patch);
+                               Scalar(1), weight_tangents + k * out * patch, patch);
       }
     }
   });
+  add_groups(weight_value, weight_value_groups);
+  add_groups(bias_value, bias_value_groups);
+  add_groups(weight_block, weight_block_groups);
+  add_groups(bias_block, bias_block_groups);
   weight_gradient = autodiff::dual_tensor<Scalar>(std::move(weight_value), std::move(weight_block), tangent_count);
   bias_gradient = autodiff::dual_tensor<Scalar>(std::move(bias_value), std::move(bias_block), tangent_count);
   input_gradient = input_gradient_needed

@@ -101,3 +101,29 @@ BOOST_AUTO_TEST_CASE(conv2d_skipping_the_input_gradient_keeps_the_parameter_grad
   BOOST_TEST(input_skip.size() == 0u);
   BOOST_TEST(input_full.size() == 4u * 2 * 6 * 5);
 }
+
+// With two BLAS threads the chunks run on two threads; the sums are grouped so that the result is
+// the same, bit for bit, as on one thread.
+BOOST_AUTO_TEST_CASE(conv2d_kernels_give_bitwise_the_same_result_on_one_and_two_threads) {
+  detail::conv_shape shape{9, 2, 6, 5, 3, 3, 1, 1, 6, 5};
+  shape.chunk_bytes = 2 * shape.patch() * shape.positions() * sizeof(double);  // 5 chunks
+  const dual x = random_dual({9, 2, 6, 5}, 2, 8);
+  const dual weight = random_dual({3, 18}, 2, 9);
+  const dual bias = random_dual({3}, 2, 10);
+  const dual g = random_dual({9, 3, 6, 5}, 2, 11);
+  const int threads = openblas_get_num_threads();
+  std::vector<std::vector<dual>> results;
+  for (int run_threads : {1, 2}) {
+    openblas_set_num_threads(run_threads);
+    dual weight_gradient, bias_gradient, input_gradient;
+    detail::conv_backward(g, x, weight, true, true, shape, weight_gradient, bias_gradient, input_gradient);
+    results.push_back({detail::conv_forward(x, weight, &bias, shape), weight_gradient, bias_gradient, input_gradient});
+  }
+  openblas_set_num_threads(threads);
+  for (std::size_t i = 0; i < results[0].size(); ++i) {
+    BOOST_TEST_CONTEXT("result " << i) {
+      BOOST_TEST((results[0][i].value() == results[1][i].value()));
+      BOOST_TEST((results[0][i].live_tangent_block() == results[1][i].live_tangent_block()));
+    }
+  }
+}
