@@ -22,6 +22,7 @@
 #include <cstddef>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include <xtensor/xarray.hpp>
@@ -31,6 +32,7 @@
 #include <autodiff/dual_scalar.hpp>
 #include <autodiff/dual_tensor.hpp>
 #include <autodiff/errors.hpp>
+#include <autodiff/vector_math.hpp>
 
 namespace fds::autodiff
 {
@@ -502,6 +504,19 @@ namespace fds::autodiff
             S tangent(S a, S b, S, S da, S db) const { return a <= b ? da : db; }
         };
 
+        // True for a rule whose derivative is its value (exp), declared by a member
+        // `derivative_is_value`: the tangent loop then reads y and skips a copy of it.
+        template <class Rule, class = void>
+        struct derivative_is_value : std::false_type
+        {
+        };
+
+        template <class Rule>
+        struct derivative_is_value<Rule, std::void_t<decltype(Rule::derivative_is_value)>>
+            : std::bool_constant<Rule::derivative_is_value>
+        {
+        };
+
         // y = f(x): dy_k = f'(x) dx_k, with Rule::value(x) and Rule::derivative(x, y).
         template <class Scalar, class Rule>
         dual_tensor<Scalar> unary(const dual_tensor<Scalar>& x, const Rule& rule)
@@ -514,14 +529,26 @@ namespace fds::autodiff
             const Scalar* in = x.live_tangent_block().data();
             Scalar* y = value.data();
             Scalar* out = block.data();
-            std::array<Scalar, elementwise_chunk> derivative;
+            std::array<Scalar, elementwise_chunk> derivative_storage;
             for (std::size_t start = 0; start < count; start += elementwise_chunk)
             {
                 const std::size_t length = std::min(count - start, elementwise_chunk);
-                for (std::size_t i = 0; i < length; ++i)
+                const Scalar* derivative = y + start;
+                if constexpr (derivative_is_value<Rule>::value)
                 {
-                    y[start + i] = rule.value(xv[start + i]);
-                    derivative[i] = rule.derivative(xv[start + i], y[start + i]);
+                    for (std::size_t i = 0; i < length; ++i)
+                    {
+                        y[start + i] = rule.value(xv[start + i]);
+                    }
+                }
+                else
+                {
+                    for (std::size_t i = 0; i < length; ++i)
+                    {
+                        y[start + i] = rule.value(xv[start + i]);
+                        derivative_storage[i] = rule.derivative(xv[start + i], y[start + i]);
+                    }
+                    derivative = derivative_storage.data();
                 }
                 for (std::size_t k = 0; k < live; ++k)
                 {
@@ -536,11 +563,27 @@ namespace fds::autodiff
             return dual_tensor<Scalar>(std::move(value), std::move(block), x.tangent_count());
         }
 
-        // exp: dy = exp(x) dx
+        // y = f(x) on a plain tensor with the value function of a dual rule.
+        template <class Scalar, class Rule>
+        xt::xarray<Scalar> plain_unary(const xt::xarray<Scalar>& x, const Rule& rule)
+        {
+            xt::xarray<Scalar> y = xt::xarray<Scalar>::from_shape(x.shape());
+            const Scalar* in = x.data();
+            Scalar* out = y.data();
+            const std::size_t count = x.size();
+            for (std::size_t i = 0; i < count; ++i)
+            {
+                out[i] = rule.value(in[i]);
+            }
+            return y;
+        }
+
+        // exp: dy = exp(x) dx   (vector_exp: the chunk loop vectorizes, unlike std::exp)
         struct exp_rule
         {
+            static constexpr bool derivative_is_value = true;
             template <class S>
-            S value(S x) const { return std::exp(x); }
+            S value(S x) const { return vector_exp(x); }
             template <class S>
             S derivative(S, S y) const { return y; }
         };
@@ -588,7 +631,7 @@ namespace fds::autodiff
         struct sigmoid_rule
         {
             template <class S>
-            S value(S x) const { return S(1) / (S(1) + std::exp(-x)); }
+            S value(S x) const { return S(1) / (S(1) + vector_exp(-x)); }
             template <class S>
             S derivative(S, S y) const { return y * (S(1) - y); }
         };
@@ -802,10 +845,12 @@ namespace fds::autodiff
         return detail::unary(x, detail::exp_rule{});
     }
 
+    // The plain overloads of exp and sigmoid apply the dual rules' value functions, so a plain
+    // and a dual computation give the same values bit for bit.
     template <class Scalar>
     xt::xarray<Scalar> exp(const xt::xarray<Scalar>& x)
     {
-        return xt::exp(x);
+        return detail::plain_unary(x, detail::exp_rule{});
     }
 
     template <class Scalar>
@@ -865,7 +910,7 @@ namespace fds::autodiff
     template <class Scalar>
     xt::xarray<Scalar> sigmoid(const xt::xarray<Scalar>& x)
     {
-        return Scalar(1) / (Scalar(1) + xt::exp(-x));
+        return detail::plain_unary(x, detail::sigmoid_rule{});
     }
 
     template <class Scalar>

@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <ctime>
 #include <iostream>
+#include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -214,9 +215,14 @@ namespace
     }
 }
 
+// autodiff_benchmark [section...] with sections sgemm, matmul, elementwise; all by default.
 int main(int argc, char** argv)
 {
     fds::autodiff::prepare_runtime(argc, argv);
+    const std::vector<std::string> sections(argv + 1, argv + argc);
+    const auto wanted = [&](const std::string& section) {
+        return sections.empty() || std::find(sections.begin(), sections.end(), section) != sections.end();
+    };
     const auto blas = fds::autodiff::blas_kernel_report();
     nlohmann::json report;
     report["blas"] = {{"corename", blas.corename},
@@ -224,12 +230,19 @@ int main(int argc, char** argv)
                       {"openblas_coretype", blas.coretype_variable},
                       {"reexecuted_with_better_kernel", blas.reexecuted},
                       {"config", blas.config}};
-    report["sgemm_2048"] = benchmark_sgemm_2048();
+    if (wanted("sgemm"))
+    {
+        report["sgemm_2048"] = benchmark_sgemm_2048();
+    }
     // With one BLAS thread the ratios measure autodiff's own overhead and are the least
     // sensitive to a loaded machine (a waiting OpenBLAS thread spins and bills CPU time).
     nlohmann::json matmul_by_threads = nlohmann::json::object();
     for (int threads : {1, blas.threads})
     {
+        if (!wanted("matmul"))
+        {
+            break;
+        }
         openblas_set_num_threads(threads);
         matmul_by_threads[std::to_string(threads)]
             = {benchmark_matmul(256, 784, 300), benchmark_matmul(128, 3072, 256),
@@ -240,8 +253,14 @@ int main(int argc, char** argv)
         }
     }
     openblas_set_num_threads(blas.threads);
-    report["dual_matmul_by_blas_threads"] = matmul_by_threads;
-    report["dual_elementwise"] = benchmark_elementwise();
+    if (wanted("matmul"))
+    {
+        report["dual_matmul_by_blas_threads"] = matmul_by_threads;
+    }
+    if (wanted("elementwise"))
+    {
+        report["dual_elementwise"] = benchmark_elementwise();
+    }
     std::cout << report.dump(2) << std::endl;
     return 0;
 }
