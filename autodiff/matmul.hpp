@@ -3,7 +3,8 @@
 //   C = op(A) op(B),   dC_k = op(dA_k) op(B) + op(A) op(dB_k)   for every live slot k.
 //
 // The tangent block of A, [L_a, M, Kd] (tangent axis outermost), is one [L_a * M, Kd] matrix, so the
-// first term for all k is a single GEMM writing straight into the result block [L, M, N]. For the
+// first term for all k is a single GEMM writing straight into the result block [L, M, N] (with
+// op(A) = A^T the slots are first laid side by side, as for dB below). For the
 // second term the slots of dB are laid side by side as one [Kd, L_b * N] matrix (a permuting copy),
 // one GEMM gives [M, L_b, N], and a second permuting pass adds it into the result block. So a dual
 // matmul costs 1 + 2L plain GEMMs of work in three BLAS calls, never L small ones.
@@ -163,11 +164,21 @@ namespace fds::autodiff
                 }
                 else
                 {
-                    // dA_k stored [Kd, M]: transpose each slot so the stack is [L_a * M, Kd].
-                    Scalar* stacked = scratch<Scalar, 0>(a.live * m * inner);
-                    permute_copy(a.block, {a.live, inner, m}, {0, 2, 1}, stacked);
-                    gemm(false, transpose_b, a.live * m, n, inner, Scalar(1), stacked, inner,
-                         b.value, ldb, Scalar(0), block.data(), n);
+                    // dA_k stored [Kd, M]: lay the slots side by side as [Kd, L_a, M] (whole rows
+                    // copied, no transposition); that matrix transposed, the GEMM's op(A), is the
+                    // stack [L_a * M, Kd] with slot-major rows, so the product lands as [L_a, M, N].
+                    const std::size_t wide = a.live * m;
+                    Scalar* side_by_side = scratch<Scalar, 0>(inner * wide);
+                    for (std::size_t k = 0; k < a.live; ++k)
+                    {
+                        for (std::size_t j = 0; j < inner; ++j)
+                        {
+                            const Scalar* row = a.block + (k * inner + j) * m;
+                            std::copy(row, row + m, side_by_side + j * wide + k * m);
+                        }
+                    }
+                    gemm(true, transpose_b, wide, n, inner, Scalar(1), side_by_side, wide, b.value,
+                         ldb, Scalar(0), block.data(), n);
                 }
             }
 
