@@ -9,8 +9,10 @@
 // contiguous memory, in chunks so the value rows stay in L1 while every tangent row streams past;
 // only genuinely broadcast operands are first expanded to the result shape.
 //
-// Every operation is overloaded for plain xt::xarray<Scalar> too (computed by xtensor), so model
-// code is one template over the tensor type. Plain-with-plain arithmetic is xtensor's own.
+// Every operation is overloaded for plain xt::xarray<Scalar> too (computed by xtensor, except exp
+// and sigmoid, which run the dual rules' value loops on vector_exp so that plain and dual values
+// agree bit for bit), so model code is one template over the tensor type. Plain-with-plain
+// arithmetic is xtensor's own.
 // A plain operand next to a dual one must be an evaluated xt::xarray<Scalar>, not an unevaluated
 // xtensor expression (xtensor's operator templates would take the pair); call the named
 // functions qualified (autodiff::exp(x)) so xtensor's are not found by argument lookup.
