@@ -20,6 +20,7 @@
 
 #include <autodiff/autodiff.hpp>
 
+#include <nn/parallel.hpp>
 #include <nn/tensor_kernels.hpp>
 
 namespace fds::nn::detail {
@@ -35,6 +36,16 @@ struct batch_norm_geometry {
 template <class Scalar, class Function>
 void for_channel(const batch_norm_geometry<Scalar>& g, std::size_t c, Function&& f) {
   for (std::size_t n = 0; n < g.batch; ++n) f((n * g.channels + c) * g.plane, g.plane);
+}
+
+// Runs body(c) for every channel, the channels split into contiguous ranges over the worker
+// threads (channels are independent: the result does not depend on the split).
+template <class Scalar, class Body>
+void for_channel_ranges(const batch_norm_geometry<Scalar>& g, Body&& body) {
+  const std::size_t parts = worker_threads();
+  run_parts(parts, [&](std::size_t part) {
+    for (std::size_t c = g.channels * part / parts; c < g.channels * (part + 1) / parts; ++c) body(c);
+  });
 }
 
 // sum of term(i) over channel c, in double. Eight independent partial sums: one serial chain of
@@ -65,7 +76,7 @@ void batch_norm_forward(const batch_norm_geometry<Scalar>& geometry, tangent_vie
                         Scalar* inverse_tangents, Scalar* batch_mean, Scalar* batch_variance) {
   const std::size_t size = geometry.size();
   const double count = static_cast<double>(geometry.count());
-  for (std::size_t c = 0; c < geometry.channels; ++c) {
+  for_channel_ranges(geometry, [&](std::size_t c) {
     double mean = 0, variance = 0;
     if (training) {
       mean = channel_sum(geometry, c, [&](std::size_t i) { return x.value[i]; }) / count;
@@ -117,7 +128,7 @@ void batch_norm_forward(const batch_norm_geometry<Scalar>& geometry, tangent_vie
         for (std::size_t i = o; i < o + l; ++i) dy[i] = dscale * xhat[i] + scale * dxhat[i] + doffset;
       });
     }
-  }
+  });
 }
 
 template <class Scalar>
@@ -129,7 +140,7 @@ void batch_norm_backward(const batch_norm_geometry<Scalar>& geometry, tangent_vi
   const std::size_t size = geometry.size();
   const std::size_t channels = geometry.channels;
   const double count = static_cast<double>(geometry.count());
-  for (std::size_t c = 0; c < channels; ++c) {
+  for_channel_ranges(geometry, [&](std::size_t c) {
     const double sum_g = channel_sum(geometry, c, [&](std::size_t i) { return g.value[i]; });
     const double sum_g_xhat = channel_sum(geometry, c, [&](std::size_t i) { return g.value[i] * xhat.value[i]; });
     gamma_gradient[c] = static_cast<Scalar>(sum_g_xhat);
@@ -172,7 +183,7 @@ void batch_norm_backward(const batch_norm_geometry<Scalar>& geometry, tangent_vi
         }
       });
     }
-  }
+  });
 }
 
 }  // namespace fds::nn::detail

@@ -11,20 +11,20 @@
 // C*KH*KW/stride^2 times larger than the input (150 MB for one WRN-16-1 layer at batch 256), and
 // chunks keep them in cache and out of the page-fault path; the weight gradients accumulate over
 // the chunks (GEMM with beta = 1). With two BLAS threads the chunks run on two threads, each with
-// single-threaded GEMMs, so the copies around the GEMMs (im2col, col2im, layout changes) use both
-// cores too; the sums do not depend on the thread count (see chunk_groups).
+// single-threaded GEMMs (parallel.hpp), so the copies around the GEMMs (im2col, col2im, layout
+// changes) use both cores too; the sums do not depend on the thread count (see chunk_groups).
 #pragma once
 
 #include <algorithm>
 #include <cstddef>
 #include <cstring>
-#include <exception>
 #include <memory>
-#include <thread>
 #include <vector>
 
 #include <autodiff/autodiff.hpp>
 #include <autodiff/blas.hpp>
+
+#include <nn/parallel.hpp>
 
 namespace fds::nn::detail {
 
@@ -59,6 +59,26 @@ inline std::pair<std::size_t, std::size_t> valid_range(std::size_t offset, const
   return {std::min(begin, end), end};
 }
 
+// target[0, length) = source[0, length) for the short runs of im2col (one output row: 8 to 32
+// values in LeNet and the CNN), without a library call: memcpy's call and size dispatch cost more
+// than such a copy, and GCC turns a plain copy loop back into a memcpy call. Fixed-size memcpy
+// compiles to vector moves; the last block may overlap the one before it.
+template <class Scalar>
+inline void copy_run(const Scalar* source, std::size_t length, Scalar* target) {
+  constexpr std::size_t block = 32 / sizeof(Scalar);      // one AVX register
+  constexpr std::size_t half_block = 16 / sizeof(Scalar);  // one SSE register
+  if (length >= block) {
+    std::size_t i = 0;
+    for (; i + block <= length; i += block) std::memcpy(target + i, source + i, block * sizeof(Scalar));
+    if (i < length) std::memcpy(target + length - block, source + length - block, block * sizeof(Scalar));
+  } else if (length >= half_block) {
+    std::memcpy(target, source, half_block * sizeof(Scalar));
+    std::memcpy(target + length - half_block, source + length - half_block, half_block * sizeof(Scalar));
+  } else {
+    for (std::size_t i = 0; i < length; ++i) std::memcpy(target + i, source + i, sizeof(Scalar));
+  }
+}
+
 // cols[(c, ky, kx), (n, oy, ox)] = x[n, c, oy*stride + ky - padding, ox*stride + kx - padding] (0 outside)
 template <class Scalar>
 void im2col_rows(const Scalar* x, const conv_shape& s, Scalar* cols) {
@@ -78,7 +98,7 @@ void im2col_rows(const Scalar* x, const conv_shape& s, Scalar* cols) {
             Scalar* out = target + oy * s.out_width;
             std::fill(out, out + ox_begin, Scalar(0));
             if (s.stride == 1) {
-              std::memcpy(out + ox_begin, source + ox_begin, (ox_end - ox_begin) * sizeof(Scalar));
+              copy_run(source + ox_begin, ox_end - ox_begin, out + ox_begin);
             } else {
               for (std::size_t ox = ox_begin; ox < ox_end; ++ox) out[ox] = source[ox * s.stride];
             }
@@ -139,8 +159,7 @@ void nchw_to_rows(const Scalar* g, const conv_shape& s, Scalar* rows) {
   const std::size_t positions = s.positions();
   for (std::size_t n = 0; n < s.batch; ++n) {
     for (std::size_t o = 0; o < s.out_channels; ++o) {
-      std::memcpy(rows + o * s.columns() + n * positions, g + (n * s.out_channels + o) * positions,
-                  positions * sizeof(Scalar));
+      copy_run(g + (n * s.out_channels + o) * positions, positions, rows + o * s.columns() + n * positions);
     }
   }
 }
@@ -207,8 +226,9 @@ chunk_buffers<Scalar> buffers_for_group(const conv_shape& s, std::size_t group, 
 }
 
 // Runs body(first_image, chunk_shape, group, buffers) for every chunk of the batch, the two groups
-// on two threads when BLAS may use two (each GEMM then runs single-threaded on its own core, and
-// the copies around the GEMMs run in parallel too). Buffers are taken on the calling thread.
+// on two threads when BLAS has two (run_parts). With more cores, BLAS's own threads on every GEMM
+// serve better than two chunk threads with single-threaded GEMMs, and the groups run in turn.
+// Buffers are taken on the calling thread, where they persist between calls.
 template <class Scalar, class Body>
 void for_each_chunk(const conv_shape& s, std::size_t tangent_rows, Body&& body) {
   const std::size_t step = chunk_images(s, sizeof(Scalar));
@@ -223,30 +243,11 @@ void for_each_chunk(const conv_shape& s, std::size_t tangent_rows, Body&& body) 
       body(first, s.with_batch(std::min(step, s.batch - first)), group, buffers[group]);
     }
   };
-  const int blas_threads = openblas_get_num_threads();
-  if (blas_threads < 2 || chunks < 2) {
+  if (chunks < 2 || worker_threads() > chunk_groups) {
     for (std::size_t group = 0; group < chunk_groups; ++group) run_group(group);
-    return;
+  } else {
+    run_parts(chunk_groups, run_group);
   }
-  openblas_set_num_threads(1);
-  std::exception_ptr failure;
-  std::thread helper([&] {
-    try {
-      run_group(1);
-    } catch (...) {
-      failure = std::current_exception();
-    }
-  });
-  try {
-    run_group(0);
-  } catch (...) {
-    helper.join();
-    openblas_set_num_threads(blas_threads);
-    throw;
-  }
-  helper.join();
-  openblas_set_num_threads(blas_threads);
-  if (failure) std::rethrow_exception(failure);
 }
 
 // Image `first` of a batched tensor: every operand of a chunk starts there.
