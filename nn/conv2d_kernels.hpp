@@ -7,7 +7,7 @@
 //   forward   dY_k  = dW_k X + W dX_k,                       (+ db_k)
 //   backward  dL/dW = G X^T,  dL/dX = W^T G,  dL/db = row sums of G, and on duals
 //             (dL/dW)_k = dG_k X^T + G dX_k^T,   (dL/dX)_k = dW_k^T G + W^T dG_k.
-// The batch is processed in chunks of images whose columns fit in a few MiB: the columns are
+// The batch is processed in chunks of images whose columns fit in about 1 MiB: the columns are
 // C*KH*KW/stride^2 times larger than the input (150 MB for one WRN-16-1 layer at batch 256), and
 // chunks keep them in cache and out of the page-fault path; the weight gradients accumulate over
 // the chunks (GEMM with beta = 1). With two BLAS threads the chunks run on two threads, each with
@@ -30,9 +30,10 @@ namespace fds::nn::detail {
 
 struct conv_shape {
   std::size_t batch, channels, height, width, out_channels, kernel, stride, padding, out_height, out_width;
-  // Images per chunk: columns of about this many bytes (at least one image). Smaller chunks fall
-  // out of the GEMM's efficient range; larger ones leave the cache.
-  std::size_t chunk_bytes = std::size_t{4} << 20;
+  // Images per chunk: columns of about this many bytes (at least one image), so that they stay in
+  // the core's L2 cache (512 KiB here) and the shared L3. Measured on LeNet, the CNN and WRN-16-1:
+  // 0.5-1 MiB is best, 4 MiB costs 5-20% more per step.
+  std::size_t chunk_bytes = std::size_t{1} << 20;
   std::size_t patch() const { return channels * kernel * kernel; }
   std::size_t positions() const { return out_height * out_width; }
   std::size_t columns() const { return batch * positions(); }
@@ -92,19 +93,21 @@ void im2col_rows(const Scalar* x, const conv_shape& s, Scalar* cols) {
         for (std::size_t n = 0; n < s.batch; ++n) {
           const Scalar* image = x + (n * s.channels + c) * plane;
           Scalar* target = row + n * s.positions();
-          std::fill(target, target + oy_begin * s.out_width, Scalar(0));
+          // the zero borders of padding (the tests keep them out of the common case: a zero-length
+          // std::fill is still a memset call)
+          if (oy_begin > 0) std::fill(target, target + oy_begin * s.out_width, Scalar(0));
           for (std::size_t oy = oy_begin; oy < oy_end; ++oy) {
             const Scalar* source = image + (oy * s.stride + ky - s.padding) * s.width + kx - s.padding;
             Scalar* out = target + oy * s.out_width;
-            std::fill(out, out + ox_begin, Scalar(0));
+            if (ox_begin > 0) std::fill(out, out + ox_begin, Scalar(0));
             if (s.stride == 1) {
               copy_run(source + ox_begin, ox_end - ox_begin, out + ox_begin);
             } else {
               for (std::size_t ox = ox_begin; ox < ox_end; ++ox) out[ox] = source[ox * s.stride];
             }
-            std::fill(out + ox_end, out + s.out_width, Scalar(0));
+            if (ox_end < s.out_width) std::fill(out + ox_end, out + s.out_width, Scalar(0));
           }
-          std::fill(target + oy_end * s.out_width, target + s.positions(), Scalar(0));
+          if (oy_end < s.out_height) std::fill(target + oy_end * s.out_width, target + s.positions(), Scalar(0));
         }
       }
     }
