@@ -1,7 +1,10 @@
-// Typed entry points to the CBLAS routines autodiff uses (row-major), one name for float and double.
+// Typed entry points to the CBLAS routines autodiff uses (row-major), one name for float and double;
+// double GEMMs run on a deterministic kernel of our own (see below).
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
+#include <vector>
 
 #include <cblas.h>
 
@@ -18,14 +21,52 @@ namespace fds::autodiff::detail
                     beta, c, static_cast<int>(ldc));
     }
 
+    // The same in double, with every entry summed in one fixed order, k = 0, 1, ..., wherever it
+    // sits in C. Double is the verification precision (finite differences, K tangents at once
+    // against K single-tangent runs), where a stacked product must equal its one-slot products
+    // bit for bit; BLAS kernels sum edge tiles and thread partitions in other orders, so stacked
+    // and single results would differ in the last bits. Float, the training precision, uses BLAS.
     inline void gemm(bool transpose_a, bool transpose_b, std::size_t m, std::size_t n, std::size_t k,
                      double alpha, const double* a, std::size_t lda, const double* b,
                      std::size_t ldb, double beta, double* c, std::size_t ldc)
     {
-        cblas_dgemm(CblasRowMajor, transpose_a ? CblasTrans : CblasNoTrans,
-                    transpose_b ? CblasTrans : CblasNoTrans, static_cast<int>(m), static_cast<int>(n),
-                    static_cast<int>(k), alpha, a, static_cast<int>(lda), b, static_cast<int>(ldb),
-                    beta, c, static_cast<int>(ldc));
+        // rows of op(B) contiguous: transposed B is copied once
+        std::vector<double> packed;
+        const double* b_rows = b;
+        std::size_t b_stride = ldb;
+        if (transpose_b)
+        {
+            packed.resize(k * n);
+            for (std::size_t j = 0; j < n; ++j)
+            {
+                for (std::size_t inner = 0; inner < k; ++inner)
+                {
+                    packed[inner * n + j] = b[j * ldb + inner];
+                }
+            }
+            b_rows = packed.data();
+            b_stride = n;
+        }
+        std::vector<double> row(n);
+        for (std::size_t i = 0; i < m; ++i)
+        {
+            std::fill(row.begin(), row.end(), 0.0);
+            for (std::size_t inner = 0; inner < k; ++inner)
+            {
+                const double a_entry = transpose_a ? a[inner * lda + i] : a[i * lda + inner];
+                const double* b_row = b_rows + inner * b_stride;
+                for (std::size_t j = 0; j < n; ++j)
+                {
+                    row[j] += a_entry * b_row[j];  // vectorizes over j; the order over k is kept
+                }
+            }
+            double* c_row = c + i * ldc;
+            for (std::size_t j = 0; j < n; ++j)
+            {
+                // beta = 0 ignores C's old contents, as BLAS does (they may be uninitialized)
+                c_row[j] = beta == 0.0 ? alpha * row[j] : alpha * row[j] + beta * c_row[j];
+            }
+        }
     }
 
     // y[m] = A[m, n] x[n], A row-major contiguous.
@@ -35,9 +76,18 @@ namespace fds::autodiff::detail
                     static_cast<int>(n), x, 1, 0.0f, y, 1);
     }
 
+    // In double summed j = 0, 1, ... for every row, for the reason given at gemm.
     inline void gemv(std::size_t m, std::size_t n, const double* a, const double* x, double* y)
     {
-        cblas_dgemv(CblasRowMajor, CblasNoTrans, static_cast<int>(m), static_cast<int>(n), 1.0, a,
-                    static_cast<int>(n), x, 1, 0.0, y, 1);
+        for (std::size_t i = 0; i < m; ++i)
+        {
+            double total = 0.0;
+            const double* row = a + i * n;
+            for (std::size_t j = 0; j < n; ++j)
+            {
+                total += row[j] * x[j];
+            }
+            y[i] = total;
+        }
     }
 }

@@ -124,10 +124,9 @@ BOOST_AUTO_TEST_CASE(k_tangents_at_once_equal_k_single_tangent_runs) {
         BOOST_TEST(alone.parameters.value() == together.parameters.value());
         const xt::xarray<double> expected = fds::autodiff::tangent(together.parameters, slot);
         const xt::xarray<double> found = fds::autodiff::tangent(alone.parameters, 0);
-        const double scale = xt::amax(xt::abs(expected))();
         BOOST_TEST_INFO(fds::hyper_type_name(owner.type) << owner.bucket);
-        BOOST_TEST(scale > 0.0);
-        BOOST_TEST(xt::amax(xt::abs(found - expected))() <= 1e-13 * scale);
+        BOOST_TEST(xt::amax(xt::abs(expected))() > 0.0);
+        BOOST_TEST((found == expected));  // bitwise: double GEMMs sum in a fixed order (autodiff/blas.hpp)
     }
 }
 
