@@ -93,3 +93,43 @@ BOOST_AUTO_TEST_CASE(lenet_forward_and_gradient_match_pytorch) {
 BOOST_AUTO_TEST_CASE(wide_resnet_forward_and_gradient_match_pytorch) {
   check_model_parity(make_wide_resnet<float>(16, 1, 3, 10), "wrn_16_1", 1e-5);
 }
+
+namespace {
+// LeNet and the CNN exactly in the stated order, relu before max-pool (make_* pool first)
+network<double> lenet_relu_then_pool() {
+  network<double> net({1, 28, 28});
+  net << conv2d(1, 6, 5) << relu() << max_pool2d(2) << conv2d(6, 16, 5) << relu() << max_pool2d(2) << flatten()
+      << linear(16 * 4 * 4, 120) << relu() << linear(120, 84) << relu() << linear(84, 10);
+  return net;
+}
+
+network<double> cnn_relu_then_pool() {
+  network<double> net({3, 32, 32});
+  net << conv2d(3, 16, 3, 1, 1, false) << batch_norm2d(16) << relu() << max_pool2d(2)
+      << conv2d(16, 32, 3, 1, 1, false) << batch_norm2d(32) << relu() << max_pool2d(2)
+      << conv2d(32, 64, 3, 1, 1, false) << batch_norm2d(64) << relu() << global_avg_pool2d() << flatten()
+      << linear(64, 10);
+  return net;
+}
+
+// Same loss, gradient and Hessian tangents, bit for bit, from both orders.
+void check_same_network(network<double> stated, network<double> computed) {
+  BOOST_REQUIRE_EQUAL(stated.parameter_count(), computed.parameter_count());
+  const auto parameters = computed.initial_parameters({"xavier", 1.0}, 3);
+  const auto batch = testing::random_batch(computed, 6, 4);
+  random_source random(5);
+  xt::xarray<double> directions = xt::xarray<double>::from_shape({2, parameters.size()});
+  for (auto& x : directions) x = random.normal();
+  const fds::autodiff::dual_tensor<double> dual_parameters(parameters, directions, 2);
+  const auto expected = stated.loss_and_gradient(dual_parameters, batch.images, batch.labels);
+  const auto found = computed.loss_and_gradient(dual_parameters, batch.images, batch.labels);
+  BOOST_TEST((found.loss.value() == expected.loss.value()));
+  BOOST_TEST((found.gradient.value() == expected.gradient.value()));
+  BOOST_TEST((found.gradient.live_tangent_block() == expected.gradient.live_tangent_block()));
+}
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(pooling_before_relu_gives_the_stated_architectures_results_bit_for_bit) {
+  check_same_network(lenet_relu_then_pool(), make_lenet<double>(1, 28, 10));
+  check_same_network(cnn_relu_then_pool(), make_cnn<double>(3, 32, 10));
+}
