@@ -39,10 +39,12 @@ void for_channel(const batch_norm_geometry<Scalar>& g, std::size_t c, Function&&
 }
 
 // Runs body(c) for every channel, the channels split into contiguous ranges over the worker
-// threads (channels are independent: the result does not depend on the split).
+// threads once the batch is large enough to pay for starting a thread (channels are independent:
+// the result does not depend on the split).
 template <class Scalar, class Body>
 void for_channel_ranges(const batch_norm_geometry<Scalar>& g, Body&& body) {
-  const std::size_t parts = worker_threads();
+  constexpr std::size_t parallel_elements = std::size_t{1} << 16;
+  const std::size_t parts = g.size() < parallel_elements ? 1 : worker_threads();
   run_parts(parts, [&](std::size_t part) {
     for (std::size_t c = g.channels * part / parts; c < g.channels * (part + 1) / parts; ++c) body(c);
   });

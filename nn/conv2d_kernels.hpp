@@ -93,8 +93,8 @@ void im2col_rows(const Scalar* x, const conv_shape& s, Scalar* cols) {
         for (std::size_t n = 0; n < s.batch; ++n) {
           const Scalar* image = x + (n * s.channels + c) * plane;
           Scalar* target = row + n * s.positions();
-          // the zero borders of padding (the tests keep them out of the common case: a zero-length
-          // std::fill is still a memset call)
+          // zero borders where the window overlaps the padding; the ifs skip empty borders, since
+          // even a zero-length std::fill is a memset call
           if (oy_begin > 0) std::fill(target, target + oy_begin * s.out_width, Scalar(0));
           for (std::size_t oy = oy_begin; oy < oy_end; ++oy) {
             const Scalar* source = image + (oy * s.stride + ky - s.padding) * s.width + kx - s.padding;

@@ -81,6 +81,18 @@ BOOST_AUTO_TEST_CASE(float_exp_is_within_one_ulp_of_std_exp_on_every_61st_float)
     long long worst = 0;
     float worst_input = 0.0f;
     std::size_t compared = 0;
+    // compares the inputs gathered so far and keeps the worst
+    const auto compare_batch = [&] {
+        float batch_worst_input = 0.0f;
+        const long long batch_worst = worst_ulps(inputs, batch_worst_input);
+        if (batch_worst > worst)
+        {
+            worst = batch_worst;
+            worst_input = batch_worst_input;
+        }
+        compared += inputs.size();
+        inputs.clear();
+    };
     for (std::uint64_t pattern = 0; pattern < (std::uint64_t(1) << 32); pattern += 61)
     {
         const float x = from_pattern<float>(pattern);
@@ -90,25 +102,10 @@ BOOST_AUTO_TEST_CASE(float_exp_is_within_one_ulp_of_std_exp_on_every_61st_float)
         }
         if (inputs.size() == (1u << 20))
         {
-            float batch_worst_input = 0.0f;
-            const long long batch_worst = worst_ulps(inputs, batch_worst_input);
-            if (batch_worst > worst)
-            {
-                worst = batch_worst;
-                worst_input = batch_worst_input;
-            }
-            compared += inputs.size();
-            inputs.clear();
+            compare_batch();
         }
     }
-    float batch_worst_input = 0.0f;
-    const long long batch_worst = worst_ulps(inputs, batch_worst_input);
-    if (batch_worst > worst)
-    {
-        worst = batch_worst;
-        worst_input = batch_worst_input;
-    }
-    compared += inputs.size();
+    compare_batch();
     BOOST_TEST_MESSAGE("float: " << compared << " inputs, worst " << worst << " ulp at "
                                  << worst_input);
     BOOST_TEST(compared > 60000000u);
