@@ -10,6 +10,7 @@
 #include <autodiff/gather.hpp>
 #include <autodiff/heap.hpp>
 #include <autodiff/matmul.hpp>
+#include <autodiff/parallel.hpp>
 #include <autodiff/reduction.hpp>
 #include <autodiff/runtime.hpp>
 #include <autodiff/shape.hpp>

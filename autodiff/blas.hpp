@@ -1,5 +1,6 @@
 // Typed entry points to the CBLAS routines autodiff uses (row-major), one name for float and double;
-// double GEMMs run on a deterministic kernel of our own (see below).
+// double GEMMs run on a deterministic kernel of our own (see below). Large products are split into
+// blocks of C over the library's threads (parallel.hpp), each block one single-threaded call.
 #pragma once
 
 #include <algorithm>
@@ -8,17 +9,65 @@
 
 #include <cblas.h>
 
+#include <autodiff/parallel.hpp>
+
 namespace fds::autodiff::detail
 {
+    // Below this many multiply-adds (about 10 microseconds on one core) a product stays on the
+    // calling thread: handing half to another thread and packing the shared operand twice would
+    // cost more than it saves.
+    inline constexpr std::size_t parallel_product_work = std::size_t{1} << 19;
+
+    // Calls block(row, rows, column, columns) for blocks of an [m, n] product with inner size k,
+    // one per thread: C is cut across its longer side, so that the operand every block reads in
+    // full (A for column blocks, B for row blocks) is the smaller one. Cuts fall on multiples of
+    // 16 columns or 8 rows, the GEMM kernels' tile sizes.
+    template <class Block>
+    void for_each_product_block(std::size_t m, std::size_t n, std::size_t k, Block&& block)
+    {
+        const std::size_t threads = thread_count();
+        const bool by_columns = n >= m;
+        const std::size_t extent = by_columns ? n : m;
+        const std::size_t granule = by_columns ? 16 : 8;
+        const std::size_t granules = (extent + granule - 1) / granule;
+        const std::size_t parts = std::min(threads, granules);
+        if (parts < 2 || m * n * k < parallel_product_work)
+        {
+            block(0, m, 0, n);
+            return;
+        }
+        run_parts(parts, [&](std::size_t part) {
+            const std::size_t begin = std::min(extent, granules * part / parts * granule);
+            const std::size_t end = std::min(extent, granules * (part + 1) / parts * granule);
+            if (begin == end)
+            {
+                return;
+            }
+            if (by_columns)
+            {
+                block(0, m, begin, end - begin);
+            }
+            else
+            {
+                block(begin, end - begin, 0, n);
+            }
+        });
+    }
+
     // C[m, n] = alpha op(A)[m, k] op(B)[k, n] + beta C, all row-major with leading dimensions.
     inline void gemm(bool transpose_a, bool transpose_b, std::size_t m, std::size_t n, std::size_t k,
                      float alpha, const float* a, std::size_t lda, const float* b, std::size_t ldb,
                      float beta, float* c, std::size_t ldc)
     {
-        cblas_sgemm(CblasRowMajor, transpose_a ? CblasTrans : CblasNoTrans,
-                    transpose_b ? CblasTrans : CblasNoTrans, static_cast<int>(m), static_cast<int>(n),
-                    static_cast<int>(k), alpha, a, static_cast<int>(lda), b, static_cast<int>(ldb),
-                    beta, c, static_cast<int>(ldc));
+        for_each_product_block(m, n, k, [&](std::size_t row, std::size_t rows, std::size_t column,
+                                            std::size_t columns) {
+            cblas_sgemm(CblasRowMajor, transpose_a ? CblasTrans : CblasNoTrans,
+                        transpose_b ? CblasTrans : CblasNoTrans, static_cast<int>(rows),
+                        static_cast<int>(columns), static_cast<int>(k), alpha,
+                        a + (transpose_a ? row : row * lda), static_cast<int>(lda),
+                        b + (transpose_b ? column * ldb : column), static_cast<int>(ldb), beta,
+                        c + row * ldc + column, static_cast<int>(ldc));
+        });
     }
 
     // The same in double, with every entry summed in one fixed order, k = 0, 1, ..., wherever it
@@ -26,9 +75,10 @@ namespace fds::autodiff::detail
     // against K single-tangent runs), where a stacked product must equal its one-slot products
     // bit for bit; BLAS kernels sum edge tiles and thread partitions in other orders, so stacked
     // and single results would differ in the last bits. Float, the training precision, uses BLAS.
-    inline void gemm(bool transpose_a, bool transpose_b, std::size_t m, std::size_t n, std::size_t k,
-                     double alpha, const double* a, std::size_t lda, const double* b,
-                     std::size_t ldb, double beta, double* c, std::size_t ldc)
+    inline void fixed_order_gemm(bool transpose_a, bool transpose_b, std::size_t m, std::size_t n,
+                                 std::size_t k, double alpha, const double* a, std::size_t lda,
+                                 const double* b, std::size_t ldb, double beta, double* c,
+                                 std::size_t ldc)
     {
         // rows of op(B) contiguous: transposed B is copied once
         std::vector<double> packed;
@@ -67,6 +117,20 @@ namespace fds::autodiff::detail
                 c_row[j] = beta == 0.0 ? alpha * row[j] : alpha * row[j] + beta * c_row[j];
             }
         }
+    }
+
+    // Each entry of C is summed by fixed_order_gemm alone, so blocks give the same bits as one call.
+    inline void gemm(bool transpose_a, bool transpose_b, std::size_t m, std::size_t n, std::size_t k,
+                     double alpha, const double* a, std::size_t lda, const double* b,
+                     std::size_t ldb, double beta, double* c, std::size_t ldc)
+    {
+        for_each_product_block(m, n, k, [&](std::size_t row, std::size_t rows, std::size_t column,
+                                            std::size_t columns) {
+            fixed_order_gemm(transpose_a, transpose_b, rows, columns, k, alpha,
+                             a + (transpose_a ? row : row * lda), lda,
+                             b + (transpose_b ? column * ldb : column), ldb, beta,
+                             c + row * ldc + column, ldc);
+        });
     }
 
     // y[m] = A[m, n] x[n], A row-major contiguous.

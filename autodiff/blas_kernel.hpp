@@ -21,6 +21,8 @@
 #include <cblas.h>
 #include <unistd.h>
 
+#include <autodiff/parallel.hpp>
+
 
 namespace fds::autodiff
 {
@@ -37,7 +39,7 @@ namespace fds::autodiff
     struct blas_kernel_info
     {
         std::string corename;  // what OpenBLAS uses now, e.g. "Zen", "Haswell", "Prescott"
-        int threads = 0;
+        int threads = 0;       // the library's threads (parallel.hpp); OpenBLAS itself runs on one
         std::string config;    // openblas_get_config()
         std::string coretype_variable;  // OPENBLAS_CORETYPE as seen by this process ("" if unset)
         bool reexecuted = false;  // whether ensure_fast_blas_kernel re-executed this process
@@ -185,7 +187,7 @@ namespace fds::autodiff
         blas_kernel_info info;
         const char* name = openblas_get_corename();
         info.corename = name != nullptr ? name : "";
-        info.threads = openblas_get_num_threads();
+        info.threads = static_cast<int>(thread_count());
         const char* config = openblas_get_config();
         info.config = config != nullptr ? config : "";
         const char* variable = std::getenv("OPENBLAS_CORETYPE");

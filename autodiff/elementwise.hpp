@@ -34,6 +34,7 @@
 #include <autodiff/dual_scalar.hpp>
 #include <autodiff/dual_tensor.hpp>
 #include <autodiff/errors.hpp>
+#include <autodiff/parallel.hpp>
 #include <autodiff/vector_math.hpp>
 
 namespace fds::autodiff
@@ -375,44 +376,46 @@ namespace fds::autodiff
         {
             const Scalar* av = a.value;
             const Scalar* bv = b.value;
-            for (std::size_t start = 0; start < count; start += elementwise_chunk)
-            {
-                const std::size_t end = std::min(count, start + elementwise_chunk);
-                for (std::size_t i = start; i < end; ++i)
+            run_ranges(count, 1 + live, elementwise_chunk, [&](std::size_t first, std::size_t last) {
+                for (std::size_t start = first; start < last; start += elementwise_chunk)
                 {
-                    y[i] = rule.value(av[i * AStride], bv[i * BStride]);
+                    const std::size_t end = std::min(last, start + elementwise_chunk);
+                    for (std::size_t i = start; i < end; ++i)
+                    {
+                        y[i] = rule.value(av[i * AStride], bv[i * BStride]);
+                    }
+                    for (std::size_t k = 0; k < live; ++k)
+                    {
+                        Scalar* o = out + k * count;
+                        const Scalar* da = k < a.live ? a.block + k * a.size : nullptr;
+                        const Scalar* db = k < b.live ? b.block + k * b.size : nullptr;
+                        if (da != nullptr && db != nullptr)
+                        {
+                            for (std::size_t i = start; i < end; ++i)
+                            {
+                                o[i] = rule.tangent(av[i * AStride], bv[i * BStride], y[i],
+                                                    da[i * AStride], db[i * BStride]);
+                            }
+                        }
+                        else if (da != nullptr)
+                        {
+                            for (std::size_t i = start; i < end; ++i)
+                            {
+                                o[i] = rule.tangent(av[i * AStride], bv[i * BStride], y[i],
+                                                    da[i * AStride], Scalar(0));
+                            }
+                        }
+                        else
+                        {
+                            for (std::size_t i = start; i < end; ++i)
+                            {
+                                o[i] = rule.tangent(av[i * AStride], bv[i * BStride], y[i], Scalar(0),
+                                                    db[i * BStride]);
+                            }
+                        }
+                    }
                 }
-                for (std::size_t k = 0; k < live; ++k)
-                {
-                    Scalar* o = out + k * count;
-                    const Scalar* da = k < a.live ? a.block + k * a.size : nullptr;
-                    const Scalar* db = k < b.live ? b.block + k * b.size : nullptr;
-                    if (da != nullptr && db != nullptr)
-                    {
-                        for (std::size_t i = start; i < end; ++i)
-                        {
-                            o[i] = rule.tangent(av[i * AStride], bv[i * BStride], y[i],
-                                                da[i * AStride], db[i * BStride]);
-                        }
-                    }
-                    else if (da != nullptr)
-                    {
-                        for (std::size_t i = start; i < end; ++i)
-                        {
-                            o[i] = rule.tangent(av[i * AStride], bv[i * BStride], y[i],
-                                                da[i * AStride], Scalar(0));
-                        }
-                    }
-                    else
-                    {
-                        for (std::size_t i = start; i < end; ++i)
-                        {
-                            o[i] = rule.tangent(av[i * AStride], bv[i * BStride], y[i], Scalar(0),
-                                                db[i * BStride]);
-                        }
-                    }
-                }
-            }
+            });
         }
 
         template <class Scalar, class Rule>
@@ -531,37 +534,39 @@ namespace fds::autodiff
             const Scalar* in = x.live_tangent_block().data();
             Scalar* y = value.data();
             Scalar* out = block.data();
-            std::array<Scalar, elementwise_chunk> derivative_storage;
-            for (std::size_t start = 0; start < count; start += elementwise_chunk)
-            {
-                const std::size_t length = std::min(count - start, elementwise_chunk);
-                const Scalar* derivative = y + start;
-                if constexpr (derivative_is_value<Rule>::value)
+            run_ranges(count, 1 + live, elementwise_chunk, [&](std::size_t first, std::size_t last) {
+                std::array<Scalar, elementwise_chunk> derivative_storage;
+                for (std::size_t start = first; start < last; start += elementwise_chunk)
                 {
-                    for (std::size_t i = 0; i < length; ++i)
+                    const std::size_t length = std::min(last - start, elementwise_chunk);
+                    const Scalar* derivative = y + start;
+                    if constexpr (derivative_is_value<Rule>::value)
                     {
-                        y[start + i] = rule.value(xv[start + i]);
+                        for (std::size_t i = 0; i < length; ++i)
+                        {
+                            y[start + i] = rule.value(xv[start + i]);
+                        }
+                    }
+                    else
+                    {
+                        for (std::size_t i = 0; i < length; ++i)
+                        {
+                            y[start + i] = rule.value(xv[start + i]);
+                            derivative_storage[i] = rule.derivative(xv[start + i], y[start + i]);
+                        }
+                        derivative = derivative_storage.data();
+                    }
+                    for (std::size_t k = 0; k < live; ++k)
+                    {
+                        const Scalar* dx = in + k * count + start;
+                        Scalar* dy = out + k * count + start;
+                        for (std::size_t i = 0; i < length; ++i)
+                        {
+                            dy[i] = derivative[i] * dx[i];
+                        }
                     }
                 }
-                else
-                {
-                    for (std::size_t i = 0; i < length; ++i)
-                    {
-                        y[start + i] = rule.value(xv[start + i]);
-                        derivative_storage[i] = rule.derivative(xv[start + i], y[start + i]);
-                    }
-                    derivative = derivative_storage.data();
-                }
-                for (std::size_t k = 0; k < live; ++k)
-                {
-                    const Scalar* dx = in + k * count + start;
-                    Scalar* dy = out + k * count + start;
-                    for (std::size_t i = 0; i < length; ++i)
-                    {
-                        dy[i] = derivative[i] * dx[i];
-                    }
-                }
-            }
+            });
             return dual_tensor<Scalar>(std::move(value), std::move(block), x.tangent_count());
         }
 

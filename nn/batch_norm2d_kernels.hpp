@@ -20,7 +20,6 @@
 
 #include <autodiff/autodiff.hpp>
 
-#include <nn/parallel.hpp>
 #include <nn/tensor_kernels.hpp>
 
 namespace fds::nn::detail {
@@ -38,14 +37,14 @@ void for_channel(const batch_norm_geometry<Scalar>& g, std::size_t c, Function&&
   for (std::size_t n = 0; n < g.batch; ++n) f((n * g.channels + c) * g.plane, g.plane);
 }
 
-// Runs body(c) for every channel, the channels split into contiguous ranges over the worker
-// threads once the batch is large enough to pay for starting a thread (channels are independent:
-// the result does not depend on the split).
+// Runs body(c) for every channel, the channels split into contiguous ranges over the library's
+// threads once the batch is large enough to pay for a hand-over (channels are independent: the
+// result does not depend on the split).
 template <class Scalar, class Body>
 void for_channel_ranges(const batch_norm_geometry<Scalar>& g, Body&& body) {
   constexpr std::size_t parallel_elements = std::size_t{1} << 16;
-  const std::size_t parts = g.size() < parallel_elements ? 1 : worker_threads();
-  run_parts(parts, [&](std::size_t part) {
+  const std::size_t parts = g.size() < parallel_elements ? 1 : autodiff::thread_count();
+  autodiff::run_parts(parts, [&](std::size_t part) {
     for (std::size_t c = g.channels * part / parts; c < g.channels * (part + 1) / parts; ++c) body(c);
   });
 }

@@ -10,8 +10,8 @@
 // The batch is processed in chunks of images whose columns fit in about 1 MiB: the columns are
 // C*KH*KW/stride^2 times larger than the input (150 MB for one WRN-16-1 layer at batch 256), and
 // chunks keep them in cache and out of the page-fault path; the weight gradients accumulate over
-// the chunks (GEMM with beta = 1). With two BLAS threads the chunks run on two threads, each with
-// single-threaded GEMMs (parallel.hpp), so the copies around the GEMMs (im2col, col2im, layout
+// the chunks (GEMM with beta = 1). With two threads (autodiff/parallel.hpp) the chunks run on both,
+// each GEMM on the thread of its chunk, so the copies around the GEMMs (im2col, col2im, layout
 // changes) use both cores too; the sums do not depend on the thread count (see chunk_groups).
 #pragma once
 
@@ -24,7 +24,6 @@
 #include <autodiff/autodiff.hpp>
 #include <autodiff/blas.hpp>
 
-#include <nn/parallel.hpp>
 
 namespace fds::nn::detail {
 
@@ -40,7 +39,6 @@ struct conv_shape {
   std::size_t input_image() const { return channels * height * width; }
   std::size_t output_image() const { return out_channels * positions(); }
   std::size_t input_size() const { return batch * input_image(); }
-  std::size_t output_size() const { return batch * output_image(); }
   // the same convolution on `count` images
   conv_shape with_batch(std::size_t count) const {
     conv_shape chunk = *this;
@@ -167,6 +165,27 @@ void nchw_to_rows(const Scalar* g, const conv_shape& s, Scalar* rows) {
   }
 }
 
+// Where a chunk's output rows [out, n*P + p] go in forward and where dL/d(rows) comes from in
+// backward: the kernels below take such an output policy. This one is the convolution's own
+// output, y [N, O, OH, OW]; conv2d_max_pool2d.hpp has one that max-pools the rows while they are
+// in cache. `first` is the chunk's first image; `target` and `gradient` point at that image.
+struct nchw_output {
+  std::vector<std::size_t> shape(const conv_shape& s) const {
+    return {s.batch, s.out_channels, s.out_height, s.out_width};
+  }
+  std::size_t image_size(const conv_shape& s) const { return s.output_image(); }
+  // y = rows + bias (bias may be null); the value is stored before the tangents of its chunk
+  template <class Scalar>
+  void store(Scalar* rows, const Scalar* bias, const conv_shape& c, std::size_t /*first*/, bool /*is_value*/,
+             Scalar* target) const {
+    rows_to_nchw(rows, bias, c, target);
+  }
+  template <class Scalar>
+  void load_gradient(const Scalar* gradient, const conv_shape& c, std::size_t /*first*/, Scalar* rows) const {
+    nchw_to_rows(gradient, c, rows);
+  }
+};
+
 // target[r] += sum of row r. Eight independent partial sums per row: a single running sum is
 // one serial chain of additions, bound by their latency instead of vectorized.
 template <class Scalar>
@@ -218,6 +237,7 @@ struct chunk_buffers {
   Scalar* tangent_columns;  // [patch, columns]
   Scalar* value_rows;       // [out, columns]
   Scalar* tangent_rows;     // [live, out, columns]
+  Scalar* stacked_rows;     // [2 out, columns] (dual backward: dG_k over G)
 };
 
 template <class Scalar>
@@ -225,12 +245,13 @@ chunk_buffers<Scalar> buffers_for_group(const conv_shape& s, std::size_t group, 
   const std::size_t columns = chunk_images(s, sizeof(Scalar)) * s.positions();
   return {scratch<Scalar, 0>(group, s.patch() * columns), scratch<Scalar, 1>(group, s.patch() * columns),
           scratch<Scalar, 2>(group, s.out_channels * columns),
-          scratch<Scalar, 3>(group, tangent_rows * s.out_channels * columns)};
+          scratch<Scalar, 3>(group, tangent_rows * s.out_channels * columns),
+          scratch<Scalar, 4>(group, tangent_rows > 0 ? 2 * s.out_channels * columns : 0)};
 }
 
 // Runs body(first_image, chunk_shape, group, buffers) for every chunk of the batch, the two groups
-// on two threads when BLAS has two (run_parts). With more cores, BLAS's own threads on every GEMM
-// serve better than two chunk threads with single-threaded GEMMs, and the groups run in turn.
+// on two threads when the library has two (run_parts). With more cores, GEMMs split over all
+// threads serve better than two chunk threads with one-thread GEMMs, and the groups run in turn.
 // Buffers are taken on the calling thread, where they persist between calls.
 template <class Scalar, class Body>
 void for_each_chunk(const conv_shape& s, std::size_t tangent_rows, Body&& body) {
@@ -246,10 +267,10 @@ void for_each_chunk(const conv_shape& s, std::size_t tangent_rows, Body&& body) 
       body(first, s.with_batch(std::min(step, s.batch - first)), group, buffers[group]);
     }
   };
-  if (chunks < 2 || worker_threads() > chunk_groups) {
+  if (chunks < 2 || autodiff::thread_count() > chunk_groups) {
     for (std::size_t group = 0; group < chunk_groups; ++group) run_group(group);
   } else {
-    run_parts(chunk_groups, run_group);
+    autodiff::run_parts(chunk_groups, run_group);
   }
 }
 
@@ -287,24 +308,25 @@ void add_groups(xt::xarray<Scalar>& result, const std::vector<xt::xarray<Scalar>
 
 // ----- plain -----
 
-template <class Scalar>
+template <class Scalar, class Output = nchw_output>
 xt::xarray<Scalar> conv_forward(const xt::xarray<Scalar>& x, const xt::xarray<Scalar>& weight,
-                                const xt::xarray<Scalar>* bias, const conv_shape& s) {
-  xt::xarray<Scalar> y = xt::xarray<Scalar>::from_shape({s.batch, s.out_channels, s.out_height, s.out_width});
+                                const xt::xarray<Scalar>* bias, const conv_shape& s, const Output& output = {}) {
+  xt::xarray<Scalar> y = xt::xarray<Scalar>::from_shape(output.shape(s));
   for_each_chunk<Scalar>(s, 0, [&](std::size_t first, const conv_shape& c, std::size_t, chunk_buffers<Scalar> b) {
     im2col_rows(image_pointer(x.data(), s.input_image(), first), c, b.value_columns);
     autodiff::detail::gemm(false, false, c.out_channels, c.columns(), c.patch(), Scalar(1), weight.data(), c.patch(),
                            b.value_columns, c.columns(), Scalar(0), b.value_rows, c.columns());
-    rows_to_nchw(b.value_rows, bias ? bias->data() : nullptr, c, y.data() + first * s.output_image());
+    output.store(b.value_rows, bias ? bias->data() : nullptr, c, first, true,
+                 y.data() + first * output.image_size(s));
   });
   return y;
 }
 
 // input_gradient is left empty when not wanted
-template <class Scalar>
+template <class Scalar, class Output = nchw_output>
 void conv_backward(const xt::xarray<Scalar>& g, const xt::xarray<Scalar>& x, const xt::xarray<Scalar>& weight,
                    bool with_bias, bool input_gradient_needed, const conv_shape& s, xt::xarray<Scalar>& weight_gradient,
-                   xt::xarray<Scalar>& bias_gradient, xt::xarray<Scalar>& input_gradient) {
+                   xt::xarray<Scalar>& bias_gradient, xt::xarray<Scalar>& input_gradient, const Output& output = {}) {
   weight_gradient = xt::zeros<Scalar>({s.out_channels, s.patch()});
   bias_gradient = xt::zeros<Scalar>({with_bias ? s.out_channels : std::size_t{0}});
   auto weight_groups = group_accumulators<Scalar>({s.out_channels, s.patch()});
@@ -313,7 +335,7 @@ void conv_backward(const xt::xarray<Scalar>& g, const xt::xarray<Scalar>& x, con
                                          : xt::xarray<Scalar>();
   for_each_chunk<Scalar>(s, 0, [&](std::size_t first, const conv_shape& c, std::size_t group, chunk_buffers<Scalar> b) {
     im2col_rows(image_pointer(x.data(), s.input_image(), first), c, b.value_columns);
-    nchw_to_rows(image_pointer(g.data(), s.output_image(), first), c, b.value_rows);
+    output.load_gradient(image_pointer(g.data(), output.image_size(s), first), c, first, b.value_rows);
     autodiff::detail::gemm(false, true, c.out_channels, c.patch(), c.columns(), Scalar(1), b.value_rows, c.columns(),
                            b.value_columns, c.columns(), Scalar(1), accumulator(weight_gradient, weight_groups, group),
                            c.patch());
@@ -331,16 +353,21 @@ void conv_backward(const xt::xarray<Scalar>& g, const xt::xarray<Scalar>& x, con
 // The terms that multiply the value's columns X (dW_k X forward, dG_k X^T backward) are stacked
 // over k into one GEMM, so X is streamed once per chunk; each dX_k is its own GEMM.
 
-template <class Scalar>
+template <class Scalar, class Output = nchw_output>
 autodiff::dual_tensor<Scalar> conv_forward(const autodiff::dual_tensor<Scalar>& x,
                                            const autodiff::dual_tensor<Scalar>& weight,
-                                           const autodiff::dual_tensor<Scalar>* bias, const conv_shape& s) {
+                                           const autodiff::dual_tensor<Scalar>* bias, const conv_shape& s,
+                                           const Output& output = {}) {
   const std::size_t weight_live = weight.live_tangents(), input_live = x.live_tangents();
   const std::size_t bias_live = bias ? bias->live_tangents() : 0;
   const std::size_t live = std::max({input_live, weight_live, bias_live});
   const std::size_t out = s.out_channels, patch = s.patch();
-  xt::xarray<Scalar> value = xt::xarray<Scalar>::from_shape({s.batch, out, s.out_height, s.out_width});
-  xt::xarray<Scalar> block = xt::xarray<Scalar>::from_shape({live, s.batch, out, s.out_height, s.out_width});
+  const std::vector<std::size_t> output_shape = output.shape(s);
+  std::vector<std::size_t> block_shape = output_shape;
+  block_shape.insert(block_shape.begin(), live);
+  xt::xarray<Scalar> value = xt::xarray<Scalar>::from_shape(output_shape);
+  xt::xarray<Scalar> block = xt::xarray<Scalar>::from_shape(block_shape);
+  const std::size_t output_image = output.image_size(s);
   const std::vector<Scalar> zero_bias(out, Scalar(0));
   for_each_chunk<Scalar>(s, live, [&](std::size_t first, const conv_shape& c, std::size_t, chunk_buffers<Scalar> b) {
     const std::size_t columns = c.columns();
@@ -349,7 +376,7 @@ autodiff::dual_tensor<Scalar> conv_forward(const autodiff::dual_tensor<Scalar>& 
     im2col_rows(image_pointer(x.value().data(), s.input_image(), first), c, cols);
     autodiff::detail::gemm(false, false, out, columns, patch, Scalar(1), weight.value().data(), patch, cols, columns,
                            Scalar(0), rows, columns);
-    rows_to_nchw(rows, bias ? bias->value().data() : nullptr, c, value.data() + first * s.output_image());
+    output.store(rows, bias ? bias->value().data() : nullptr, c, first, true, value.data() + first * output_image);
 
     // tangent_rows[k] = dW_k X (all k at once) + W dX_k
     Scalar* tangent_rows = b.tangent_rows;
@@ -369,18 +396,20 @@ autodiff::dual_tensor<Scalar> conv_forward(const autodiff::dual_tensor<Scalar>& 
         std::fill(target_rows, target_rows + out * columns, Scalar(0));  // only the bias is live here
       }
       const Scalar* bias_tangent = k < bias_live ? bias->live_tangent_block().data() + k * out : zero_bias.data();
-      rows_to_nchw(target_rows, bias_tangent, c, block.data() + k * s.output_size() + first * s.output_image());
+      output.store(target_rows, bias_tangent, c, first, false,
+                   block.data() + k * value.size() + first * output_image);
     }
   });
   return autodiff::dual_tensor<Scalar>(std::move(value), std::move(block), x.tangent_count());
 }
 
 // input_gradient is left without value and tangents (empty) when not wanted
-template <class Scalar>
+template <class Scalar, class Output = nchw_output>
 void conv_backward(const autodiff::dual_tensor<Scalar>& g, const autodiff::dual_tensor<Scalar>& x,
                    const autodiff::dual_tensor<Scalar>& weight, bool with_bias, bool input_gradient_needed,
                    const conv_shape& s, autodiff::dual_tensor<Scalar>& weight_gradient,
-                   autodiff::dual_tensor<Scalar>& bias_gradient, autodiff::dual_tensor<Scalar>& input_gradient) {
+                   autodiff::dual_tensor<Scalar>& bias_gradient, autodiff::dual_tensor<Scalar>& input_gradient,
+                   const Output& output = {}) {
   const std::size_t gradient_live = g.live_tangents(), input_live = x.live_tangents();
   const std::size_t weight_live = weight.live_tangents();
   const std::size_t live = std::max({gradient_live, input_live, weight_live});
@@ -398,7 +427,17 @@ void conv_backward(const autodiff::dual_tensor<Scalar>& g, const autodiff::dual_
   auto weight_block_groups = group_accumulators<Scalar>({live, out, patch});
   auto bias_block_groups = group_accumulators<Scalar>({with_bias ? live : std::size_t{0}, out});
   xt::xarray<Scalar> input_value, input_block;
+  // [W; dW_k] for every k that has both terms of (dL/dX)_k
+  std::vector<Scalar> stacked_weights;
   if (input_gradient_needed) {
+    const std::size_t both = std::min(gradient_live, weight_live);
+    stacked_weights.resize(both * 2 * out * patch);
+    for (std::size_t k = 0; k < both; ++k) {
+      Scalar* target = stacked_weights.data() + k * 2 * out * patch;
+      std::copy(weight.value().begin(), weight.value().end(), target);
+      const Scalar* tangent = weight.live_tangent_block().data() + k * out * patch;
+      std::copy(tangent, tangent + out * patch, target + out * patch);
+    }
     input_value = xt::xarray<Scalar>::from_shape({s.batch, s.channels, s.height, s.width});
     input_block = xt::xarray<Scalar>::from_shape({live, s.batch, s.channels, s.height, s.width});
   }
@@ -411,7 +450,7 @@ void conv_backward(const autodiff::dual_tensor<Scalar>& g, const autodiff::dual_
     Scalar* rows = b.value_rows;
     Scalar* weight_tangents = accumulator(weight_block, weight_block_groups, group);
     im2col_rows(image_pointer(x.value().data(), s.input_image(), first), c, cols);
-    nchw_to_rows(image_pointer(g.value().data(), s.output_image(), first), c, rows);
+    output.load_gradient(image_pointer(g.value().data(), output.image_size(s), first), c, first, rows);
     autodiff::detail::gemm(false, true, out, patch, columns, Scalar(1), rows, columns, cols, columns, Scalar(1),
                            accumulator(weight_value, weight_value_groups, group), patch);
     if (with_bias) row_sums_add(rows, out, columns, accumulator(bias_value, bias_value_groups, group));
@@ -423,8 +462,8 @@ void conv_backward(const autodiff::dual_tensor<Scalar>& g, const autodiff::dual_
     // (dL/dW)_k = dG_k X^T (all k at once) + G dX_k^T ; (dL/db)_k = row sums of dG_k
     Scalar* tangent_rows = b.tangent_rows;
     for (std::size_t k = 0; k < gradient_live; ++k) {
-      nchw_to_rows(image_pointer(g.live_tangent_block().data() + k * g.size(), s.output_image(), first), c,
-                   tangent_rows + k * out * columns);
+      output.load_gradient(image_pointer(g.live_tangent_block().data() + k * g.size(), output.image_size(s), first),
+                           c, first, tangent_rows + k * out * columns);
     }
     if (gradient_live > 0) {
       autodiff::detail::gemm(false, true, gradient_live * out, patch, columns, Scalar(1), tangent_rows, columns, cols,
@@ -433,18 +472,29 @@ void conv_backward(const autodiff::dual_tensor<Scalar>& g, const autodiff::dual_
         row_sums_add(tangent_rows, gradient_live * out, columns, accumulator(bias_block, bias_block_groups, group));
       }
     }
+    // G under dG_k, so that both terms of (dL/dX)_k are one GEMM with twice the inner size
+    Scalar* stacked = b.stacked_rows;
+    if (input_gradient_needed && std::min(gradient_live, weight_live) > 0) {
+      std::copy(rows, rows + out * columns, stacked + out * columns);
+    }
     for (std::size_t k = 0; k < live; ++k) {
       if (input_gradient_needed) {
         // (dL/dX)_k = W^T dG_k + dW_k^T G
         Scalar* target = input_block.data() + k * s.input_size() + first * s.input_image();
-        if (k < gradient_live) {
+        if (k < gradient_live && k < weight_live) {
+          // one pass over the [patch, columns] result instead of two: [W; dW_k]^T [dG_k; G]
+          std::copy(tangent_rows + k * out * columns, tangent_rows + (k + 1) * out * columns, stacked);
+          const Scalar* weights = stacked_weights.data() + k * 2 * out * patch;
+          autodiff::detail::gemm(true, false, patch, columns, 2 * out, Scalar(1), weights, patch, stacked, columns,
+                                 Scalar(0), scratch_cols, columns);
+        } else if (k < gradient_live) {
           autodiff::detail::gemm(true, false, patch, columns, out, Scalar(1), weight.value().data(), patch,
                                  tangent_rows + k * out * columns, columns, Scalar(0), scratch_cols, columns);
         }
-        if (k < weight_live) {
+        else if (k < weight_live) {
           autodiff::detail::gemm(true, false, patch, columns, out, Scalar(1),
                                  weight.live_tangent_block().data() + k * weight.size(), patch, rows, columns,
-                                 k < gradient_live ? Scalar(1) : Scalar(0), scratch_cols, columns);
+                                 Scalar(0), scratch_cols, columns);
         }
         std::fill(target, target + c.input_size(), Scalar(0));
         if (k < input_gradient_live) col2im_rows_add(scratch_cols, c, target);

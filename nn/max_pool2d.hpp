@@ -72,7 +72,6 @@ xt::xarray<std::size_t> max_pool2d::winners(const xt::xarray<Scalar>& value) con
   const auto out = output_shape({channels, height, width});
   xt::xarray<std::size_t> result = xt::xarray<std::size_t>::from_shape({batch, channels, out[1], out[2]});
   const Scalar* data = value.data();
-  std::size_t* target = result.data();
   const std::size_t out_width = out[2], kernel = kernel_size_, stride = stride_;
   if (height * width > std::numeric_limits<std::uint32_t>::max()) {
     throw std::invalid_argument("max_pool2d: planes of more than 2^32 elements are not supported, found " +
@@ -81,37 +80,41 @@ xt::xarray<std::size_t> max_pool2d::winners(const xt::xarray<Scalar>& value) con
   // One output row at a time, window element by window element across the row: the inner loop
   // is a select over the row (vectorizable), where a loop over one window would branch on
   // unpredictable comparisons. Positions within a plane fit in 32 bits next to the float lanes.
-  std::vector<Scalar> best_value(out_width);
-  std::vector<std::uint32_t> best_offset(out_width);
-  for (std::size_t plane = 0; plane < batch * channels; ++plane) {
-    const std::size_t plane_start = plane * height * width;
-    const Scalar* plane_data = data + plane_start;
-    for (std::size_t oy = 0; oy < out[1]; ++oy) {
-      for (std::size_t ky = 0; ky < kernel; ++ky) {
-        const std::size_t row = (oy * stride + ky) * width;
-        for (std::size_t kx = 0; kx < kernel; ++kx) {
-          const Scalar* source = plane_data + row + kx;
-          const auto offset = static_cast<std::uint32_t>(row + kx);
-          const auto step = static_cast<std::uint32_t>(stride);
-          if (ky == 0 && kx == 0) {
-            for (std::size_t ox = 0; ox < out_width; ++ox) {
-              best_value[ox] = source[ox * stride];
-              best_offset[ox] = offset + static_cast<std::uint32_t>(ox) * step;
+  // Planes are independent and shared out over the library's threads.
+  autodiff::run_ranges(batch * channels, height * width, 1, [&](std::size_t first_plane, std::size_t last_plane) {
+    std::vector<Scalar> best_value(out_width);
+    std::vector<std::uint32_t> best_offset(out_width);
+    std::size_t* target = result.data() + first_plane * out[1] * out_width;
+    for (std::size_t plane = first_plane; plane < last_plane; ++plane) {
+      const std::size_t plane_start = plane * height * width;
+      const Scalar* plane_data = data + plane_start;
+      for (std::size_t oy = 0; oy < out[1]; ++oy) {
+        for (std::size_t ky = 0; ky < kernel; ++ky) {
+          const std::size_t row = (oy * stride + ky) * width;
+          for (std::size_t kx = 0; kx < kernel; ++kx) {
+            const Scalar* source = plane_data + row + kx;
+            const auto offset = static_cast<std::uint32_t>(row + kx);
+            const auto step = static_cast<std::uint32_t>(stride);
+            if (ky == 0 && kx == 0) {
+              for (std::size_t ox = 0; ox < out_width; ++ox) {
+                best_value[ox] = source[ox * stride];
+                best_offset[ox] = offset + static_cast<std::uint32_t>(ox) * step;
+              }
+              continue;
             }
-            continue;
-          }
-          for (std::size_t ox = 0; ox < out_width; ++ox) {
-            // strictly greater (or NaN, which PyTorch propagates): the first maximum wins
-            const Scalar candidate = source[ox * stride];
-            const bool wins = candidate > best_value[ox] || candidate != candidate;
-            best_value[ox] = wins ? candidate : best_value[ox];
-            best_offset[ox] = wins ? offset + static_cast<std::uint32_t>(ox) * step : best_offset[ox];
+            for (std::size_t ox = 0; ox < out_width; ++ox) {
+              // strictly greater (or NaN, which PyTorch propagates): the first maximum wins
+              const Scalar candidate = source[ox * stride];
+              const bool wins = candidate > best_value[ox] || candidate != candidate;
+              best_value[ox] = wins ? candidate : best_value[ox];
+              best_offset[ox] = wins ? offset + static_cast<std::uint32_t>(ox) * step : best_offset[ox];
+            }
           }
         }
+        for (std::size_t ox = 0; ox < out_width; ++ox) *target++ = plane_start + best_offset[ox];
       }
-      for (std::size_t ox = 0; ox < out_width; ++ox) *target++ = plane_start + best_offset[ox];
     }
-  }
+  });
   return result;
 }
 

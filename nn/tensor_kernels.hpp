@@ -54,17 +54,29 @@ std::size_t tangent_count_of(const Tensor& a, const Tensor& b) {
 }
 
 // Applies a linear map `f(const S* in, S* out)` to the value and to every live tangent row of x
-// (for a linear map L, the tangent of L(x) is L(dx)); the result has shape `shape`.
+// (for a linear map L, the tangent of L(x) is L(dx)); the result has shape `shape`. The rows are
+// independent and shared out over the library's threads, so f must be callable concurrently.
 template <class Tensor, class Function>
 Tensor map_linear(const Tensor& x, const std::vector<std::size_t>& shape, Function&& f) {
   using scalar = typename autodiff::tensor_traits<Tensor>::scalar_type;
   const auto in = view_of(x);
   xt::xarray<scalar> value = xt::xarray<scalar>::from_shape(shape);
-  f(in.value, value.data());
   std::vector<std::size_t> block_shape = shape;
   block_shape.insert(block_shape.begin(), in.live);
   xt::xarray<scalar> block = xt::xarray<scalar>::from_shape(block_shape);
-  for (std::size_t k = 0; k < in.live; ++k) f(in.tangent(k), block.data() + k * value.size());
+  auto apply = [&](std::size_t row) {  // row 0: the value, row k + 1: tangent k
+    if (row == 0) {
+      f(in.value, value.data());
+    } else {
+      f(in.tangent(row - 1), block.data() + (row - 1) * value.size());
+    }
+  };
+  const std::size_t rows = 1 + in.live;
+  if (rows * std::max(in.size, value.size()) >= autodiff::parallel_pass_work) {
+    autodiff::run_parts(rows, apply);
+  } else {
+    for (std::size_t row = 0; row < rows; ++row) apply(row);
+  }
   return make_tensor<Tensor>(std::move(value), std::move(block), tangent_count_of(x, x));
 }
 

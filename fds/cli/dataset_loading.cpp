@@ -4,7 +4,7 @@
 
 #include <data/dataset_error.hpp>
 
-#include <cblas.h>
+#include <autodiff/parallel.hpp>
 
 namespace fds::cli {
 
@@ -18,7 +18,7 @@ data::dataset load_dataset_for(const hypertrain_settings& settings) {
 }
 
 void apply_thread_count(const hypertrain_settings& settings) {
-    if (settings.threads > 0) openblas_set_num_threads(static_cast<int>(settings.threads));
+    if (settings.threads > 0) autodiff::set_thread_count(settings.threads);
 }
 
 }  // namespace fds::cli

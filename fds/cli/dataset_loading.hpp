@@ -10,7 +10,8 @@ namespace fds::cli {
 
 data::dataset load_dataset_for(const hypertrain_settings& settings);
 
-// Applies settings.threads (0: leave the BLAS library's own choice, all cores).
+// Applies settings.threads to the library's threads (0: keep the default, OpenBLAS's count: all
+// cores unless OPENBLAS_NUM_THREADS says otherwise).
 void apply_thread_count(const hypertrain_settings& settings);
 
 }  // namespace fds::cli

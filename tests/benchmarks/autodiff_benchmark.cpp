@@ -76,7 +76,7 @@ namespace
     }
 
     // The better of the two ratios: on a loaded machine wall time counts other programs' slices,
-    // CPU time counts OpenBLAS threads spinning; neither is inflated by the other's artefact.
+    // CPU time counts helper threads spinning; neither is inflated by the other's artefact.
     double best_ratio(const timing& numerator, const timing& denominator, double factor = 1.0)
     {
         return std::min(numerator.wall / (factor * denominator.wall),
@@ -156,7 +156,7 @@ namespace
                  c.data(), size);
         }, 5, 1.0);
         const double gflops = 2.0 * size * size * size / seconds.wall * 1e-9;
-        // CPU seconds are summed over the BLAS threads: per-core GFLOP/s times the thread count.
+        // CPU seconds are summed over the threads: per-core GFLOP/s times the thread count.
         const double gflops_from_cpu
             = 2.0 * size * size * size / seconds.cpu * 1e-9 * fds::autodiff::blas_kernel_report().threads;
         return {{"seconds", seconds_json(seconds)},
@@ -254,8 +254,8 @@ int main(int argc, char** argv)
     {
         report["sgemm_2048"] = benchmark_sgemm_2048();
     }
-    // With one BLAS thread the ratios measure autodiff's own overhead and are the least
-    // sensitive to a loaded machine (a waiting OpenBLAS thread spins and bills CPU time).
+    // With one thread the ratios measure autodiff's own overhead and are the least sensitive to a
+    // loaded machine (a waiting helper thread spins briefly and bills CPU time).
     nlohmann::json matmul_by_threads = nlohmann::json::object();
     for (int threads : {1, blas.threads})
     {
@@ -263,7 +263,7 @@ int main(int argc, char** argv)
         {
             break;
         }
-        openblas_set_num_threads(threads);
+        fds::autodiff::set_thread_count(static_cast<std::size_t>(threads));
         matmul_by_threads[std::to_string(threads)]
             = {benchmark_matmul(256, 784, 300), benchmark_matmul(128, 3072, 256),
                benchmark_matmul(256, 120, 84)};
@@ -272,7 +272,7 @@ int main(int argc, char** argv)
             break;
         }
     }
-    openblas_set_num_threads(blas.threads);
+    fds::autodiff::set_thread_count(static_cast<std::size_t>(blas.threads));
     if (wanted("matmul"))
     {
         report["dual_matmul_by_blas_threads"] = matmul_by_threads;

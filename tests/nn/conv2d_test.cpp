@@ -102,7 +102,7 @@ BOOST_AUTO_TEST_CASE(conv2d_skipping_the_input_gradient_keeps_the_parameter_grad
   BOOST_TEST(input_full.size() == 4u * 2 * 6 * 5);
 }
 
-// With two BLAS threads the chunks run on two threads; the sums are grouped so that the result is
+// With two threads the chunks run on two threads; the sums are grouped so that the result is
 // the same, bit for bit, as on one thread.
 BOOST_AUTO_TEST_CASE(conv2d_kernels_give_bitwise_the_same_result_on_one_and_two_threads) {
   detail::conv_shape shape{9, 2, 6, 5, 3, 3, 1, 1, 6, 5};
@@ -111,15 +111,15 @@ BOOST_AUTO_TEST_CASE(conv2d_kernels_give_bitwise_the_same_result_on_one_and_two_
   const dual weight = random_dual({3, 18}, 2, 9);
   const dual bias = random_dual({3}, 2, 10);
   const dual g = random_dual({9, 3, 6, 5}, 2, 11);
-  const int threads = openblas_get_num_threads();
+  const std::size_t threads = fds::autodiff::thread_count();
   std::vector<std::vector<dual>> results;
-  for (int run_threads : {1, 2}) {
-    openblas_set_num_threads(run_threads);
+  for (std::size_t run_threads : {1, 2}) {
+    fds::autodiff::set_thread_count(run_threads);
     dual weight_gradient, bias_gradient, input_gradient;
     detail::conv_backward(g, x, weight, true, true, shape, weight_gradient, bias_gradient, input_gradient);
     results.push_back({detail::conv_forward(x, weight, &bias, shape), weight_gradient, bias_gradient, input_gradient});
   }
-  openblas_set_num_threads(threads);
+  fds::autodiff::set_thread_count(threads);
   for (std::size_t i = 0; i < results[0].size(); ++i) {
     BOOST_TEST_CONTEXT("result " << i) {
       BOOST_TEST((results[0][i].value() == results[1][i].value()));
