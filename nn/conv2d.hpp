@@ -47,9 +47,20 @@ class conv2d : public layer_defaults {
   Tensor backward(const Tensor& output_gradient, const parameter_view<Tensor>& parameters,
                   const saved<Tensor>& keep, gradient_view<Tensor>& parameter_gradient) const;
 
- private:
+ protected:
+  // forward and backward with the output rows sent to (taken from) an output policy of
+  // conv2d_kernels.hpp; conv2d's own is detail::nchw_output
+  template <class Tensor, class Output>
+  Tensor convolve(const Tensor& input, const parameter_view<Tensor>& parameters, const detail::conv_shape& s,
+                  const Output& output, Tensor& weight) const;
+  template <class Tensor, class Output>
+  Tensor convolve_backward(const Tensor& output_gradient, const Tensor& input, const Tensor& weight,
+                           gradient_view<Tensor>& parameter_gradient, const Output& output) const;
+
   template <class Tensor>
   detail::conv_shape kernel_shape(const Tensor& input) const;
+
+ private:
   std::size_t patch_size() const { return in_channels_ * kernel_size_ * kernel_size_; }
 
   std::size_t in_channels_;
@@ -102,15 +113,8 @@ inline std::vector<parameter_spec> conv2d::parameters(const shape_type&) const {
 template <class Tensor>
 Tensor conv2d::forward(const Tensor& input, const parameter_view<Tensor>& parameters, saved<Tensor>& keep,
                        run_context<scalar_of<Tensor>>& run) const {
-  const auto s = kernel_shape(input);
-  Tensor weight = parameters.take(0, {out_channels_, patch_size()});
-  Tensor output;
-  if (options_.bias) {
-    const Tensor bias = parameters.take(out_channels_ * patch_size(), {out_channels_});
-    output = detail::conv_forward(input, weight, &bias, s);
-  } else {
-    output = detail::conv_forward(input, weight, static_cast<const Tensor*>(nullptr), s);
-  }
+  Tensor weight;
+  Tensor output = convolve(input, parameters, kernel_shape(input), detail::nchw_output{}, weight);
   if (run.keep_for_backward) {
     keep.input = input;
     keep.weight = std::move(weight);
@@ -121,10 +125,27 @@ Tensor conv2d::forward(const Tensor& input, const parameter_view<Tensor>& parame
 template <class Tensor>
 Tensor conv2d::backward(const Tensor& output_gradient, const parameter_view<Tensor>&, const saved<Tensor>& keep,
                         gradient_view<Tensor>& parameter_gradient) const {
-  const auto s = kernel_shape(keep.input);
+  return convolve_backward(output_gradient, keep.input, keep.weight, parameter_gradient, detail::nchw_output{});
+}
+
+template <class Tensor, class Output>
+Tensor conv2d::convolve(const Tensor& input, const parameter_view<Tensor>& parameters, const detail::conv_shape& s,
+                        const Output& output, Tensor& weight) const {
+  weight = parameters.take(0, {out_channels_, patch_size()});
+  if (options_.bias) {
+    const Tensor bias = parameters.take(out_channels_ * patch_size(), {out_channels_});
+    return detail::conv_forward(input, weight, &bias, s, output);
+  }
+  return detail::conv_forward(input, weight, static_cast<const Tensor*>(nullptr), s, output);
+}
+
+template <class Tensor, class Output>
+Tensor conv2d::convolve_backward(const Tensor& output_gradient, const Tensor& input, const Tensor& weight,
+                                 gradient_view<Tensor>& parameter_gradient, const Output& output) const {
+  const auto s = kernel_shape(input);
   Tensor weight_gradient, bias_gradient, input_gradient;
-  detail::conv_backward(output_gradient, keep.input, keep.weight, options_.bias,
-                        parameter_gradient.input_gradient_needed, s, weight_gradient, bias_gradient, input_gradient);
+  detail::conv_backward(output_gradient, input, weight, options_.bias, parameter_gradient.input_gradient_needed, s,
+                        weight_gradient, bias_gradient, input_gradient, output);
   parameter_gradient.accumulate(0, weight_gradient);
   if (options_.bias) parameter_gradient.accumulate(out_channels_ * patch_size(), bias_gradient);
   return input_gradient;

@@ -41,6 +41,9 @@ class max_pool2d : public layer_defaults {
   template <class Scalar>
   xt::xarray<std::size_t> winners(const xt::xarray<Scalar>& value) const;
 
+  std::size_t kernel_size() const { return kernel_size_; }
+  std::size_t stride() const { return stride_; }
+
  private:
   std::size_t kernel_size_;
   std::size_t stride_;
@@ -63,6 +66,45 @@ inline shape_type max_pool2d::output_shape(const shape_type& input) const {
   return {input[0], (input[1] - kernel_size_) / stride_ + 1, (input[2] - kernel_size_) / stride_ + 1};
 }
 
+namespace detail {
+
+// Offsets within one [*, width] plane of the window maxima, for [out_height, out_width] windows
+// of kernel x kernel with a stride, written row-major to `offsets`; best_value is out_width scratch.
+// One output row at a time, window element by window element across the row: the inner loop
+// is a select over the row (vectorizable), where a loop over one window would branch on
+// unpredictable comparisons. Positions within a plane fit in 32 bits next to the float lanes.
+template <class Scalar>
+void window_maxima(const Scalar* plane, std::size_t width, std::size_t out_height, std::size_t out_width,
+                   std::size_t kernel, std::size_t stride, Scalar* best_value, std::uint32_t* offsets) {
+  const auto step = static_cast<std::uint32_t>(stride);
+  for (std::size_t oy = 0; oy < out_height; ++oy) {
+    std::uint32_t* best_offset = offsets + oy * out_width;
+    for (std::size_t ky = 0; ky < kernel; ++ky) {
+      const std::size_t row = (oy * stride + ky) * width;
+      for (std::size_t kx = 0; kx < kernel; ++kx) {
+        const Scalar* source = plane + row + kx;
+        const auto offset = static_cast<std::uint32_t>(row + kx);
+        if (ky == 0 && kx == 0) {
+          for (std::size_t ox = 0; ox < out_width; ++ox) {
+            best_value[ox] = source[ox * stride];
+            best_offset[ox] = offset + static_cast<std::uint32_t>(ox) * step;
+          }
+          continue;
+        }
+        for (std::size_t ox = 0; ox < out_width; ++ox) {
+          // strictly greater (or NaN, which PyTorch propagates): the first maximum wins
+          const Scalar candidate = source[ox * stride];
+          const bool wins = candidate > best_value[ox] || candidate != candidate;
+          best_value[ox] = wins ? candidate : best_value[ox];
+          best_offset[ox] = wins ? offset + static_cast<std::uint32_t>(ox) * step : best_offset[ox];
+        }
+      }
+    }
+  }
+}
+
+}  // namespace detail
+
 template <class Scalar>
 xt::xarray<std::size_t> max_pool2d::winners(const xt::xarray<Scalar>& value) const {
   const std::size_t batch = value.shape()[0];
@@ -71,48 +113,21 @@ xt::xarray<std::size_t> max_pool2d::winners(const xt::xarray<Scalar>& value) con
   const std::size_t width = value.shape()[3];
   const auto out = output_shape({channels, height, width});
   xt::xarray<std::size_t> result = xt::xarray<std::size_t>::from_shape({batch, channels, out[1], out[2]});
-  const Scalar* data = value.data();
-  const std::size_t out_width = out[2], kernel = kernel_size_, stride = stride_;
   if (height * width > std::numeric_limits<std::uint32_t>::max()) {
     throw std::invalid_argument("max_pool2d: planes of more than 2^32 elements are not supported, found " +
                                 std::to_string(height) + "x" + std::to_string(width));
   }
-  // One output row at a time, window element by window element across the row: the inner loop
-  // is a select over the row (vectorizable), where a loop over one window would branch on
-  // unpredictable comparisons. Positions within a plane fit in 32 bits next to the float lanes.
-  // Planes are independent and shared out over the library's threads.
+  const std::size_t pooled = out[1] * out[2];
+  // planes are independent and shared out over the library's threads
   autodiff::run_ranges(batch * channels, height * width, 1, [&](std::size_t first_plane, std::size_t last_plane) {
-    std::vector<Scalar> best_value(out_width);
-    std::vector<std::uint32_t> best_offset(out_width);
-    std::size_t* target = result.data() + first_plane * out[1] * out_width;
+    std::vector<Scalar> best_value(out[2]);
+    std::vector<std::uint32_t> offsets(pooled);
     for (std::size_t plane = first_plane; plane < last_plane; ++plane) {
       const std::size_t plane_start = plane * height * width;
-      const Scalar* plane_data = data + plane_start;
-      for (std::size_t oy = 0; oy < out[1]; ++oy) {
-        for (std::size_t ky = 0; ky < kernel; ++ky) {
-          const std::size_t row = (oy * stride + ky) * width;
-          for (std::size_t kx = 0; kx < kernel; ++kx) {
-            const Scalar* source = plane_data + row + kx;
-            const auto offset = static_cast<std::uint32_t>(row + kx);
-            const auto step = static_cast<std::uint32_t>(stride);
-            if (ky == 0 && kx == 0) {
-              for (std::size_t ox = 0; ox < out_width; ++ox) {
-                best_value[ox] = source[ox * stride];
-                best_offset[ox] = offset + static_cast<std::uint32_t>(ox) * step;
-              }
-              continue;
-            }
-            for (std::size_t ox = 0; ox < out_width; ++ox) {
-              // strictly greater (or NaN, which PyTorch propagates): the first maximum wins
-              const Scalar candidate = source[ox * stride];
-              const bool wins = candidate > best_value[ox] || candidate != candidate;
-              best_value[ox] = wins ? candidate : best_value[ox];
-              best_offset[ox] = wins ? offset + static_cast<std::uint32_t>(ox) * step : best_offset[ox];
-            }
-          }
-        }
-        for (std::size_t ox = 0; ox < out_width; ++ox) *target++ = plane_start + best_offset[ox];
-      }
+      detail::window_maxima(value.data() + plane_start, width, out[1], out[2], kernel_size_, stride_,
+                            best_value.data(), offsets.data());
+      std::size_t* target = result.data() + plane * pooled;
+      for (std::size_t q = 0; q < pooled; ++q) target[q] = plane_start + offsets[q];
     }
   });
   return result;

@@ -23,6 +23,7 @@
 #include <nn/avg_pool2d.hpp>
 #include <nn/batch_norm2d.hpp>
 #include <nn/conv2d.hpp>
+#include <nn/conv2d_max_pool2d.hpp>
 #include <nn/flatten.hpp>
 #include <nn/linear.hpp>
 #include <nn/max_pool2d.hpp>
@@ -80,8 +81,9 @@ network<Scalar> make_lenet(std::size_t channels, std::size_t size, std::size_t c
   }
   const std::size_t hidden = size == 32 ? 16 * 5 * 5 : 16 * 4 * 4;
   network<Scalar> net({channels, size, size});
-  // relu then max-pool as the reference, computed as max-pool then relu (pool_then_relu)
-  net << conv2d(channels, 6, 5) << max_pool2d(2) << relu() << conv2d(6, 16, 5) << max_pool2d(2) << relu()
+  // relu then max-pool as the reference, computed as max-pool then relu (relu is monotone), each
+  // convolution and its pooling as one layer (conv2d_max_pool2d.hpp): the same results, less memory traffic
+  net << conv2d_max_pool2d(conv2d(channels, 6, 5), 2) << relu() << conv2d_max_pool2d(conv2d(6, 16, 5), 2) << relu()
       << flatten() << linear(hidden, 120) << relu() << linear(120, 84) << relu() << linear(84, classes);
   return net;
 }
