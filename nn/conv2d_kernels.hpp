@@ -235,18 +235,18 @@ template <class Scalar>
 struct chunk_buffers {
   Scalar* value_columns;    // [patch, columns]
   Scalar* tangent_columns;  // [patch, columns]
-  Scalar* value_rows;       // [out, columns]
-  Scalar* tangent_rows;     // [live, out, columns]
+  Scalar* value_rows;       // [out, columns], directly followed by tangent_rows(c)
   Scalar* stacked_rows;     // [2 out, columns] (dual backward: dG_k over G)
+  // [live, out, columns] right after the value rows of chunk c, so that [value; tangents] is one matrix
+  Scalar* tangent_rows(const conv_shape& c) const { return value_rows + c.out_channels * c.columns(); }
 };
 
 template <class Scalar>
 chunk_buffers<Scalar> buffers_for_group(const conv_shape& s, std::size_t group, std::size_t tangent_rows) {
   const std::size_t columns = chunk_images(s, sizeof(Scalar)) * s.positions();
-  return {scratch<Scalar, 0>(group, s.patch() * columns), scratch<Scalar, 1>(group, s.patch() * columns),
-          scratch<Scalar, 2>(group, s.out_channels * columns),
-          scratch<Scalar, 3>(group, tangent_rows * s.out_channels * columns),
-          scratch<Scalar, 4>(group, tangent_rows > 0 ? 2 * s.out_channels * columns : 0)};
+  Scalar* rows = scratch<Scalar, 2>(group, (1 + tangent_rows) * s.out_channels * columns);
+  return {scratch<Scalar, 0>(group, s.patch() * columns), scratch<Scalar, 1>(group, s.patch() * columns), rows,
+          scratch<Scalar, 3>(group, tangent_rows > 0 ? 2 * s.out_channels * columns : 0)};
 }
 
 // Runs body(first_image, chunk_shape, group, buffers) for every chunk of the batch, the two groups
@@ -350,8 +350,31 @@ void conv_backward(const xt::xarray<Scalar>& g, const xt::xarray<Scalar>& x, con
 }
 
 // ----- dual -----
-// The terms that multiply the value's columns X (dW_k X forward, dG_k X^T backward) are stacked
-// over k into one GEMM, so X is streamed once per chunk; each dX_k is its own GEMM.
+// The products with the value's columns X (W X and every dW_k X forward, G X^T and every dG_k X^T
+// backward) are one GEMM over the stacked [W; dW_0; ...] or [G; dG_0; ...], so X is packed and
+// streamed once per chunk; each dX_k is its own GEMM.
+
+// [a; b_0; b_1; ...]: a [rows, n] over the first `live` blocks of b [*, rows, n]
+template <class Scalar>
+std::vector<Scalar> stack_value_and_tangents(const xt::xarray<Scalar>& a, const xt::xarray<Scalar>& b,
+                                             std::size_t live) {
+  std::vector<Scalar> stacked((1 + live) * a.size());
+  std::copy(a.begin(), a.end(), stacked.begin());
+  std::copy(b.data(), b.data() + live * a.size(), stacked.begin() + static_cast<std::ptrdiff_t>(a.size()));
+  return stacked;
+}
+
+// The dual tensor of `shape` whose value and live tangents are the blocks of `all` [1 + live, shape...].
+template <class Scalar>
+autodiff::dual_tensor<Scalar> split_value_and_tangents(const xt::xarray<Scalar>& all, std::vector<std::size_t> shape,
+                                                       std::size_t tangent_count) {
+  xt::xarray<Scalar> value = xt::xarray<Scalar>::from_shape(shape);
+  std::copy(all.data(), all.data() + value.size(), value.data());
+  shape.insert(shape.begin(), all.shape()[0] - 1);
+  xt::xarray<Scalar> block = xt::xarray<Scalar>::from_shape(shape);
+  std::copy(all.data() + value.size(), all.data() + all.size(), block.data());
+  return autodiff::dual_tensor<Scalar>(std::move(value), std::move(block), tangent_count);
+}
 
 template <class Scalar, class Output = nchw_output>
 autodiff::dual_tensor<Scalar> conv_forward(const autodiff::dual_tensor<Scalar>& x,
@@ -369,21 +392,17 @@ autodiff::dual_tensor<Scalar> conv_forward(const autodiff::dual_tensor<Scalar>& 
   xt::xarray<Scalar> block = xt::xarray<Scalar>::from_shape(block_shape);
   const std::size_t output_image = output.image_size(s);
   const std::vector<Scalar> zero_bias(out, Scalar(0));
+  const std::vector<Scalar> weights = stack_value_and_tangents(weight.value(), weight.live_tangent_block(), weight_live);
   for_each_chunk<Scalar>(s, live, [&](std::size_t first, const conv_shape& c, std::size_t, chunk_buffers<Scalar> b) {
     const std::size_t columns = c.columns();
     Scalar* cols = b.value_columns;
     Scalar* rows = b.value_rows;
+    Scalar* tangent_rows = b.tangent_rows(c);
+    // rows = W X, then tangent_rows[k] = dW_k X (one GEMM) + W dX_k
     im2col_rows(image_pointer(x.value().data(), s.input_image(), first), c, cols);
-    autodiff::detail::gemm(false, false, out, columns, patch, Scalar(1), weight.value().data(), patch, cols, columns,
-                           Scalar(0), rows, columns);
+    autodiff::detail::gemm(false, false, (1 + weight_live) * out, columns, patch, Scalar(1), weights.data(), patch,
+                           cols, columns, Scalar(0), rows, columns);
     output.store(rows, bias ? bias->value().data() : nullptr, c, first, true, value.data() + first * output_image);
-
-    // tangent_rows[k] = dW_k X (all k at once) + W dX_k
-    Scalar* tangent_rows = b.tangent_rows;
-    if (weight_live > 0) {
-      autodiff::detail::gemm(false, false, weight_live * out, columns, patch, Scalar(1),
-                             weight.live_tangent_block().data(), patch, cols, columns, Scalar(0), tangent_rows, columns);
-    }
     Scalar* tangent_cols = b.tangent_columns;
     for (std::size_t k = 0; k < live; ++k) {
       Scalar* target_rows = tangent_rows + k * out * columns;
@@ -418,14 +437,11 @@ void conv_backward(const autodiff::dual_tensor<Scalar>& g, const autodiff::dual_
   // a tangent slot of dL/dX is live where dG_k or dW_k is: dX_k alone does not reach it
   const std::size_t input_gradient_live = std::max(gradient_live, weight_live);
 
-  xt::xarray<Scalar> weight_value = xt::zeros<Scalar>({out, patch});
-  xt::xarray<Scalar> bias_value = xt::zeros<Scalar>({out});
-  xt::xarray<Scalar> weight_block = xt::zeros<Scalar>({live, out, patch});
-  xt::xarray<Scalar> bias_block = xt::zeros<Scalar>({with_bias ? live : std::size_t{0}, out});
-  auto weight_value_groups = group_accumulators<Scalar>({out, patch});
-  auto bias_value_groups = group_accumulators<Scalar>({out});
-  auto weight_block_groups = group_accumulators<Scalar>({live, out, patch});
-  auto bias_block_groups = group_accumulators<Scalar>({with_bias ? live : std::size_t{0}, out});
+  // value and live tangents of dL/dW in one array [1 + live, out, patch], and of dL/db [1 + live, out]
+  xt::xarray<Scalar> weight_all = xt::zeros<Scalar>({1 + live, out, patch});
+  xt::xarray<Scalar> bias_all = xt::zeros<Scalar>({with_bias ? 1 + live : std::size_t{0}, out});
+  auto weight_groups = group_accumulators<Scalar>({1 + live, out, patch});
+  auto bias_groups = group_accumulators<Scalar>({with_bias ? 1 + live : std::size_t{0}, out});
   xt::xarray<Scalar> input_value, input_block;
   // [W; dW_k] for every k that has both terms of (dL/dX)_k
   std::vector<Scalar> stacked_weights;
@@ -448,29 +464,23 @@ void conv_backward(const autodiff::dual_tensor<Scalar>& g, const autodiff::dual_
     Scalar* cols = b.value_columns;
     Scalar* scratch_cols = b.tangent_columns;
     Scalar* rows = b.value_rows;
-    Scalar* weight_tangents = accumulator(weight_block, weight_block_groups, group);
+    Scalar* tangent_rows = b.tangent_rows(c);
+    Scalar* weight_sums = accumulator(weight_all, weight_groups, group);
+    Scalar* weight_tangents = weight_sums + out * patch;
+    // dL/dW = G X^T and (dL/dW)_k = dG_k X^T (one GEMM over [G; dG_0; ...]) + G dX_k^T;
+    // dL/db and (dL/db)_k: row sums of G and dG_k
     im2col_rows(image_pointer(x.value().data(), s.input_image(), first), c, cols);
     output.load_gradient(image_pointer(g.value().data(), output.image_size(s), first), c, first, rows);
-    autodiff::detail::gemm(false, true, out, patch, columns, Scalar(1), rows, columns, cols, columns, Scalar(1),
-                           accumulator(weight_value, weight_value_groups, group), patch);
-    if (with_bias) row_sums_add(rows, out, columns, accumulator(bias_value, bias_value_groups, group));
-    if (input_gradient_needed) {
-      input_gradient_of_rows(weight.value().data(), out, rows, c, scratch_cols,
-                             input_value.data() + first * s.input_image());
-    }
-
-    // (dL/dW)_k = dG_k X^T (all k at once) + G dX_k^T ; (dL/db)_k = row sums of dG_k
-    Scalar* tangent_rows = b.tangent_rows;
     for (std::size_t k = 0; k < gradient_live; ++k) {
       output.load_gradient(image_pointer(g.live_tangent_block().data() + k * g.size(), output.image_size(s), first),
                            c, first, tangent_rows + k * out * columns);
     }
-    if (gradient_live > 0) {
-      autodiff::detail::gemm(false, true, gradient_live * out, patch, columns, Scalar(1), tangent_rows, columns, cols,
-                             columns, Scalar(1), weight_tangents, patch);
-      if (with_bias) {
-        row_sums_add(tangent_rows, gradient_live * out, columns, accumulator(bias_block, bias_block_groups, group));
-      }
+    autodiff::detail::gemm(false, true, (1 + gradient_live) * out, patch, columns, Scalar(1), rows, columns, cols,
+                           columns, Scalar(1), weight_sums, patch);
+    if (with_bias) row_sums_add(rows, (1 + gradient_live) * out, columns, accumulator(bias_all, bias_groups, group));
+    if (input_gradient_needed) {
+      input_gradient_of_rows(weight.value().data(), out, rows, c, scratch_cols,
+                             input_value.data() + first * s.input_image());
     }
     // G under dG_k, so that both terms of (dL/dX)_k are one GEMM with twice the inner size
     Scalar* stacked = b.stacked_rows;
@@ -490,8 +500,7 @@ void conv_backward(const autodiff::dual_tensor<Scalar>& g, const autodiff::dual_
         } else if (k < gradient_live) {
           autodiff::detail::gemm(true, false, patch, columns, out, Scalar(1), weight.value().data(), patch,
                                  tangent_rows + k * out * columns, columns, Scalar(0), scratch_cols, columns);
-        }
-        else if (k < weight_live) {
+        } else if (k < weight_live) {
           autodiff::detail::gemm(true, false, patch, columns, out, Scalar(1),
                                  weight.live_tangent_block().data() + k * weight.size(), patch, rows, columns,
                                  Scalar(0), scratch_cols, columns);
@@ -507,12 +516,12 @@ void conv_backward(const autodiff::dual_tensor<Scalar>& g, const autodiff::dual_
       }
     }
   });
-  add_groups(weight_value, weight_value_groups);
-  add_groups(bias_value, bias_value_groups);
-  add_groups(weight_block, weight_block_groups);
-  add_groups(bias_block, bias_block_groups);
-  weight_gradient = autodiff::dual_tensor<Scalar>(std::move(weight_value), std::move(weight_block), tangent_count);
-  bias_gradient = autodiff::dual_tensor<Scalar>(std::move(bias_value), std::move(bias_block), tangent_count);
+  add_groups(weight_all, weight_groups);
+  add_groups(bias_all, bias_groups);
+  weight_gradient = split_value_and_tangents(weight_all, {out, patch}, tangent_count);
+  bias_gradient = with_bias ? split_value_and_tangents(bias_all, {out}, tangent_count)
+                            : autodiff::dual_tensor<Scalar>(xt::zeros<Scalar>({out}), xt::zeros<Scalar>({std::size_t{0}, out}),
+                                                            tangent_count);
   input_gradient = input_gradient_needed
                        ? autodiff::dual_tensor<Scalar>(std::move(input_value), std::move(input_block), tangent_count)
                        : autodiff::dual_tensor<Scalar>();
