@@ -112,26 +112,34 @@ void im2col_rows(const Scalar* x, const conv_shape& s, Scalar* cols) {
   }
 }
 
-// x += im2col^T(cols): every column entry is added back where it was read from
-template <class Scalar>
-void col2im_rows_add(const Scalar* cols, const conv_shape& s, Scalar* x) {
+// x += im2col^T(cols): every column entry is added back where it was read from; with ClearColumns
+// each entry read is set to zero (without padding that is every entry, see input_gradient_of_rows)
+template <bool ClearColumns, class Scalar>
+void col2im_rows_add(Scalar* cols, const conv_shape& s, Scalar* x) {
   const std::size_t plane = s.height * s.width;
   for (std::size_t c = 0; c < s.channels; ++c) {
     for (std::size_t ky = 0; ky < s.kernel; ++ky) {
       const auto [oy_begin, oy_end] = valid_range(ky, s, s.height, s.out_height);
       for (std::size_t kx = 0; kx < s.kernel; ++kx) {
         const auto [ox_begin, ox_end] = valid_range(kx, s, s.width, s.out_width);
-        const Scalar* row = cols + ((c * s.kernel + ky) * s.kernel + kx) * s.columns();
+        Scalar* row = cols + ((c * s.kernel + ky) * s.kernel + kx) * s.columns();
         for (std::size_t n = 0; n < s.batch; ++n) {
           Scalar* image = x + (n * s.channels + c) * plane;
-          const Scalar* source_rows = row + n * s.positions();
+          Scalar* source_rows = row + n * s.positions();
           for (std::size_t oy = oy_begin; oy < oy_end; ++oy) {
             Scalar* target = image + (oy * s.stride + ky - s.padding) * s.width + kx - s.padding;
-            const Scalar* source = source_rows + oy * s.out_width;
+            Scalar* source = source_rows + oy * s.out_width;
+            // clearing in the same loop as the additions: a fill of a short run is a memset call
             if (s.stride == 1) {
-              for (std::size_t ox = ox_begin; ox < ox_end; ++ox) target[ox] += source[ox];  // vectorizes
+              for (std::size_t ox = ox_begin; ox < ox_end; ++ox) {  // vectorizes
+                target[ox] += source[ox];
+                if constexpr (ClearColumns) source[ox] = Scalar(0);
+              }
             } else {
-              for (std::size_t ox = ox_begin; ox < ox_end; ++ox) target[ox * s.stride] += source[ox];
+              for (std::size_t ox = ox_begin; ox < ox_end; ++ox) {
+                target[ox * s.stride] += source[ox];
+                if constexpr (ClearColumns) source[ox] = Scalar(0);
+              }
             }
           }
         }
@@ -217,14 +225,14 @@ inline std::size_t chunk_images(const conv_shape& s, std::size_t scalar_size) {
 // therefore the same whether one thread runs both groups or two threads run one each.
 inline constexpr std::size_t chunk_groups = 2;
 
-// Uninitialized memory kept per calling thread, role and group between calls, so a training
-// step neither allocates nor page-faults its column buffers.
+// Memory kept per calling thread, role and group between calls, so a training step neither
+// allocates nor page-faults its column buffers; zero when (re)allocated.
 template <class Scalar, int Role>
 Scalar* scratch(std::size_t group, std::size_t count) {
   thread_local std::unique_ptr<Scalar[]> buffers[chunk_groups];
   thread_local std::size_t capacities[chunk_groups] = {};
   if (count > capacities[group]) {
-    buffers[group].reset(new Scalar[count]);
+    buffers[group].reset(new Scalar[count]());
     capacities[group] = count;
   }
   return buffers[group].get();
@@ -237,6 +245,7 @@ struct chunk_buffers {
   Scalar* tangent_columns;  // [patch, columns]
   Scalar* value_rows;       // [out, columns], directly followed by tangent_rows(c)
   Scalar* stacked_rows;     // [2 out, columns] (dual backward: dG_k over G)
+  Scalar* zero_columns;     // [patch, columns], all zero between uses (input_gradient_of_rows)
   // [live, out, columns] right after the value rows of chunk c, so that [value; tangents] is one matrix
   Scalar* tangent_rows(const conv_shape& c) const { return value_rows + c.out_channels * c.columns(); }
 };
@@ -246,7 +255,8 @@ chunk_buffers<Scalar> buffers_for_group(const conv_shape& s, std::size_t group, 
   const std::size_t columns = chunk_images(s, sizeof(Scalar)) * s.positions();
   Scalar* rows = scratch<Scalar, 2>(group, (1 + tangent_rows) * s.out_channels * columns);
   return {scratch<Scalar, 0>(group, s.patch() * columns), scratch<Scalar, 1>(group, s.patch() * columns), rows,
-          scratch<Scalar, 3>(group, tangent_rows > 0 ? 2 * s.out_channels * columns : 0)};
+          scratch<Scalar, 3>(group, tangent_rows > 0 ? 2 * s.out_channels * columns : 0),
+          scratch<Scalar, 4>(group, s.patch() * columns)};
 }
 
 // Runs body(first_image, chunk_shape, group, buffers) for every chunk of the batch, the two groups
@@ -280,14 +290,29 @@ const Scalar* image_pointer(const Scalar* batch, std::size_t image_size, std::si
   return batch + first * image_size;
 }
 
-// target (chunk of input-shaped images) = col2im(W^T rows): set, not added, so nothing needs zeroing first
+// target (chunk of input-shaped images) = col2im(W^T rows) for W [weight_rows, patch]: set, not
+// added. Without padding col2im reads every column entry, so it clears them as it goes and
+// zero_columns stays all zero between calls: the GEMM adds to zeros (beta = 1) instead of
+// OpenBLAS zeroing the columns in a pass of its own (beta = 0 cost 8% of a LeNet dual step).
+// With padding the border entries are never read; the GEMM then writes scratch_columns (beta = 0).
 template <class Scalar>
 void input_gradient_of_rows(const Scalar* weight, std::size_t weight_rows, const Scalar* rows, const conv_shape& c,
-                            Scalar* columns, Scalar* target) {
-  autodiff::detail::gemm(true, false, c.patch(), c.columns(), weight_rows, Scalar(1), weight, c.patch(), rows,
-                         c.columns(), Scalar(0), columns, c.columns());
+                            Scalar* zero_columns, Scalar* scratch_columns, Scalar* target) {
+  const bool zeros_kept = c.padding == 0;
+  Scalar* columns = zeros_kept ? zero_columns : scratch_columns;
+  try {
+    autodiff::detail::gemm(true, false, c.patch(), c.columns(), weight_rows, Scalar(1), weight, c.patch(), rows,
+                           c.columns(), zeros_kept ? Scalar(1) : Scalar(0), columns, c.columns());
+  } catch (...) {
+    if (zeros_kept) std::fill(columns, columns + c.patch() * c.columns(), Scalar(0));  // the next call relies on it
+    throw;
+  }
   std::fill(target, target + c.input_size(), Scalar(0));
-  col2im_rows_add(columns, c, target);
+  if (zeros_kept) {
+    col2im_rows_add<true>(columns, c, target);
+  } else {
+    col2im_rows_add<false>(columns, c, target);
+  }
 }
 
 // a zero array of `shape` for each group after the first (group 0 writes to the result itself)
@@ -341,7 +366,7 @@ void conv_backward(const xt::xarray<Scalar>& g, const xt::xarray<Scalar>& x, con
                            c.patch());
     if (with_bias) row_sums_add(b.value_rows, c.out_channels, c.columns(), accumulator(bias_gradient, bias_groups, group));
     if (input_gradient_needed) {
-      input_gradient_of_rows(weight.data(), c.out_channels, b.value_rows, c, b.value_columns,
+      input_gradient_of_rows(weight.data(), c.out_channels, b.value_rows, c, b.zero_columns, b.value_columns,
                              input_gradient.data() + first * s.input_image());
     }
   });
@@ -434,8 +459,6 @@ void conv_backward(const autodiff::dual_tensor<Scalar>& g, const autodiff::dual_
   const std::size_t live = std::max({gradient_live, input_live, weight_live});
   const std::size_t tangent_count = std::max({g.tangent_count(), x.tangent_count(), weight.tangent_count()});
   const std::size_t patch = s.patch(), out = s.out_channels;
-  // a tangent slot of dL/dX is live where dG_k or dW_k is: dX_k alone does not reach it
-  const std::size_t input_gradient_live = std::max(gradient_live, weight_live);
 
   // value and live tangents of dL/dW in one array [1 + live, out, patch], and of dL/db [1 + live, out]
   xt::xarray<Scalar> weight_all = xt::zeros<Scalar>({1 + live, out, patch});
@@ -479,7 +502,7 @@ void conv_backward(const autodiff::dual_tensor<Scalar>& g, const autodiff::dual_
                            columns, Scalar(1), weight_sums, patch);
     if (with_bias) row_sums_add(rows, (1 + gradient_live) * out, columns, accumulator(bias_all, bias_groups, group));
     if (input_gradient_needed) {
-      input_gradient_of_rows(weight.value().data(), out, rows, c, scratch_cols,
+      input_gradient_of_rows(weight.value().data(), out, rows, c, b.zero_columns, scratch_cols,
                              input_value.data() + first * s.input_image());
     }
     // G under dG_k, so that both terms of (dL/dX)_k are one GEMM with twice the inner size
@@ -494,19 +517,17 @@ void conv_backward(const autodiff::dual_tensor<Scalar>& g, const autodiff::dual_
         if (k < gradient_live && k < weight_live) {
           // one pass over the [patch, columns] result instead of two: [W; dW_k]^T [dG_k; G]
           std::copy(tangent_rows + k * out * columns, tangent_rows + (k + 1) * out * columns, stacked);
-          const Scalar* weights = stacked_weights.data() + k * 2 * out * patch;
-          autodiff::detail::gemm(true, false, patch, columns, 2 * out, Scalar(1), weights, patch, stacked, columns,
-                                 Scalar(0), scratch_cols, columns);
+          input_gradient_of_rows(stacked_weights.data() + k * 2 * out * patch, 2 * out, stacked, c, b.zero_columns,
+                                 scratch_cols, target);
         } else if (k < gradient_live) {
-          autodiff::detail::gemm(true, false, patch, columns, out, Scalar(1), weight.value().data(), patch,
-                                 tangent_rows + k * out * columns, columns, Scalar(0), scratch_cols, columns);
+          input_gradient_of_rows(weight.value().data(), out, tangent_rows + k * out * columns, c, b.zero_columns,
+                                 scratch_cols, target);
         } else if (k < weight_live) {
-          autodiff::detail::gemm(true, false, patch, columns, out, Scalar(1),
-                                 weight.live_tangent_block().data() + k * weight.size(), patch, rows, columns,
-                                 Scalar(0), scratch_cols, columns);
+          input_gradient_of_rows(weight.live_tangent_block().data() + k * weight.size(), out, rows, c,
+                                 b.zero_columns, scratch_cols, target);
+        } else {
+          std::fill(target, target + c.input_size(), Scalar(0));  // dX_k alone does not reach dL/dX
         }
-        std::fill(target, target + c.input_size(), Scalar(0));
-        if (k < input_gradient_live) col2im_rows_add(scratch_cols, c, target);
       }
       if (k < input_live) {
         im2col_rows(image_pointer(x.live_tangent_block().data() + k * x.size(), s.input_image(), first), c,
