@@ -281,7 +281,7 @@ int main(int argc, char** argv)
     fds::autodiff::set_thread_count(static_cast<std::size_t>(blas.threads));
     if (wanted("matmul"))
     {
-        report["dual_matmul_by_blas_threads"] = matmul_by_threads;
+        report["dual_matmul_by_threads"] = matmul_by_threads;
     }
     if (wanted("elementwise"))
     {

@@ -136,7 +136,7 @@ int main(int argc, char** argv) {
   const auto kernel = autodiff::blas_kernel_report();
   nlohmann::json report{{"benchmark", "nn_training_steps"},
                         {"blas_kernel", kernel.corename},
-                        {"blas_threads", kernel.threads},
+                        {"threads", kernel.threads},
                         {"results", nlohmann::json::array()}};
   for (const auto& s : setups) {
     if (models.find(s.model) == std::string::npos) continue;
