@@ -184,12 +184,13 @@ namespace fds::autodiff
                 inside_parallel_part = was_inside;
             }
 
-            void helper_loop()
+            // `seen`: the generation when the helper was started; a job published before the
+            // thread first runs is still taken
+            void helper_loop(std::uint64_t seen)
             {
                 // Spin this long for the next job before sleeping: the loops of a training step
                 // come microseconds apart, and waking a sleeping thread costs tens of microseconds.
                 constexpr int spin_rounds = 20000;  // about 0.1-0.2 ms of pause instructions
-                std::uint64_t seen = generation_.load(std::memory_order_acquire);
                 for (;;)
                 {
                     for (int round = 0; round < spin_rounds; ++round)
@@ -230,12 +231,14 @@ namespace fds::autodiff
                 }
             }
 
+            // called where no job can be published (constructor, resize under run_mutex_)
             void start_helpers(std::size_t count)
             {
                 stopping_.store(false);
+                const std::uint64_t generation = generation_.load(std::memory_order_acquire);
                 for (std::size_t i = 0; i < count; ++i)
                 {
-                    helpers_.emplace_back([this] { helper_loop(); });
+                    helpers_.emplace_back([this, generation] { helper_loop(generation); });
                 }
             }
 
