@@ -69,7 +69,7 @@ BOOST_AUTO_TEST_CASE(two_threads_share_a_loop_of_slow_parts) {
   std::mutex ids_mutex;
   std::set<std::thread::id> ids;
   run_parts(8, [&](std::size_t) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));  // 0.4 s serially: ample time for a helper to wake
     std::lock_guard<std::mutex> lock(ids_mutex);
     ids.insert(std::this_thread::get_id());
   });
