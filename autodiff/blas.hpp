@@ -25,24 +25,13 @@ namespace fds::autodiff::detail
     template <class Block>
     void for_each_product_block(std::size_t m, std::size_t n, std::size_t k, Block&& block)
     {
-        const std::size_t threads = thread_count();
-        const bool by_columns = n >= m;
-        const std::size_t extent = by_columns ? n : m;
-        const std::size_t granule = by_columns ? 16 : 8;
-        const std::size_t granules = (extent + granule - 1) / granule;
-        const std::size_t parts = std::min(threads, granules);
-        if (parts < 2 || m * n * k < parallel_product_work)
+        if (m * n * k < parallel_product_work)
         {
             block(0, m, 0, n);
             return;
         }
-        run_parts(parts, [&](std::size_t part) {
-            const std::size_t begin = std::min(extent, granules * part / parts * granule);
-            const std::size_t end = std::min(extent, granules * (part + 1) / parts * granule);
-            if (begin == end)
-            {
-                return;
-            }
+        const bool by_columns = n >= m;
+        run_cuts(by_columns ? n : m, by_columns ? 16 : 8, [&](std::size_t begin, std::size_t end) {
             if (by_columns)
             {
                 block(0, m, begin, end - begin);

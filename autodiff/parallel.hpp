@@ -34,7 +34,8 @@ namespace fds::autodiff
     // Threads a parallel loop uses, the caller included.
     std::size_t thread_count();
 
-    // Sets the thread count (at least 1); waits for nothing, call it between loops.
+    // Sets the thread count (at least 1). Call it between loops, not from inside a part: it waits
+    // for a loop another thread is running.
     void set_thread_count(std::size_t threads);
 
     // Runs body(part) for every part in [0, parts), on up to thread_count() threads (the caller is
@@ -45,9 +46,14 @@ namespace fds::autodiff
     void run_parts(std::size_t parts, Body&& body);
 
     // Runs body(begin, end) over [0, count) cut into one contiguous range per thread, each a
-    // multiple of `granule` long but the last, once count * passes (the element visits of the
-    // loop) reaches parallel_pass_work; below that, body(0, count) on the caller. For loops whose
-    // elements are independent, so the result does not depend on the cut.
+    // multiple of `granule` long but the last (body(0, count) on the caller when there is one
+    // thread or one granule). For loops whose elements are independent, so the result does not
+    // depend on the cut.
+    template <class Body>
+    void run_cuts(std::size_t count, std::size_t granule, Body&& body);
+
+    // run_cuts once count * passes (the element visits of the loop) reaches parallel_pass_work;
+    // below that, body(0, count) on the caller.
     template <class Body>
     void run_ranges(std::size_t count, std::size_t passes, std::size_t granule, Body&& body);
 
@@ -291,12 +297,12 @@ namespace fds::autodiff
     }
 
     template <class Body>
-    void run_ranges(std::size_t count, std::size_t passes, std::size_t granule, Body&& body)
+    void run_cuts(std::size_t count, std::size_t granule, Body&& body)
     {
         granule = std::max<std::size_t>(granule, 1);
         const std::size_t granules = (count + granule - 1) / granule;
         const std::size_t parts = std::min(thread_count(), granules);
-        if (parts < 2 || count * std::max<std::size_t>(passes, 1) < parallel_pass_work)
+        if (parts < 2)
         {
             body(std::size_t{0}, count);
             return;
@@ -309,5 +315,16 @@ namespace fds::autodiff
                 body(begin, end);
             }
         });
+    }
+
+    template <class Body>
+    void run_ranges(std::size_t count, std::size_t passes, std::size_t granule, Body&& body)
+    {
+        if (count * std::max<std::size_t>(passes, 1) < parallel_pass_work)
+        {
+            body(std::size_t{0}, count);
+            return;
+        }
+        run_cuts(count, granule, body);
     }
 }

@@ -42,10 +42,8 @@ void for_channel(const batch_norm_geometry<Scalar>& g, std::size_t c, Function&&
 // result does not depend on the split).
 template <class Scalar, class Body>
 void for_channel_ranges(const batch_norm_geometry<Scalar>& g, Body&& body) {
-  constexpr std::size_t parallel_elements = std::size_t{1} << 16;
-  const std::size_t parts = g.size() < parallel_elements ? 1 : autodiff::thread_count();
-  autodiff::run_parts(parts, [&](std::size_t part) {
-    for (std::size_t c = g.channels * part / parts; c < g.channels * (part + 1) / parts; ++c) body(c);
+  autodiff::run_ranges(g.channels, g.count(), 1, [&](std::size_t first, std::size_t last) {
+    for (std::size_t c = first; c < last; ++c) body(c);
   });
 }
 

@@ -24,7 +24,6 @@
 #include <autodiff/autodiff.hpp>
 #include <autodiff/blas.hpp>
 
-
 namespace fds::nn::detail {
 
 struct conv_shape {
@@ -379,14 +378,12 @@ void conv_backward(const xt::xarray<Scalar>& g, const xt::xarray<Scalar>& x, con
 // backward) are one GEMM over the stacked [W; dW_0; ...] or [G; dG_0; ...], so X is packed and
 // streamed once per chunk; each dX_k is its own GEMM.
 
-// [a; b_0; b_1; ...]: a [rows, n] over the first `live` blocks of b [*, rows, n]
+// target = [value; tangents_0; ...; tangents_{count-1}], each block `size` entries
 template <class Scalar>
-std::vector<Scalar> stack_value_and_tangents(const xt::xarray<Scalar>& a, const xt::xarray<Scalar>& b,
-                                             std::size_t live) {
-  std::vector<Scalar> stacked((1 + live) * a.size());
-  std::copy(a.begin(), a.end(), stacked.begin());
-  std::copy(b.data(), b.data() + live * a.size(), stacked.begin() + static_cast<std::ptrdiff_t>(a.size()));
-  return stacked;
+void stack_value_and_tangents(const Scalar* value, const Scalar* tangents, std::size_t count, std::size_t size,
+                              Scalar* target) {
+  std::copy(value, value + size, target);
+  std::copy(tangents, tangents + count * size, target + size);
 }
 
 // The dual tensor of `shape` whose value and live tangents are the blocks of `all` [1 + live, shape...].
@@ -417,7 +414,9 @@ autodiff::dual_tensor<Scalar> conv_forward(const autodiff::dual_tensor<Scalar>& 
   xt::xarray<Scalar> block = xt::xarray<Scalar>::from_shape(block_shape);
   const std::size_t output_image = output.image_size(s);
   const std::vector<Scalar> zero_bias(out, Scalar(0));
-  const std::vector<Scalar> weights = stack_value_and_tangents(weight.value(), weight.live_tangent_block(), weight_live);
+  std::vector<Scalar> weights((1 + weight_live) * weight.size());
+  stack_value_and_tangents(weight.value().data(), weight.live_tangent_block().data(), weight_live, weight.size(),
+                           weights.data());
   for_each_chunk<Scalar>(s, live, [&](std::size_t first, const conv_shape& c, std::size_t, chunk_buffers<Scalar> b) {
     const std::size_t columns = c.columns();
     Scalar* cols = b.value_columns;
@@ -472,10 +471,8 @@ void conv_backward(const autodiff::dual_tensor<Scalar>& g, const autodiff::dual_
     const std::size_t both = std::min(gradient_live, weight_live);
     stacked_weights.resize(both * 2 * out * patch);
     for (std::size_t k = 0; k < both; ++k) {
-      Scalar* target = stacked_weights.data() + k * 2 * out * patch;
-      std::copy(weight.value().begin(), weight.value().end(), target);
-      const Scalar* tangent = weight.live_tangent_block().data() + k * out * patch;
-      std::copy(tangent, tangent + out * patch, target + out * patch);
+      stack_value_and_tangents(weight.value().data(), weight.live_tangent_block().data() + k * out * patch, 1,
+                               out * patch, stacked_weights.data() + k * 2 * out * patch);
     }
     input_value = xt::xarray<Scalar>::from_shape({s.batch, s.channels, s.height, s.width});
     input_block = xt::xarray<Scalar>::from_shape({live, s.batch, s.channels, s.height, s.width});
