@@ -3,6 +3,9 @@
 // lay the columns out as [C*KH*KW, n*OH*OW] (rows copied as contiguous runs), so that
 //   Y[O, n*OH*OW] = W[O, C*KH*KW] X                          (one GEMM per value or tangent)
 // lands in NCHW order with one block copy per (image, o), and no transposes of the data are needed.
+// Where direct_convolution.hpp applies (stride 1, no padding: LeNet), the products with X (W X and
+// G X^T) are computed from the images without columns (multiply_columns, add_product_with_columns);
+// the input gradient W^T G always goes through columns and col2im.
 // With the columns of the value X and of each live tangent dX_k of the input:
 //   forward   dY_k  = dW_k X + W dX_k,                       (+ db_k)
 //   backward  dL/dW = G X^T,  dL/dX = W^T G,  dL/db = row sums of G, and on duals
@@ -24,27 +27,10 @@
 #include <autodiff/autodiff.hpp>
 #include <autodiff/blas.hpp>
 
-namespace fds::nn::detail {
+#include <nn/conv_shape.hpp>
+#include <nn/direct_convolution.hpp>
 
-struct conv_shape {
-  std::size_t batch, channels, height, width, out_channels, kernel, stride, padding, out_height, out_width;
-  // Images per chunk: columns of about this many bytes (at least one image), so that they stay in
-  // the core's L2 cache (512 KiB here) and the shared L3. Measured on LeNet, the CNN and WRN-16-1:
-  // 0.5-1 MiB is best, 4 MiB costs 5-20% more per step.
-  std::size_t chunk_bytes = std::size_t{1} << 20;
-  std::size_t patch() const { return channels * kernel * kernel; }
-  std::size_t positions() const { return out_height * out_width; }
-  std::size_t columns() const { return batch * positions(); }
-  std::size_t input_image() const { return channels * height * width; }
-  std::size_t output_image() const { return out_channels * positions(); }
-  std::size_t input_size() const { return batch * input_image(); }
-  // the same convolution on `count` images
-  conv_shape with_batch(std::size_t count) const {
-    conv_shape chunk = *this;
-    chunk.batch = count;
-    return chunk;
-  }
-};
+namespace fds::nn::detail {
 
 // output columns ox whose input column ox*stride + kx - padding lies inside [0, width)
 inline std::pair<std::size_t, std::size_t> valid_range(std::size_t offset, const conv_shape& s, std::size_t extent,
@@ -314,6 +300,34 @@ void input_gradient_of_rows(const Scalar* weight, std::size_t weight_rows, const
   }
 }
 
+// rows [weight_rows, columns] = w [weight_rows, patch] im2col(x), or rows += that with accumulate,
+// for the chunk's images x: straight from the images where direct_convolution.hpp applies, else
+// through im2col into `columns` and one GEMM
+template <class Scalar>
+void multiply_columns(const Scalar* w, std::size_t weight_rows, const Scalar* x, const conv_shape& c, bool accumulate,
+                      Scalar* columns, Scalar* rows) {
+  if (direct_convolution_applies<Scalar>(c)) {
+    direct_convolve(w, weight_rows, x, c, accumulate, rows);
+    return;
+  }
+  im2col_rows(x, c, columns);
+  autodiff::detail::gemm(false, false, weight_rows, c.columns(), c.patch(), Scalar(1), w, c.patch(), columns,
+                         c.columns(), accumulate ? Scalar(1) : Scalar(0), rows, c.columns());
+}
+
+// target [gradient_rows, patch] += g [gradient_rows, columns] im2col(x)^T, the same two ways
+template <class Scalar>
+void add_product_with_columns(const Scalar* g, std::size_t gradient_rows, const Scalar* x, const conv_shape& c,
+                              Scalar* columns, Scalar* target) {
+  if (direct_convolution_applies<Scalar>(c)) {
+    direct_weight_gradient_add(g, gradient_rows, x, c, target);
+    return;
+  }
+  im2col_rows(x, c, columns);
+  autodiff::detail::gemm(false, true, gradient_rows, c.patch(), c.columns(), Scalar(1), g, c.columns(), columns,
+                         c.columns(), Scalar(1), target, c.patch());
+}
+
 // a zero array of `shape` for each group after the first (group 0 writes to the result itself)
 template <class Scalar>
 std::vector<xt::xarray<Scalar>> group_accumulators(const std::vector<std::size_t>& shape) {
@@ -337,9 +351,8 @@ xt::xarray<Scalar> conv_forward(const xt::xarray<Scalar>& x, const xt::xarray<Sc
                                 const xt::xarray<Scalar>* bias, const conv_shape& s, const Output& output = {}) {
   xt::xarray<Scalar> y = xt::xarray<Scalar>::from_shape(output.shape(s));
   for_each_chunk<Scalar>(s, 0, [&](std::size_t first, const conv_shape& c, std::size_t, chunk_buffers<Scalar> b) {
-    im2col_rows(image_pointer(x.data(), s.input_image(), first), c, b.value_columns);
-    autodiff::detail::gemm(false, false, c.out_channels, c.columns(), c.patch(), Scalar(1), weight.data(), c.patch(),
-                           b.value_columns, c.columns(), Scalar(0), b.value_rows, c.columns());
+    multiply_columns(weight.data(), c.out_channels, image_pointer(x.data(), s.input_image(), first), c, false,
+                     b.value_columns, b.value_rows);
     output.store(b.value_rows, bias ? bias->data() : nullptr, c, first, true,
                  y.data() + first * output.image_size(s));
   });
@@ -358,11 +371,9 @@ void conv_backward(const xt::xarray<Scalar>& g, const xt::xarray<Scalar>& x, con
   input_gradient = input_gradient_needed ? xt::xarray<Scalar>::from_shape({s.batch, s.channels, s.height, s.width})
                                          : xt::xarray<Scalar>();
   for_each_chunk<Scalar>(s, 0, [&](std::size_t first, const conv_shape& c, std::size_t group, chunk_buffers<Scalar> b) {
-    im2col_rows(image_pointer(x.data(), s.input_image(), first), c, b.value_columns);
     output.load_gradient(image_pointer(g.data(), output.image_size(s), first), c, first, b.value_rows);
-    autodiff::detail::gemm(false, true, c.out_channels, c.patch(), c.columns(), Scalar(1), b.value_rows, c.columns(),
-                           b.value_columns, c.columns(), Scalar(1), accumulator(weight_gradient, weight_groups, group),
-                           c.patch());
+    add_product_with_columns(b.value_rows, c.out_channels, image_pointer(x.data(), s.input_image(), first), c,
+                             b.value_columns, accumulator(weight_gradient, weight_groups, group));
     if (with_bias) row_sums_add(b.value_rows, c.out_channels, c.columns(), accumulator(bias_gradient, bias_groups, group));
     if (input_gradient_needed) {
       input_gradient_of_rows(weight.data(), c.out_channels, b.value_rows, c, b.zero_columns, b.value_columns,
@@ -375,8 +386,8 @@ void conv_backward(const xt::xarray<Scalar>& g, const xt::xarray<Scalar>& x, con
 
 // ----- dual -----
 // The products with the value's columns X (W X and every dW_k X forward, G X^T and every dG_k X^T
-// backward) are one GEMM over the stacked [W; dW_0; ...] or [G; dG_0; ...], so X is packed and
-// streamed once per chunk; each dX_k is its own GEMM.
+// backward) are one product over the stacked [W; dW_0; ...] or [G; dG_0; ...], so X is copied and
+// streamed once per chunk; each dX_k is its own product.
 
 // target = [value; tangents_0; ...; tangents_{count-1}], each block `size` entries
 template <class Scalar>
@@ -406,7 +417,7 @@ autodiff::dual_tensor<Scalar> conv_forward(const autodiff::dual_tensor<Scalar>& 
   const std::size_t weight_live = weight.live_tangents(), input_live = x.live_tangents();
   const std::size_t bias_live = bias ? bias->live_tangents() : 0;
   const std::size_t live = std::max({input_live, weight_live, bias_live});
-  const std::size_t out = s.out_channels, patch = s.patch();
+  const std::size_t out = s.out_channels;
   const std::vector<std::size_t> output_shape = output.shape(s);
   std::vector<std::size_t> block_shape = output_shape;
   block_shape.insert(block_shape.begin(), live);
@@ -422,19 +433,17 @@ autodiff::dual_tensor<Scalar> conv_forward(const autodiff::dual_tensor<Scalar>& 
     Scalar* cols = b.value_columns;
     Scalar* rows = b.value_rows;
     Scalar* tangent_rows = b.tangent_rows(c);
-    // rows = W X, then tangent_rows[k] = dW_k X (one GEMM) + W dX_k
-    im2col_rows(image_pointer(x.value().data(), s.input_image(), first), c, cols);
-    autodiff::detail::gemm(false, false, (1 + weight_live) * out, columns, patch, Scalar(1), weights.data(), patch,
-                           cols, columns, Scalar(0), rows, columns);
+    // rows = W X, then tangent_rows[k] = dW_k X (one product over [W; dW_0; ...]) + W dX_k
+    multiply_columns(weights.data(), (1 + weight_live) * out, image_pointer(x.value().data(), s.input_image(), first),
+                     c, false, cols, rows);
     output.store(rows, bias ? bias->value().data() : nullptr, c, first, true, value.data() + first * output_image);
     Scalar* tangent_cols = b.tangent_columns;
     for (std::size_t k = 0; k < live; ++k) {
       Scalar* target_rows = tangent_rows + k * out * columns;
       if (k < input_live) {
-        im2col_rows(image_pointer(x.live_tangent_block().data() + k * x.size(), s.input_image(), first), c,
-                    tangent_cols);
-        autodiff::detail::gemm(false, false, out, columns, patch, Scalar(1), weight.value().data(), patch,
-                               tangent_cols, columns, k < weight_live ? Scalar(1) : Scalar(0), target_rows, columns);
+        multiply_columns(weight.value().data(), out,
+                         image_pointer(x.live_tangent_block().data() + k * x.size(), s.input_image(), first), c,
+                         k < weight_live, tangent_cols, target_rows);
       } else if (k >= weight_live) {
         std::fill(target_rows, target_rows + out * columns, Scalar(0));  // only the bias is live here
       }
@@ -487,16 +496,15 @@ void conv_backward(const autodiff::dual_tensor<Scalar>& g, const autodiff::dual_
     Scalar* tangent_rows = b.tangent_rows(c);
     Scalar* weight_sums = accumulator(weight_all, weight_groups, group);
     Scalar* weight_tangents = weight_sums + out * patch;
-    // dL/dW = G X^T and (dL/dW)_k = dG_k X^T (one GEMM over [G; dG_0; ...]) + G dX_k^T;
+    // dL/dW = G X^T and (dL/dW)_k = dG_k X^T (one product over [G; dG_0; ...]) + G dX_k^T;
     // dL/db and (dL/db)_k: row sums of G and dG_k
-    im2col_rows(image_pointer(x.value().data(), s.input_image(), first), c, cols);
     output.load_gradient(image_pointer(g.value().data(), output.image_size(s), first), c, first, rows);
     for (std::size_t k = 0; k < gradient_live; ++k) {
       output.load_gradient(image_pointer(g.live_tangent_block().data() + k * g.size(), output.image_size(s), first),
                            c, first, tangent_rows + k * out * columns);
     }
-    autodiff::detail::gemm(false, true, (1 + gradient_live) * out, patch, columns, Scalar(1), rows, columns, cols,
-                           columns, Scalar(1), weight_sums, patch);
+    add_product_with_columns(rows, (1 + gradient_live) * out, image_pointer(x.value().data(), s.input_image(), first),
+                             c, cols, weight_sums);
     if (with_bias) row_sums_add(rows, (1 + gradient_live) * out, columns, accumulator(bias_all, bias_groups, group));
     if (input_gradient_needed) {
       input_gradient_of_rows(weight.value().data(), out, rows, c, b.zero_columns, scratch_cols,
@@ -527,10 +535,9 @@ void conv_backward(const autodiff::dual_tensor<Scalar>& g, const autodiff::dual_
         }
       }
       if (k < input_live) {
-        im2col_rows(image_pointer(x.live_tangent_block().data() + k * x.size(), s.input_image(), first), c,
-                    scratch_cols);
-        autodiff::detail::gemm(false, true, out, patch, columns, Scalar(1), rows, columns, scratch_cols, columns,
-                               Scalar(1), weight_tangents + k * out * patch, patch);
+        add_product_with_columns(rows, out,
+                                 image_pointer(x.live_tangent_block().data() + k * x.size(), s.input_image(), first),
+                                 c, scratch_cols, weight_tangents + k * out * patch);
       }
     }
   });

@@ -10,10 +10,13 @@ using namespace fds::nn;
 BOOST_AUTO_TEST_CASE(conv2d_gradients_match_central_difference) {
   testing::check_gradient_by_central_difference(conv2d(2, 3, 3, 2, 1, true), {2, 2, 5, 6}, mode::training, 1);
   testing::check_gradient_by_central_difference(conv2d(1, 2, 2, 1, 0, false), {2, 1, 4, 4}, mode::training, 2);
+  // stride 1, no padding, output rows of 8 doubles: the products of direct_convolution.hpp
+  testing::check_gradient_by_central_difference(conv2d(2, 3, 3, 1, 0, true), {2, 2, 5, 10}, mode::training, 4);
 }
 
 BOOST_AUTO_TEST_CASE(conv2d_dual_tangents_match_central_difference_of_gradients) {
   testing::check_dual_tangents_by_central_difference(conv2d(2, 3, 3, 2, 1, true), {2, 2, 5, 6}, mode::training, 3);
+  testing::check_dual_tangents_by_central_difference(conv2d(2, 3, 3, 1, 0, true), {2, 2, 5, 10}, mode::training, 5);
 }
 
 BOOST_AUTO_TEST_CASE(conv2d_with_stride_and_padding_matches_pytorch) {
@@ -59,30 +62,38 @@ void check_close(const dual& a, const dual& b, const std::string& what) {
 
 // The kernels cut the batch into chunks of images whose im2col columns fit in cache; the weight
 // gradients sum over the chunks. Any chunking must give the whole-batch result (to rounding).
+// For both ways of computing the products: im2col + GEMM (stride 2, padding 1) and
+// direct_convolution.hpp (stride 1, no padding, output rows of 4 doubles).
 BOOST_AUTO_TEST_CASE(conv2d_kernels_give_the_whole_batch_result_in_any_chunking) {
   const std::size_t tangents = 3;
-  detail::conv_shape whole{7, 2, 6, 5, 3, 3, 2, 1, 3, 3};
-  whole.chunk_bytes = std::size_t{1} << 30;
-  const dual x = random_dual({7, 2, 6, 5}, tangents, 1);
-  const dual weight = random_dual({3, 2 * 3 * 3}, tangents, 2);
-  const dual bias = random_dual({3}, tangents, 3);
-  const dual g = random_dual({7, 3, 3, 3}, tangents, 4);
-  const dual expected_output = detail::conv_forward(x, weight, &bias, whole);
-  dual expected_weight, expected_bias, expected_input;
-  detail::conv_backward(g, x, weight, true, true, whole, expected_weight, expected_bias, expected_input);
+  //                                      N  C  H  W  O  K  stride padding OH OW
+  for (detail::conv_shape whole : {detail::conv_shape{7, 2, 6, 5, 3, 3, 2, 1, 3, 3},
+                                   detail::conv_shape{7, 2, 5, 6, 3, 3, 1, 0, 3, 4}}) {
+    BOOST_TEST_CONTEXT("stride " << whole.stride << ", padding " << whole.padding) {
+      BOOST_TEST(detail::direct_convolution_applies<double>(whole) == (whole.stride == 1));
+      whole.chunk_bytes = std::size_t{1} << 30;
+      const dual x = random_dual({7, 2, whole.height, whole.width}, tangents, 1);
+      const dual weight = random_dual({3, 2 * 3 * 3}, tangents, 2);
+      const dual bias = random_dual({3}, tangents, 3);
+      const dual g = random_dual({7, 3, whole.out_height, whole.out_width}, tangents, 4);
+      const dual expected_output = detail::conv_forward(x, weight, &bias, whole);
+      dual expected_weight, expected_bias, expected_input;
+      detail::conv_backward(g, x, weight, true, true, whole, expected_weight, expected_bias, expected_input);
 
-  const std::size_t image_bytes = whole.patch() * whole.positions() * sizeof(double);
-  for (std::size_t images_per_chunk : {1, 3}) {
-    detail::conv_shape chunked = whole;
-    chunked.chunk_bytes = images_per_chunk * image_bytes;
-    BOOST_TEST_CONTEXT("images per chunk " << images_per_chunk) {
-      BOOST_TEST(detail::chunk_images(chunked, sizeof(double)) == images_per_chunk);
-      check_close(detail::conv_forward(x, weight, &bias, chunked), expected_output, "output");
-      dual weight_gradient, bias_gradient, input_gradient;
-      detail::conv_backward(g, x, weight, true, true, chunked, weight_gradient, bias_gradient, input_gradient);
-      check_close(weight_gradient, expected_weight, "weight gradient");
-      check_close(bias_gradient, expected_bias, "bias gradient");
-      check_close(input_gradient, expected_input, "input gradient");
+      const std::size_t image_bytes = whole.patch() * whole.positions() * sizeof(double);
+      for (std::size_t images_per_chunk : {1, 3}) {
+        detail::conv_shape chunked = whole;
+        chunked.chunk_bytes = images_per_chunk * image_bytes;
+        BOOST_TEST_CONTEXT("images per chunk " << images_per_chunk) {
+          BOOST_TEST(detail::chunk_images(chunked, sizeof(double)) == images_per_chunk);
+          check_close(detail::conv_forward(x, weight, &bias, chunked), expected_output, "output");
+          dual weight_gradient, bias_gradient, input_gradient;
+          detail::conv_backward(g, x, weight, true, true, chunked, weight_gradient, bias_gradient, input_gradient);
+          check_close(weight_gradient, expected_weight, "weight gradient");
+          check_close(bias_gradient, expected_bias, "bias gradient");
+          check_close(input_gradient, expected_input, "input gradient");
+        }
+      }
     }
   }
 }
@@ -105,25 +116,28 @@ BOOST_AUTO_TEST_CASE(conv2d_skipping_the_input_gradient_keeps_the_parameter_grad
 // With two threads the chunks run on two threads; the sums are grouped so that the result is
 // the same, bit for bit, as on one thread.
 BOOST_AUTO_TEST_CASE(conv2d_kernels_give_bitwise_the_same_result_on_one_and_two_threads) {
-  detail::conv_shape shape{9, 2, 6, 5, 3, 3, 1, 1, 6, 5};
-  shape.chunk_bytes = 2 * shape.patch() * shape.positions() * sizeof(double);  // 5 chunks
-  const dual x = random_dual({9, 2, 6, 5}, 2, 8);
-  const dual weight = random_dual({3, 18}, 2, 9);
-  const dual bias = random_dual({3}, 2, 10);
-  const dual g = random_dual({9, 3, 6, 5}, 2, 11);
-  const std::size_t threads = fds::autodiff::thread_count();
-  std::vector<std::vector<dual>> results;
-  for (std::size_t run_threads : {1, 2}) {
-    fds::autodiff::set_thread_count(run_threads);
-    dual weight_gradient, bias_gradient, input_gradient;
-    detail::conv_backward(g, x, weight, true, true, shape, weight_gradient, bias_gradient, input_gradient);
-    results.push_back({detail::conv_forward(x, weight, &bias, shape), weight_gradient, bias_gradient, input_gradient});
-  }
-  fds::autodiff::set_thread_count(threads);
-  for (std::size_t i = 0; i < results[0].size(); ++i) {
-    BOOST_TEST_CONTEXT("result " << i) {
-      BOOST_TEST((results[0][i].value() == results[1][i].value()));
-      BOOST_TEST((results[0][i].live_tangent_block() == results[1][i].live_tangent_block()));
+  // padded (im2col + GEMM) and unpadded with output rows of 4 doubles (direct_convolution.hpp)
+  for (detail::conv_shape shape : {detail::conv_shape{9, 2, 6, 5, 3, 3, 1, 1, 6, 5},
+                                   detail::conv_shape{9, 2, 5, 6, 3, 3, 1, 0, 3, 4}}) {
+    shape.chunk_bytes = 2 * shape.patch() * shape.positions() * sizeof(double);  // 5 chunks
+    const dual x = random_dual({9, 2, shape.height, shape.width}, 2, 8);
+    const dual weight = random_dual({3, 18}, 2, 9);
+    const dual bias = random_dual({3}, 2, 10);
+    const dual g = random_dual({9, 3, shape.out_height, shape.out_width}, 2, 11);
+    const std::size_t threads = fds::autodiff::thread_count();
+    std::vector<std::vector<dual>> results;
+    for (std::size_t run_threads : {1, 2}) {
+      fds::autodiff::set_thread_count(run_threads);
+      dual weight_gradient, bias_gradient, input_gradient;
+      detail::conv_backward(g, x, weight, true, true, shape, weight_gradient, bias_gradient, input_gradient);
+      results.push_back({detail::conv_forward(x, weight, &bias, shape), weight_gradient, bias_gradient, input_gradient});
+    }
+    fds::autodiff::set_thread_count(threads);
+    for (std::size_t i = 0; i < results[0].size(); ++i) {
+      BOOST_TEST_CONTEXT("padding " << shape.padding << ", result " << i) {
+        BOOST_TEST((results[0][i].value() == results[1][i].value()));
+        BOOST_TEST((results[0][i].live_tangent_block() == results[1][i].live_tangent_block()));
+      }
     }
   }
 }

@@ -1,0 +1,182 @@
+#define BOOST_TEST_MODULE nn_direct_convolution
+#include <boost/test/unit_test.hpp>
+
+#include <cmath>
+#include <vector>
+
+#include <nn/direct_convolution.hpp>
+#include <nn/random.hpp>
+
+using namespace fds::nn;
+using detail::conv_shape;
+
+namespace {
+
+template <class Scalar>
+std::vector<Scalar> random_values(std::size_t count, random_source& random) {
+  std::vector<Scalar> values(count);
+  for (auto& v : values) v = static_cast<Scalar>(random.normal());
+  return values;
+}
+
+// x[n, c, oy + ky, ox + kx] for patch entry p = (c, ky, kx) and output position (n, oy, ox)
+template <class Scalar>
+long double input_at(const std::vector<Scalar>& x, const conv_shape& s, std::size_t p, std::size_t n, std::size_t oy,
+                     std::size_t ox) {
+  const std::size_t c = p / (s.kernel * s.kernel), ky = p / s.kernel % s.kernel, kx = p % s.kernel;
+  return x[((n * s.channels + c) * s.height + oy + ky) * s.width + ox + kx];
+}
+
+// The products from their definitions, summed in long double.
+template <class Scalar>
+std::vector<long double> convolution_by_definition(const std::vector<Scalar>& w, std::size_t rows,
+                                                   const std::vector<Scalar>& x, const conv_shape& s) {
+  std::vector<long double> result(rows * s.columns());
+  for (std::size_t m = 0; m < rows; ++m)
+    for (std::size_t n = 0; n < s.batch; ++n)
+      for (std::size_t oy = 0; oy < s.out_height; ++oy)
+        for (std::size_t ox = 0; ox < s.out_width; ++ox) {
+          long double sum = 0;
+          for (std::size_t p = 0; p < s.patch(); ++p) sum += w[m * s.patch() + p] * input_at(x, s, p, n, oy, ox);
+          result[m * s.columns() + (n * s.out_height + oy) * s.out_width + ox] = sum;
+        }
+  return result;
+}
+
+template <class Scalar>
+std::vector<long double> weight_gradient_by_definition(const std::vector<Scalar>& g, std::size_t rows,
+                                                       const std::vector<Scalar>& x, const conv_shape& s) {
+  std::vector<long double> result(rows * s.patch());
+  for (std::size_t m = 0; m < rows; ++m)
+    for (std::size_t p = 0; p < s.patch(); ++p) {
+      long double sum = 0;
+      for (std::size_t n = 0; n < s.batch; ++n)
+        for (std::size_t oy = 0; oy < s.out_height; ++oy)
+          for (std::size_t ox = 0; ox < s.out_width; ++ox)
+            sum += g[m * s.columns() + (n * s.out_height + oy) * s.out_width + ox] * input_at(x, s, p, n, oy, ox);
+      result[m * s.patch() + p] = sum;
+    }
+  return result;
+}
+
+// |actual - expected| <= tolerance * (1 + |expected|) everywhere
+template <class Scalar>
+void check_close(const std::vector<Scalar>& actual, const std::vector<long double>& expected, double tolerance) {
+  BOOST_REQUIRE_EQUAL(actual.size(), expected.size());
+  double worst = 0;
+  for (std::size_t i = 0; i < actual.size(); ++i) {
+    worst = std::max(worst, double(std::fabs(actual[i] - expected[i]) / (1 + std::fabs(expected[i]))));
+  }
+  BOOST_TEST(worst <= tolerance);
+}
+
+// Shapes where the kernels apply, in float and double: 1-3 channels, kernels 1 to 5 (patches of
+// 1 to 75 entries: every remainder of the 5-entry tiles), output rows of 1 to 3 vectors, one to
+// nine images (groups of whole images in the weight gradient), weight rows 1 to 7 (the 4-row
+// tiles' remainders).
+template <class Scalar>
+std::vector<conv_shape> shapes() {
+  constexpr std::size_t lanes = detail::vector32_lanes<Scalar>;
+  std::vector<conv_shape> result;
+  for (std::size_t kernel : {1, 2, 3, 5}) {
+    for (std::size_t channels : {1, 3}) {
+      for (std::size_t vectors : {1, 3}) {
+        const std::size_t out_width = vectors * lanes, out_height = 2 + kernel % 3;
+        const std::size_t batch = kernel == 2 ? 9 : 2;
+        result.push_back({batch, channels, out_height + kernel - 1, out_width + kernel - 1, 0, kernel, 1, 0,
+                          out_height, out_width});
+      }
+    }
+  }
+  return result;
+}
+
+template <class Scalar>
+void check_products(double tolerance) {
+  random_source random(17);
+  for (const conv_shape& s : shapes<Scalar>()) {
+    BOOST_REQUIRE(detail::direct_convolution_applies<Scalar>(s));
+    for (std::size_t rows : {1, 4, 7}) {
+      BOOST_TEST_CONTEXT("images " << s.batch << ", channels " << s.channels << ", kernel " << s.kernel
+                                   << ", output width " << s.out_width << ", rows " << rows) {
+        const auto x = random_values<Scalar>(s.input_size(), random);
+        const auto w = random_values<Scalar>(rows * s.patch(), random);
+        const auto g = random_values<Scalar>(rows * s.columns(), random);
+        const auto start = random_values<Scalar>(rows * s.columns(), random);
+        const auto weight_start = random_values<Scalar>(rows * s.patch(), random);
+
+        std::vector<Scalar> product(rows * s.columns(), Scalar(7));  // overwritten
+        detail::direct_convolve(w.data(), rows, x.data(), s, false, product.data());
+        const auto expected = convolution_by_definition(w, rows, x, s);
+        check_close(product, expected, tolerance);
+
+        std::vector<Scalar> accumulated = start;
+        detail::direct_convolve(w.data(), rows, x.data(), s, true, accumulated.data());
+        std::vector<long double> expected_sum(expected);
+        for (std::size_t i = 0; i < expected_sum.size(); ++i) expected_sum[i] += start[i];
+        check_close(accumulated, expected_sum, tolerance);
+
+        std::vector<Scalar> weight_gradient = weight_start;
+        detail::direct_weight_gradient_add(g.data(), rows, x.data(), s, weight_gradient.data());
+        std::vector<long double> expected_gradient = weight_gradient_by_definition(g, rows, x, s);
+        for (std::size_t i = 0; i < expected_gradient.size(); ++i) expected_gradient[i] += weight_start[i];
+        check_close(weight_gradient, expected_gradient, tolerance);
+      }
+    }
+  }
+}
+
+// Row m of a product over stacked rows must have the bits of the product of row m alone: the
+// kernels compute [W; dW_0; ...] at once, and K tangents at once must equal K runs of one.
+template <class Scalar>
+void check_rows_alone_and_stacked() {
+  random_source random(23);
+  const std::size_t rows = 7;
+  for (const conv_shape& s : shapes<Scalar>()) {
+    BOOST_TEST_CONTEXT("images " << s.batch << ", channels " << s.channels << ", kernel " << s.kernel
+                                 << ", output width " << s.out_width) {
+      const auto x = random_values<Scalar>(s.input_size(), random);
+      const auto w = random_values<Scalar>(rows * s.patch(), random);
+      const auto g = random_values<Scalar>(rows * s.columns(), random);
+      std::vector<Scalar> stacked(rows * s.columns()), stacked_gradient(rows * s.patch(), Scalar(0));
+      detail::direct_convolve(w.data(), rows, x.data(), s, false, stacked.data());
+      detail::direct_weight_gradient_add(g.data(), rows, x.data(), s, stacked_gradient.data());
+      for (std::size_t m = 0; m < rows; ++m) {
+        std::vector<Scalar> alone(s.columns()), alone_gradient(s.patch(), Scalar(0));
+        detail::direct_convolve(w.data() + m * s.patch(), 1, x.data(), s, false, alone.data());
+        detail::direct_weight_gradient_add(g.data() + m * s.columns(), 1, x.data(), s, alone_gradient.data());
+        BOOST_TEST((std::equal(alone.begin(), alone.end(), stacked.begin() + m * s.columns())), "row " << m);
+        BOOST_TEST((std::equal(alone_gradient.begin(), alone_gradient.end(), stacked_gradient.begin() + m * s.patch())),
+                   "gradient row " << m);
+      }
+    }
+  }
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(direct_products_equal_their_definitions_in_double) { check_products<double>(1e-13); }
+
+BOOST_AUTO_TEST_CASE(direct_products_equal_their_definitions_in_float) { check_products<float>(2e-5); }
+
+BOOST_AUTO_TEST_CASE(direct_products_give_each_row_the_same_bits_alone_or_stacked) {
+  check_rows_alone_and_stacked<double>();
+  check_rows_alone_and_stacked<float>();
+}
+
+BOOST_AUTO_TEST_CASE(direct_convolution_applies_to_unit_stride_unpadded_whole_vector_rows) {
+  //                  N  C  H   W   O  K  stride padding OH OW
+  const conv_shape lenet_second{256, 6, 12, 12, 16, 5, 1, 0, 8, 8};
+  BOOST_TEST(detail::direct_convolution_applies<float>(lenet_second));
+  BOOST_TEST(detail::direct_convolution_applies<double>(lenet_second));
+  const conv_shape six_wide{2, 1, 10, 10, 3, 5, 1, 0, 6, 6};
+  BOOST_TEST(!detail::direct_convolution_applies<float>(six_wide));
+  BOOST_TEST(!detail::direct_convolution_applies<double>(six_wide));
+  const conv_shape four_wide{2, 1, 8, 8, 3, 5, 1, 0, 4, 4};
+  BOOST_TEST(!detail::direct_convolution_applies<float>(four_wide));
+  BOOST_TEST(detail::direct_convolution_applies<double>(four_wide));
+  const conv_shape padded{2, 1, 8, 6, 3, 1, 1, 1, 10, 8};
+  BOOST_TEST(!detail::direct_convolution_applies<double>(padded));
+  const conv_shape strided{2, 1, 17, 17, 3, 3, 2, 0, 8, 8};
+  BOOST_TEST(!detail::direct_convolution_applies<double>(strided));
+}
