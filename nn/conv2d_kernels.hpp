@@ -3,9 +3,9 @@
 // lay the columns out as [C*KH*KW, n*OH*OW] (rows copied as contiguous runs), so that
 //   Y[O, n*OH*OW] = W[O, C*KH*KW] X                          (one GEMM per value or tangent)
 // lands in NCHW order with one block copy per (image, o), and no transposes of the data are needed.
-// Where direct_convolution.hpp applies (stride 1, no padding: LeNet), the products with X (W X and
-// G X^T) are computed from the images without columns (multiply_columns, add_product_with_columns);
-// the input gradient W^T G always goes through columns and col2im.
+// Where direct_convolution.hpp applies (stride 1, output rows of whole SIMD vectors), the products
+// with X (W X and G X^T) are computed from the images without columns (multiply_columns,
+// add_product_with_columns); the input gradient W^T G always goes through columns and col2im.
 // With the columns of the value X and of each live tangent dX_k of the input:
 //   forward   dY_k  = dW_k X + W dX_k,                       (+ db_k)
 //   backward  dL/dW = G X^T,  dL/dX = W^T G,  dL/db = row sums of G, and on duals
@@ -301,13 +301,18 @@ void input_gradient_of_rows(const Scalar* weight, std::size_t weight_rows, const
 }
 
 // rows [weight_rows, columns] = w [weight_rows, patch] im2col(x), or rows += that with accumulate,
-// for the chunk's images x: straight from the images where direct_convolution.hpp applies, else
+// for the chunk's images x: straight from the images where direct_convolution.hpp applies (from
+// their zero-bordered copy in `columns` when padded: it is never larger than the columns), else
 // through im2col into `columns` and one GEMM
 template <class Scalar>
 void multiply_columns(const Scalar* w, std::size_t weight_rows, const Scalar* x, const conv_shape& c, bool accumulate,
                       Scalar* columns, Scalar* rows) {
   if (direct_convolution_applies<Scalar>(c)) {
-    direct_convolve(w, weight_rows, x, c, accumulate, rows);
+    if (c.padding == 0) {
+      direct_convolve(w, weight_rows, x, c, accumulate, rows);
+    } else {
+      direct_convolve(w, weight_rows, columns, padded_images(x, c, columns), accumulate, rows);
+    }
     return;
   }
   im2col_rows(x, c, columns);
@@ -320,7 +325,11 @@ template <class Scalar>
 void add_product_with_columns(const Scalar* g, std::size_t gradient_rows, const Scalar* x, const conv_shape& c,
                               Scalar* columns, Scalar* target) {
   if (direct_convolution_applies<Scalar>(c)) {
-    direct_weight_gradient_add(g, gradient_rows, x, c, target);
+    if (c.padding == 0) {
+      direct_weight_gradient_add(g, gradient_rows, x, c, target);
+    } else {
+      direct_weight_gradient_add(g, gradient_rows, columns, padded_images(x, c, columns), target);
+    }
     return;
   }
   im2col_rows(x, c, columns);

@@ -1,6 +1,6 @@
 // Convolution products computed straight from the images, without im2col, where the convolution
-// has stride 1, no padding and output rows that are a whole number of 32-byte vectors (8 floats
-// or 4 doubles): LeNet's two layers. conv2d_kernels.hpp otherwise copies every receptive field
+// has stride 1 and output rows that are a whole number of 32-byte vectors (8 floats or 4
+// doubles): LeNet's layers, the CNN's, and WRN-16-1's except the three with stride 2. conv2d_kernels.hpp otherwise copies every receptive field
 // into columns (KH*KW copies of each input value) and lets BLAS multiply them, and BLAS packs
 // those columns once more. At LeNet's sizes the copies cost as much as the arithmetic, and the
 // products with few weight rows (W dX_k: 16 rows) ran at a third of BLAS's speed. Measured on one
@@ -15,6 +15,7 @@
 // K tangents at once equal K runs of one (tested), as on the im2col path.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstring>
 #include <vector>
@@ -101,10 +102,36 @@ inline double horizontal_sum(vector32<double> v) {
   return v[0];
 }
 
-// whether the kernels below compute this convolution
+// whether the kernels below compute this convolution: the kernels themselves take unpadded
+// images; a padded convolution passes them a zero-bordered copy (padded_images)
 template <class Scalar>
 bool direct_convolution_applies(const conv_shape& s) {
-  return s.stride == 1 && s.padding == 0 && s.out_width % vector32_lanes<Scalar> == 0;
+  return s.stride == 1 && s.out_width % vector32_lanes<Scalar> == 0;
+}
+
+// The chunk's images x with a zero border of c.padding on every side, written to `padded`
+// [batch, C, H + 2 padding, W + 2 padding]; returns the same convolution of the padded images
+// (padding 0). Far smaller than the columns it replaces (KH*KW times the output's area).
+template <class Scalar>
+conv_shape padded_images(const Scalar* x, const conv_shape& c, Scalar* padded) {
+  conv_shape unpadded = c;
+  unpadded.height = c.height + 2 * c.padding;
+  unpadded.width = c.width + 2 * c.padding;
+  unpadded.padding = 0;
+  const std::size_t border_rows = c.padding * unpadded.width;
+  for (std::size_t plane = 0; plane < c.batch * c.channels; ++plane) {
+    const Scalar* source = x + plane * c.height * c.width;
+    Scalar* target = padded + plane * unpadded.height * unpadded.width;
+    std::fill(target, target + border_rows + c.padding, Scalar(0));
+    target += border_rows + c.padding;
+    for (std::size_t y = 0; y < c.height; ++y, source += c.width, target += unpadded.width) {
+      std::copy(source, source + c.width, target);
+      // the right border of this row and the left border of the next
+      std::fill(target + c.width, target + c.width + 2 * c.padding, Scalar(0));
+    }
+    std::fill(target - c.padding, target + border_rows - c.padding, Scalar(0));
+  }
+  return unpadded;
 }
 
 // Where the kernels read and write, for a chunk of images: the input offset of each patch entry

@@ -10,13 +10,15 @@ using namespace fds::nn;
 BOOST_AUTO_TEST_CASE(conv2d_gradients_match_central_difference) {
   testing::check_gradient_by_central_difference(conv2d(2, 3, 3, 2, 1, true), {2, 2, 5, 6}, mode::training, 1);
   testing::check_gradient_by_central_difference(conv2d(1, 2, 2, 1, 0, false), {2, 1, 4, 4}, mode::training, 2);
-  // stride 1, no padding, output rows of 8 doubles: the products of direct_convolution.hpp
+  // stride 1, output rows of 8 doubles: the products of direct_convolution.hpp, without and with padding
   testing::check_gradient_by_central_difference(conv2d(2, 3, 3, 1, 0, true), {2, 2, 5, 10}, mode::training, 4);
+  testing::check_gradient_by_central_difference(conv2d(2, 3, 3, 1, 1, true), {2, 2, 3, 8}, mode::training, 6);
 }
 
 BOOST_AUTO_TEST_CASE(conv2d_dual_tangents_match_central_difference_of_gradients) {
   testing::check_dual_tangents_by_central_difference(conv2d(2, 3, 3, 2, 1, true), {2, 2, 5, 6}, mode::training, 3);
   testing::check_dual_tangents_by_central_difference(conv2d(2, 3, 3, 1, 0, true), {2, 2, 5, 10}, mode::training, 5);
+  testing::check_dual_tangents_by_central_difference(conv2d(2, 3, 3, 1, 1, true), {2, 2, 3, 8}, mode::training, 7);
 }
 
 BOOST_AUTO_TEST_CASE(conv2d_with_stride_and_padding_matches_pytorch) {
@@ -63,13 +65,14 @@ void check_close(const dual& a, const dual& b, const std::string& what) {
 // The kernels cut the batch into chunks of images whose im2col columns fit in cache; the weight
 // gradients sum over the chunks. Any chunking must give the whole-batch result (to rounding).
 // For both ways of computing the products: im2col + GEMM (stride 2, padding 1) and
-// direct_convolution.hpp (stride 1, no padding, output rows of 4 doubles).
+// direct_convolution.hpp (stride 1, output rows of 4 doubles; without and with padding).
 BOOST_AUTO_TEST_CASE(conv2d_kernels_give_the_whole_batch_result_in_any_chunking) {
   const std::size_t tangents = 3;
   //                                      N  C  H  W  O  K  stride padding OH OW
   for (detail::conv_shape whole : {detail::conv_shape{7, 2, 6, 5, 3, 3, 2, 1, 3, 3},
-                                   detail::conv_shape{7, 2, 5, 6, 3, 3, 1, 0, 3, 4}}) {
-    BOOST_TEST_CONTEXT("stride " << whole.stride << ", padding " << whole.padding) {
+                                   detail::conv_shape{7, 2, 5, 6, 3, 3, 1, 0, 3, 4},
+                                   detail::conv_shape{7, 2, 5, 4, 3, 3, 1, 1, 5, 4}}) {
+    BOOST_TEST_CONTEXT("stride " << whole.stride << ", padding " << whole.padding << ", output width " << whole.out_width) {
       BOOST_TEST(detail::direct_convolution_applies<double>(whole) == (whole.stride == 1));
       whole.chunk_bytes = std::size_t{1} << 30;
       const dual x = random_dual({7, 2, whole.height, whole.width}, tangents, 1);
@@ -116,9 +119,10 @@ BOOST_AUTO_TEST_CASE(conv2d_skipping_the_input_gradient_keeps_the_parameter_grad
 // With two threads the chunks run on two threads; the sums are grouped so that the result is
 // the same, bit for bit, as on one thread.
 BOOST_AUTO_TEST_CASE(conv2d_kernels_give_bitwise_the_same_result_on_one_and_two_threads) {
-  // padded (im2col + GEMM) and unpadded with output rows of 4 doubles (direct_convolution.hpp)
+  // output rows of 5 doubles (im2col + GEMM), and of 4 (direct_convolution.hpp), unpadded and padded
   for (detail::conv_shape shape : {detail::conv_shape{9, 2, 6, 5, 3, 3, 1, 1, 6, 5},
-                                   detail::conv_shape{9, 2, 5, 6, 3, 3, 1, 0, 3, 4}}) {
+                                   detail::conv_shape{9, 2, 5, 6, 3, 3, 1, 0, 3, 4},
+                                   detail::conv_shape{9, 2, 6, 4, 3, 3, 1, 1, 6, 4}}) {
     shape.chunk_bytes = 2 * shape.patch() * shape.positions() * sizeof(double);  // 5 chunks
     const dual x = random_dual({9, 2, shape.height, shape.width}, 2, 8);
     const dual weight = random_dual({3, 18}, 2, 9);
@@ -134,7 +138,7 @@ BOOST_AUTO_TEST_CASE(conv2d_kernels_give_bitwise_the_same_result_on_one_and_two_
     }
     fds::autodiff::set_thread_count(threads);
     for (std::size_t i = 0; i < results[0].size(); ++i) {
-      BOOST_TEST_CONTEXT("padding " << shape.padding << ", result " << i) {
+      BOOST_TEST_CONTEXT("padding " << shape.padding << ", output width " << shape.out_width << ", result " << i) {
         BOOST_TEST((results[0][i].value() == results[1][i].value()));
         BOOST_TEST((results[0][i].live_tangent_block() == results[1][i].live_tangent_block()));
       }

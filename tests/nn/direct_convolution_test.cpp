@@ -164,7 +164,7 @@ BOOST_AUTO_TEST_CASE(direct_products_give_each_row_the_same_bits_alone_or_stacke
   check_rows_alone_and_stacked<float>();
 }
 
-BOOST_AUTO_TEST_CASE(direct_convolution_applies_to_unit_stride_unpadded_whole_vector_rows) {
+BOOST_AUTO_TEST_CASE(direct_convolution_applies_to_unit_stride_whole_vector_rows) {
   //                  N  C  H   W   O  K  stride padding OH OW
   const conv_shape lenet_second{256, 6, 12, 12, 16, 5, 1, 0, 8, 8};
   BOOST_TEST(detail::direct_convolution_applies<float>(lenet_second));
@@ -176,7 +176,30 @@ BOOST_AUTO_TEST_CASE(direct_convolution_applies_to_unit_stride_unpadded_whole_ve
   BOOST_TEST(!detail::direct_convolution_applies<float>(four_wide));
   BOOST_TEST(detail::direct_convolution_applies<double>(four_wide));
   const conv_shape padded{2, 1, 8, 6, 3, 1, 1, 1, 10, 8};
-  BOOST_TEST(!detail::direct_convolution_applies<double>(padded));
+  BOOST_TEST(detail::direct_convolution_applies<double>(padded));
   const conv_shape strided{2, 1, 17, 17, 3, 3, 2, 0, 8, 8};
   BOOST_TEST(!detail::direct_convolution_applies<double>(strided));
+}
+
+// A padded convolution runs the kernels on a copy of its images with a zero border.
+BOOST_AUTO_TEST_CASE(padded_images_surround_each_plane_with_zeros) {
+  //                N  C  H  W  O  K  stride padding OH OW
+  const conv_shape s{2, 3, 4, 5, 1, 3, 1, 2, 6, 7};
+  std::vector<double> x(s.input_size());
+  for (std::size_t i = 0; i < x.size(); ++i) x[i] = double(i + 1);
+  std::vector<double> padded(2 * 3 * 8 * 9, -1.0);
+  const conv_shape unpadded = detail::padded_images(x.data(), s, padded.data());
+  BOOST_TEST(unpadded.height == 8u);
+  BOOST_TEST(unpadded.width == 9u);
+  BOOST_TEST(unpadded.padding == 0u);
+  BOOST_TEST(unpadded.out_height == 6u);
+  BOOST_TEST(unpadded.out_width == 7u);
+  for (std::size_t plane = 0; plane < 6; ++plane)
+    for (std::size_t y = 0; y < 8; ++y)
+      for (std::size_t x_position = 0; x_position < 9; ++x_position) {
+        const bool inside = y >= 2 && y < 6 && x_position >= 2 && x_position < 7;
+        const double expected = inside ? x[(plane * 4 + y - 2) * 5 + x_position - 2] : 0.0;
+        BOOST_TEST(padded[(plane * 8 + y) * 9 + x_position] == expected,
+                   "plane " << plane << ", y " << y << ", x " << x_position);
+      }
 }
