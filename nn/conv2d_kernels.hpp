@@ -231,6 +231,7 @@ struct chunk_buffers {
   Scalar* value_rows;       // [out, columns], directly followed by tangent_rows(c)
   Scalar* stacked_rows;     // [2 out, columns] (dual backward: dG_k over G)
   Scalar* zero_columns;     // [patch, columns], all zero between uses (input_gradient_of_rows)
+  Scalar* padded_gradient;  // [images, 2 out, padded OH, padded OW] where direct_input_gradient applies
   // [live, out, columns] right after the value rows of chunk c, so that [value; tangents] is one matrix
   Scalar* tangent_rows(const conv_shape& c) const { return value_rows + c.out_channels * c.columns(); }
 };
@@ -239,9 +240,13 @@ template <class Scalar>
 chunk_buffers<Scalar> buffers_for_group(const conv_shape& s, std::size_t group, std::size_t tangent_rows) {
   const std::size_t columns = chunk_images(s, sizeof(Scalar)) * s.positions();
   Scalar* rows = scratch<Scalar, 2>(group, (1 + tangent_rows) * s.out_channels * columns);
+  const std::size_t gradient_rows = (tangent_rows > 0 ? 2 : 1) * s.out_channels;
   return {scratch<Scalar, 0>(group, s.patch() * columns), scratch<Scalar, 1>(group, s.patch() * columns), rows,
           scratch<Scalar, 3>(group, tangent_rows > 0 ? 2 * s.out_channels * columns : 0),
-          scratch<Scalar, 4>(group, s.patch() * columns)};
+          scratch<Scalar, 4>(group, s.patch() * columns),
+          scratch<Scalar, 5>(group, direct_input_gradient_applies<Scalar>(s)
+                                        ? padded_gradient_size(s.with_batch(chunk_images(s, sizeof(Scalar))), gradient_rows)
+                                        : 0)};
 }
 
 // Runs body(first_image, chunk_shape, group, buffers) for every chunk of the batch, the two groups
@@ -280,9 +285,15 @@ const Scalar* image_pointer(const Scalar* batch, std::size_t image_size, std::si
 // zero_columns stays all zero between calls: the GEMM adds to zeros (beta = 1) instead of
 // OpenBLAS zeroing the columns in a pass of its own (beta = 0 cost 8% of a LeNet dual step).
 // With padding the border entries are never read; the GEMM then writes scratch_columns (beta = 0).
+// Where direct_input_gradient applies (3x3 padded by 1) there are no columns at all.
 template <class Scalar>
 void input_gradient_of_rows(const Scalar* weight, std::size_t weight_rows, const Scalar* rows, const conv_shape& c,
-                            Scalar* zero_columns, Scalar* scratch_columns, Scalar* target) {
+                            const chunk_buffers<Scalar>& b, Scalar* scratch_columns, Scalar* target) {
+  if (direct_input_gradient_applies<Scalar>(c)) {
+    direct_input_gradient(weight, weight_rows, rows, c, b.padded_gradient, target);
+    return;
+  }
+  Scalar* zero_columns = b.zero_columns;
   const bool zeros_kept = c.padding == 0;
   Scalar* columns = zeros_kept ? zero_columns : scratch_columns;
   try {
@@ -385,7 +396,7 @@ void conv_backward(const xt::xarray<Scalar>& g, const xt::xarray<Scalar>& x, con
                              b.value_columns, accumulator(weight_gradient, weight_groups, group));
     if (with_bias) row_sums_add(b.value_rows, c.out_channels, c.columns(), accumulator(bias_gradient, bias_groups, group));
     if (input_gradient_needed) {
-      input_gradient_of_rows(weight.data(), c.out_channels, b.value_rows, c, b.zero_columns, b.value_columns,
+      input_gradient_of_rows(weight.data(), c.out_channels, b.value_rows, c, b, b.value_columns,
                              input_gradient.data() + first * s.input_image());
     }
   });
@@ -516,7 +527,7 @@ void conv_backward(const autodiff::dual_tensor<Scalar>& g, const autodiff::dual_
                              c, cols, weight_sums);
     if (with_bias) row_sums_add(rows, (1 + gradient_live) * out, columns, accumulator(bias_all, bias_groups, group));
     if (input_gradient_needed) {
-      input_gradient_of_rows(weight.value().data(), out, rows, c, b.zero_columns, scratch_cols,
+      input_gradient_of_rows(weight.value().data(), out, rows, c, b, scratch_cols,
                              input_value.data() + first * s.input_image());
     }
     // G under dG_k, so that both terms of (dL/dX)_k are one GEMM with twice the inner size
@@ -531,14 +542,14 @@ void conv_backward(const autodiff::dual_tensor<Scalar>& g, const autodiff::dual_
         if (k < gradient_live && k < weight_live) {
           // one pass over the [patch, columns] result instead of two: [W; dW_k]^T [dG_k; G]
           std::copy(tangent_rows + k * out * columns, tangent_rows + (k + 1) * out * columns, stacked);
-          input_gradient_of_rows(stacked_weights.data() + k * 2 * out * patch, 2 * out, stacked, c, b.zero_columns,
+          input_gradient_of_rows(stacked_weights.data() + k * 2 * out * patch, 2 * out, stacked, c, b,
                                  scratch_cols, target);
         } else if (k < gradient_live) {
-          input_gradient_of_rows(weight.value().data(), out, tangent_rows + k * out * columns, c, b.zero_columns,
+          input_gradient_of_rows(weight.value().data(), out, tangent_rows + k * out * columns, c, b,
                                  scratch_cols, target);
         } else if (k < weight_live) {
-          input_gradient_of_rows(weight.live_tangent_block().data() + k * weight.size(), out, rows, c,
-                                 b.zero_columns, scratch_cols, target);
+          input_gradient_of_rows(weight.live_tangent_block().data() + k * weight.size(), out, rows, c, b,
+                                 scratch_cols, target);
         } else {
           std::fill(target, target + c.input_size(), Scalar(0));  // dX_k alone does not reach dL/dX
         }

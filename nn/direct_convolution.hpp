@@ -111,32 +111,43 @@ bool direct_convolution_applies(const conv_shape& s) {
 
 // The chunk's images x with a zero border of c.padding on every side, written to `padded`
 // [batch, C, H + 2 padding, W + 2 padding]; returns the same convolution of the padded images
-// (padding 0). Far smaller than the columns it replaces (KH*KW times the output's area).
+// (padding 0). Far smaller than the columns it replaces (KH*KW times the output's area). Plane
+// (n, channel) of x starts at n * image_stride + channel * channel_stride.
 template <class Scalar>
-conv_shape padded_images(const Scalar* x, const conv_shape& c, Scalar* padded) {
+conv_shape padded_images(const Scalar* x, const conv_shape& c, std::size_t image_stride, std::size_t channel_stride,
+                         Scalar* padded) {
   conv_shape unpadded = c;
   unpadded.height = c.height + 2 * c.padding;
   unpadded.width = c.width + 2 * c.padding;
   unpadded.padding = 0;
   const std::size_t border_rows = c.padding * unpadded.width;
-  for (std::size_t plane = 0; plane < c.batch * c.channels; ++plane) {
-    const Scalar* source = x + plane * c.height * c.width;
-    Scalar* target = padded + plane * unpadded.height * unpadded.width;
-    std::fill(target, target + border_rows + c.padding, Scalar(0));
-    target += border_rows + c.padding;
-    for (std::size_t y = 0; y < c.height; ++y, source += c.width, target += unpadded.width) {
-      std::copy(source, source + c.width, target);
-      // the right border of this row and the left border of the next
-      std::fill(target + c.width, target + c.width + 2 * c.padding, Scalar(0));
+  Scalar* target = padded;
+  for (std::size_t n = 0; n < c.batch; ++n) {
+    for (std::size_t channel = 0; channel < c.channels; ++channel) {
+      const Scalar* source = x + n * image_stride + channel * channel_stride;
+      std::fill(target, target + border_rows + c.padding, Scalar(0));
+      target += border_rows + c.padding;
+      for (std::size_t y = 0; y < c.height; ++y, source += c.width, target += unpadded.width) {
+        std::copy(source, source + c.width, target);
+        // the right border of this row and the left border of the next
+        std::fill(target + c.width, target + c.width + 2 * c.padding, Scalar(0));
+      }
+      std::fill(target - c.padding, target + border_rows - c.padding, Scalar(0));
+      target += border_rows - c.padding;
     }
-    std::fill(target - c.padding, target + border_rows - c.padding, Scalar(0));
   }
   return unpadded;
 }
 
+// the same for images x [batch, C, H, W]
+template <class Scalar>
+conv_shape padded_images(const Scalar* x, const conv_shape& c, Scalar* padded) {
+  return padded_images(x, c, c.input_image(), c.height * c.width, padded);
+}
+
 // Where the kernels read and write, for a chunk of images: the input offset of each patch entry
 // from its window's corner, and for each output vector (L consecutive ox) its window corner in x
-// and its place in the rows.
+// and its offset in an output row (images `output_image_stride` apart in the row).
 template <class Scalar>
 struct direct_plan {
   std::vector<std::size_t> patch_offsets;
@@ -144,7 +155,7 @@ struct direct_plan {
   std::vector<std::size_t> output_offsets;
   std::size_t vectors_per_image;
 
-  explicit direct_plan(const conv_shape& c) : patch_offsets(c.patch()) {
+  direct_plan(const conv_shape& c, std::size_t output_image_stride) : patch_offsets(c.patch()) {
     constexpr std::size_t lanes = vector32_lanes<Scalar>;
     for (std::size_t channel = 0; channel < c.channels; ++channel) {
       for (std::size_t ky = 0; ky < c.kernel; ++ky) {
@@ -158,7 +169,7 @@ struct direct_plan {
       for (std::size_t oy = 0; oy < c.out_height; ++oy) {
         for (std::size_t ox = 0; ox < c.out_width; ox += lanes) {
           window_corners.push_back(n * c.input_image() + oy * c.width + ox);
-          output_offsets.push_back(n * c.positions() + oy * c.out_width + ox);
+          output_offsets.push_back(n * output_image_stride + oy * c.out_width + ox);
         }
       }
     }
@@ -205,13 +216,15 @@ void convolve_tile_of(std::size_t vectors, const Scalar* w, std::size_t patch, c
   }
 }
 
-// rows [weight_rows, c.columns()] = w [weight_rows, patch] * x (c.batch images), or += with accumulate
+// output row m = w [weight_rows, patch] row m * x (c.batch images), or += with accumulate; row m
+// starts at rows + m * row_stride and holds the images image_stride apart: [weight_rows, columns]
+// with (row_stride, image_stride) = (columns, positions), NCHW with (positions, weight_rows * positions)
 template <class Scalar>
 void direct_convolve(const Scalar* w, std::size_t weight_rows, const Scalar* x, const conv_shape& c,
-                     bool accumulate, Scalar* rows) {
+                     bool accumulate, Scalar* rows, std::size_t row_stride, std::size_t image_stride) {
   constexpr std::size_t tile_rows = 4, tile_vectors = 3;  // 12 accumulators of the 16 AVX registers
-  const direct_plan<Scalar> plan(c);
-  const std::size_t patch = c.patch(), stride = c.columns();
+  const direct_plan<Scalar> plan(c, image_stride);
+  const std::size_t patch = c.patch(), stride = row_stride;
   for (std::size_t v0 = 0; v0 < plan.vectors(); v0 += tile_vectors) {
     const std::size_t vectors = std::min(tile_vectors, plan.vectors() - v0);
     std::size_t m = 0;
@@ -222,6 +235,13 @@ void direct_convolve(const Scalar* w, std::size_t weight_rows, const Scalar* x, 
       convolve_tile_of<1>(vectors, w + m * patch, patch, x, plan, v0, accumulate, rows + m * stride, stride);
     }
   }
+}
+
+// rows [weight_rows, c.columns()] = w [weight_rows, patch] * x, or += with accumulate
+template <class Scalar>
+void direct_convolve(const Scalar* w, std::size_t weight_rows, const Scalar* x, const conv_shape& c,
+                     bool accumulate, Scalar* rows) {
+  direct_convolve(w, weight_rows, x, c, accumulate, rows, c.columns(), c.positions());
 }
 
 // ----- weight gradient: target += g x^T -----
@@ -267,7 +287,7 @@ void direct_weight_gradient_add(const Scalar* g, std::size_t gradient_rows, cons
                                 Scalar* target) {
   constexpr std::size_t tile_rows = 2, tile_entries = 5;  // 10 accumulators + 5 inputs + 1 gradient
   constexpr std::size_t group_vectors = 64;
-  const direct_plan<Scalar> plan(c);
+  const direct_plan<Scalar> plan(c, c.positions());
   const std::size_t patch = c.patch(), stride = c.columns();
   const std::size_t group = std::max<std::size_t>(group_vectors / plan.vectors_per_image, 1) * plan.vectors_per_image;
   for (std::size_t v0 = 0; v0 < plan.vectors(); v0 += group) {
@@ -286,6 +306,50 @@ void direct_weight_gradient_add(const Scalar* g, std::size_t gradient_rows, cons
       }
     }
   }
+}
+
+// ----- input gradient: dL/dx = W^T g, col2im'd -----
+// With stride 1, dL/dx[c, y, x] = sum_(m, ky, kx) w[m, c, ky, kx] g[m, y + padding - ky, x + padding - kx]
+// is itself a convolution, of g padded by KH - 1 - padding, with the weights flipped in both
+// directions and their two channel axes swapped. Where that padding is at most the forward's
+// (3x3 convolutions padded by 1: the CNN's and WRN-16-1's), it costs the same arithmetic as
+// W^T G and needs neither the columns nor col2im; LeNet's unpadded 5x5 would be more than twice
+// the arithmetic, so it keeps columns and col2im.
+
+template <class Scalar>
+bool direct_input_gradient_applies(const conv_shape& s) {
+  return s.stride == 1 && s.kernel - 1 <= 2 * s.padding && s.padding <= s.kernel - 1 &&
+         s.width % vector32_lanes<Scalar> == 0;
+}
+
+// the padded gradient images `padded_gradient` needs for `weight_rows` rows of a chunk like c
+inline std::size_t padded_gradient_size(const conv_shape& c, std::size_t weight_rows) {
+  const std::size_t border = 2 * (c.kernel - 1 - c.padding);
+  return c.batch * weight_rows * (c.out_height + border) * (c.out_width + border);
+}
+
+// target [batch, C, H, W] = dL/dx for rows g [weight_rows, columns] of output gradients (channel m
+// of image n at m * columns + n * positions) and weights w [weight_rows, C * KH * KW]; padded_gradient
+// holds padded_gradient_size(c, weight_rows) entries
+template <class Scalar>
+void direct_input_gradient(const Scalar* w, std::size_t weight_rows, const Scalar* g, const conv_shape& c,
+                           Scalar* padded_gradient, Scalar* target) {
+  const std::size_t kernel_area = c.kernel * c.kernel;
+  std::vector<Scalar> flipped(c.channels * weight_rows * kernel_area);
+  for (std::size_t m = 0; m < weight_rows; ++m) {
+    for (std::size_t channel = 0; channel < c.channels; ++channel) {
+      const Scalar* source = w + (m * c.channels + channel) * kernel_area;
+      Scalar* flipped_kernel = flipped.data() + (channel * weight_rows + m) * kernel_area;
+      for (std::size_t i = 0; i < kernel_area; ++i) flipped_kernel[i] = source[kernel_area - 1 - i];
+    }
+  }
+  //                      N        C            H             W           O           K      stride padding
+  const conv_shape gradient{c.batch, weight_rows, c.out_height, c.out_width, c.channels, c.kernel, 1,
+                            c.kernel - 1 - c.padding, c.height, c.width};
+  const conv_shape unpadded =
+      padded_images(g, gradient, c.positions(), c.columns(), padded_gradient);
+  direct_convolve(flipped.data(), c.channels, padded_gradient, unpadded, false, target, c.height * c.width,
+                  c.input_image());
 }
 
 }  // namespace fds::nn::detail

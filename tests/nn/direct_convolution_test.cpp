@@ -153,7 +153,70 @@ void check_rows_alone_and_stacked() {
   }
 }
 
+// dL/dx[n, c, y, x] = sum_(m, ky, kx) w[m, c, ky, kx] g[m, (n, y + padding - ky, x + padding - kx)]
+template <class Scalar>
+std::vector<long double> input_gradient_by_definition(const std::vector<Scalar>& w, std::size_t rows,
+                                                      const std::vector<Scalar>& g, const conv_shape& s) {
+  std::vector<long double> result(s.input_size());
+  for (std::size_t n = 0; n < s.batch; ++n)
+    for (std::size_t c = 0; c < s.channels; ++c)
+      for (std::size_t y = 0; y < s.height; ++y)
+        for (std::size_t x = 0; x < s.width; ++x) {
+          long double sum = 0;
+          for (std::size_t m = 0; m < rows; ++m)
+            for (std::size_t ky = 0; ky < s.kernel; ++ky)
+              for (std::size_t kx = 0; kx < s.kernel; ++kx) {
+                const long oy = long(y + s.padding) - long(ky), ox = long(x + s.padding) - long(kx);
+                if (oy < 0 || ox < 0 || oy >= long(s.out_height) || ox >= long(s.out_width)) continue;
+                sum += w[((m * s.channels + c) * s.kernel + ky) * s.kernel + kx] *
+                       g[m * s.columns() + (n * s.out_height + oy) * s.out_width + ox];
+              }
+          result[((n * s.channels + c) * s.height + y) * s.width + x] = sum;
+        }
+  return result;
+}
+
+template <class Scalar>
+void check_input_gradient(double tolerance) {
+  random_source random(29);
+  constexpr std::size_t lanes = detail::vector32_lanes<Scalar>;
+  for (std::size_t kernel : {1, 3, 5}) {
+    for (std::size_t padding = (kernel - 1 + 1) / 2; padding < kernel; ++padding) {
+      for (std::size_t channels : {1, 3}) {
+        for (std::size_t rows : {1, 4, 7}) {
+          const std::size_t height = 3, width = 2 * lanes;
+          const conv_shape s{2, channels, height, width, rows, kernel, 1, padding,
+                             height + 2 * padding - kernel + 1, width + 2 * padding - kernel + 1};
+          BOOST_TEST_CONTEXT("kernel " << kernel << ", padding " << padding << ", channels " << channels
+                                       << ", rows " << rows) {
+            BOOST_REQUIRE(detail::direct_input_gradient_applies<Scalar>(s));
+            const auto w = random_values<Scalar>(rows * s.patch(), random);
+            const auto g = random_values<Scalar>(rows * s.columns(), random);
+            std::vector<Scalar> padded(detail::padded_gradient_size(s, rows), Scalar(-1));
+            std::vector<Scalar> gradient(s.input_size(), Scalar(7));  // overwritten
+            detail::direct_input_gradient(w.data(), rows, g.data(), s, padded.data(), gradient.data());
+            check_close(gradient, input_gradient_by_definition(w, rows, g, s), tolerance);
+          }
+        }
+      }
+    }
+  }
+}
+
 }  // namespace
+
+BOOST_AUTO_TEST_CASE(direct_input_gradient_equals_its_definition) {
+  check_input_gradient<double>(1e-13);
+  check_input_gradient<float>(2e-5);
+}
+
+BOOST_AUTO_TEST_CASE(direct_input_gradient_applies_where_it_costs_no_more_than_columns) {
+  //                          N  C  H   W  O  K  stride padding OH OW
+  BOOST_TEST(detail::direct_input_gradient_applies<float>(conv_shape{2, 16, 32, 32, 16, 3, 1, 1, 32, 32}));
+  BOOST_TEST(!detail::direct_input_gradient_applies<float>(conv_shape{2, 6, 12, 16, 16, 5, 1, 0, 8, 12}));
+  BOOST_TEST(!detail::direct_input_gradient_applies<float>(conv_shape{2, 16, 12, 12, 16, 3, 1, 1, 12, 12}));
+  BOOST_TEST(!detail::direct_input_gradient_applies<float>(conv_shape{2, 16, 32, 32, 16, 3, 2, 1, 16, 16}));
+}
 
 BOOST_AUTO_TEST_CASE(direct_products_equal_their_definitions_in_double) { check_products<double>(1e-13); }
 
