@@ -1,5 +1,7 @@
 // 2-D convolution, as torch.nn.Conv2d (NCHW, cross-correlation, zero padding, square stride),
-// computed as im2col + GEMM. Parameters in PyTorch's order: weight [O, C, KH, KW], then bias [O].
+// computed as im2col + GEMM, or straight from the images where direct_convolution.hpp applies
+// (stride 1: LeNet's, the CNN's and most of WRN-16-1's). Parameters in PyTorch's order: weight
+// [O, C, KH, KW], then bias [O].
 //
 // With X = im2col(x) [C*KH*KW, N*OH*OW] and W2 = W reshaped [O, C*KH*KW]:
 //   Y = W2 X + b  [O, N*OH*OW], stored as y [N, O, OH, OW].

@@ -1,6 +1,6 @@
 // Convolution products computed straight from the images, without im2col, where the convolution
 // has stride 1 and output rows that are a whole number of 32-byte vectors (8 floats or 4
-// doubles): LeNet's layers, the CNN's, and WRN-16-1's except the three with stride 2. conv2d_kernels.hpp otherwise copies every receptive field
+// doubles): LeNet's layers, the CNN's, and WRN-16-1's except its four with stride 2. conv2d_kernels.hpp otherwise copies every receptive field
 // into columns (KH*KW copies of each input value) and lets BLAS multiply them, and BLAS packs
 // those columns once more. At LeNet's sizes the copies cost as much as the arithmetic, and the
 // products with few weight rows (W dX_k: 16 rows) ran at a third of BLAS's speed. Measured on one

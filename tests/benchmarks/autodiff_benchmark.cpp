@@ -3,7 +3,8 @@
 // - matmul: for the layer shapes of the models and K in {1, 4, 9, 16} live tangents on both
 //   factors, the dual matmul (A B, A B^T, A^T B) against one plain GEMM of the same shape; the
 //   ideal is 1 + 2K GEMMs. With 1 BLAS thread and with all of them.
-// - sgemm 2048: achieved GFLOP/s of the BLAS in use (after ensure_fast_blas_kernel).
+// - sgemm 2048: achieved GFLOP/s of the BLAS in use (after ensure_fast_blas_kernel), and the
+//   multiply-add peak of the same threads, which bounds it.
 // - elementwise: dual mul, add, relu, exp on 10^6 elements with K tangents against a plain pass
 //   over the same bytes (a copy for one input, c = a + b for two), both producing a new tensor.
 // Arguments pick sections (sgemm, matmul, elementwise); none runs them all.
@@ -18,6 +19,10 @@
 #include <iostream>
 #include <string>
 #include <vector>
+
+#if defined(__FMA__) && defined(__AVX__)
+#include <immintrin.h>
+#endif
 
 #include <nlohmann/json.hpp>
 #include <xtensor/xarray.hpp>
@@ -145,6 +150,37 @@ namespace
                 {"by_K", rows}};
     }
 
+    // The float multiply-add rate this CPU sustains on the library's threads, the ceiling of any
+    // sgemm: each thread runs 12 independent chains of 8-float fused multiply-adds (enough to keep
+    // two FMA pipes busy through their latency). Null where the build has no FMA instructions.
+    nlohmann::json peak_fma_gflops()
+    {
+#if defined(__FMA__) && defined(__AVX__)
+        constexpr long iterations = 20000000;
+        constexpr int chains = 12;
+        const std::size_t threads = fds::autodiff::thread_count();
+        const timing seconds = minimum_seconds([&] {
+            fds::autodiff::run_parts(threads, [](std::size_t) {
+                __m256 sums[chains];
+                for (int j = 0; j < chains; ++j) sums[j] = _mm256_set1_ps(1.0f + 0.001f * j);
+                const __m256 factor = _mm256_set1_ps(0.9999999f), term = _mm256_set1_ps(1e-7f);
+                for (long i = 0; i < iterations; ++i)
+                {
+#pragma GCC unroll 12
+                    for (int j = 0; j < chains; ++j) sums[j] = _mm256_fmadd_ps(sums[j], factor, term);
+                }
+                float total = 0;
+                for (int j = 0; j < chains; ++j) total += sums[j][0];
+                volatile float keep = total;  // the chains must be computed
+                (void)keep;
+            });
+        }, 3, 0.0);
+        return 2.0 * 8 * chains * iterations * threads / seconds.wall * 1e-9;
+#else
+        return nullptr;
+#endif
+    }
+
     nlohmann::json benchmark_sgemm_2048()
     {
         const std::size_t size = 2048;
@@ -159,9 +195,12 @@ namespace
         // CPU seconds are summed over the threads: per-core GFLOP/s times the thread count.
         const double gflops_from_cpu
             = 2.0 * size * size * size / seconds.cpu * 1e-9 * fds::autodiff::blas_kernel_report().threads;
+        const nlohmann::json peak = peak_fma_gflops();
         return {{"seconds", seconds_json(seconds)},
                 {"gflops", gflops},
                 {"gflops_if_cores_were_free", gflops_from_cpu},
+                {"peak_fma_gflops_on_these_threads", peak},
+                {"fraction_of_peak", peak.is_null() ? nlohmann::json(nullptr) : nlohmann::json(gflops / peak.get<double>())},
                 {"target_gflops", 200.0}};
     }
 
