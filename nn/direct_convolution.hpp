@@ -18,6 +18,7 @@
 #include <algorithm>
 #include <cstddef>
 #include <cstring>
+#include <type_traits>
 #include <vector>
 
 #if defined(__FMA__)
@@ -68,17 +69,14 @@ inline void store_vector(Scalar* target, vector32<Scalar> v) {
 
 // a b + c with one rounding where the target has FMA (the build turns off the compiler's own
 // contraction, see meson.build), else two
-inline vector32<float> multiply_add(vector32<float> a, vector32<float> b, vector32<float> c) {
+template <class Scalar>
+inline vector32<Scalar> multiply_add(vector32<Scalar> a, vector32<Scalar> b, vector32<Scalar> c) {
 #if defined(__FMA__)
-  return _mm256_fmadd_ps(a, b, c);
-#else
-  return a * b + c;
-#endif
-}
-
-inline vector32<double> multiply_add(vector32<double> a, vector32<double> b, vector32<double> c) {
-#if defined(__FMA__)
-  return _mm256_fmadd_pd(a, b, c);
+  if constexpr (std::is_same_v<Scalar, float>) {
+    return _mm256_fmadd_ps(a, b, c);
+  } else {
+    return _mm256_fmadd_pd(a, b, c);
+  }
 #else
   return a * b + c;
 #endif
@@ -197,7 +195,7 @@ void convolve_tile(const Scalar* w, std::size_t patch, const Scalar* x, const di
     for (std::size_t j = 0; j < Vectors; ++j) inputs[j] = load_vector(corners[j] + plan.patch_offsets[p]);
     for (std::size_t i = 0; i < Rows; ++i) {
       const vector32<Scalar> weight = broadcast_vector(w[i * patch + p]);
-      for (std::size_t j = 0; j < Vectors; ++j) sums[i][j] = multiply_add(weight, inputs[j], sums[i][j]);
+      for (std::size_t j = 0; j < Vectors; ++j) sums[i][j] = multiply_add<Scalar>(weight, inputs[j], sums[i][j]);
     }
   }
   for (std::size_t i = 0; i < Rows; ++i) {
@@ -258,7 +256,7 @@ void correlate_tile(const Scalar* g, std::size_t g_stride, const Scalar* x, cons
     for (std::size_t j = 0; j < Entries; ++j) inputs[j] = load_vector(corner + plan.patch_offsets[p0 + j]);
     for (std::size_t i = 0; i < Rows; ++i) {
       const vector32<Scalar> gradient = load_vector(g + i * g_stride + plan.output_offsets[v]);
-      for (std::size_t j = 0; j < Entries; ++j) sums[i][j] = multiply_add(gradient, inputs[j], sums[i][j]);
+      for (std::size_t j = 0; j < Entries; ++j) sums[i][j] = multiply_add<Scalar>(gradient, inputs[j], sums[i][j]);
     }
   }
   for (std::size_t i = 0; i < Rows; ++i) {
