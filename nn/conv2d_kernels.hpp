@@ -5,7 +5,8 @@
 // lands in NCHW order with one block copy per (image, o), and no transposes of the data are needed.
 // Where direct_convolution.hpp applies (stride 1, output rows of whole SIMD vectors), the products
 // with X (W X and G X^T) are computed from the images without columns (multiply_columns,
-// add_product_with_columns); the input gradient W^T G always goes through columns and col2im.
+// add_product_with_columns), and so is the input gradient W^T G of a 3x3 convolution padded by 1
+// (input_gradient_of_rows); other input gradients go through columns and col2im.
 // With the columns of the value X and of each live tangent dX_k of the input:
 //   forward   dY_k  = dW_k X + W dX_k,                       (+ db_k)
 //   backward  dL/dW = G X^T,  dL/dX = W^T G,  dL/db = row sums of G, and on duals
