@@ -23,6 +23,7 @@
 #include <cstddef>
 #include <cstring>
 #include <memory>
+#include <utility>
 #include <vector>
 
 #include <autodiff/autodiff.hpp>
@@ -312,19 +313,25 @@ void input_gradient_of_rows(const Scalar* weight, std::size_t weight_rows, const
   }
 }
 
+// What the direct kernels read for the chunk's images x: x itself, or with padding its
+// zero-bordered copy in `buffer` (the columns buffer, which is never smaller), with the geometry
+// of the unpadded convolution.
+template <class Scalar>
+std::pair<const Scalar*, conv_shape> direct_input(const Scalar* x, const conv_shape& c, Scalar* buffer) {
+  if (c.padding == 0) return {x, c};
+  const conv_shape unpadded = padded_images(x, c, buffer);
+  return {buffer, unpadded};
+}
+
 // rows [weight_rows, columns] = w [weight_rows, patch] im2col(x), or rows += that with accumulate,
-// for the chunk's images x: straight from the images where direct_convolution.hpp applies (from
-// their zero-bordered copy in `columns` when padded: it is never larger than the columns), else
-// through im2col into `columns` and one GEMM
+// for the chunk's images x: straight from the images (direct_input) where direct_convolution.hpp
+// applies, else through im2col into `columns` and one GEMM
 template <class Scalar>
 void multiply_columns(const Scalar* w, std::size_t weight_rows, const Scalar* x, const conv_shape& c, bool accumulate,
                       Scalar* columns, Scalar* rows) {
   if (direct_convolution_applies<Scalar>(c)) {
-    if (c.padding == 0) {
-      direct_convolve(w, weight_rows, x, c, accumulate, rows);
-    } else {
-      direct_convolve(w, weight_rows, columns, padded_images(x, c, columns), accumulate, rows);
-    }
+    const auto [images, unpadded] = direct_input(x, c, columns);
+    direct_convolve(w, weight_rows, images, unpadded, accumulate, rows);
     return;
   }
   im2col_rows(x, c, columns);
@@ -337,11 +344,8 @@ template <class Scalar>
 void add_product_with_columns(const Scalar* g, std::size_t gradient_rows, const Scalar* x, const conv_shape& c,
                               Scalar* columns, Scalar* target) {
   if (direct_convolution_applies<Scalar>(c)) {
-    if (c.padding == 0) {
-      direct_weight_gradient_add(g, gradient_rows, x, c, target);
-    } else {
-      direct_weight_gradient_add(g, gradient_rows, columns, padded_images(x, c, columns), target);
-    }
+    const auto [images, unpadded] = direct_input(x, c, columns);
+    direct_weight_gradient_add(g, gradient_rows, images, unpadded, target);
     return;
   }
   im2col_rows(x, c, columns);

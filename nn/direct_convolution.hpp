@@ -279,8 +279,8 @@ void correlate_tile_of(std::size_t entries, const Scalar* g, std::size_t g_strid
 }
 
 // target [gradient_rows, patch] += g [gradient_rows, c.columns()] * im2col(x)^T, summed over groups
-// of whole images of about 64 vectors (their x and g stay in the L1 cache while every tile reads
-// them), each group's sums added to target in turn.
+// of whole images of about 64 vectors (their x and g stay in cache while every tile reads them),
+// each group's sums added to target in turn.
 template <class Scalar>
 void direct_weight_gradient_add(const Scalar* g, std::size_t gradient_rows, const Scalar* x, const conv_shape& c,
                                 Scalar* target) {
