@@ -18,88 +18,12 @@
 
 #include <algorithm>
 #include <cstddef>
-#include <cstring>
-#include <type_traits>
 #include <vector>
 
-#if defined(__FMA__)
-#include <immintrin.h>
-#endif
-
 #include <nn/conv_shape.hpp>
+#include <nn/vector32.hpp>
 
 namespace fds::nn::detail {
-
-// 32 bytes of Scalar as one value: GCC's vector extension, one AVX register where the target has
-// AVX and two SSE registers (or scalars) elsewhere, so the kernels compile everywhere.
-template <class Scalar>
-struct vector32_of;
-template <>
-struct vector32_of<float> {
-  typedef float type __attribute__((vector_size(32)));
-};
-template <>
-struct vector32_of<double> {
-  typedef double type __attribute__((vector_size(32)));
-};
-template <class Scalar>
-using vector32 = typename vector32_of<Scalar>::type;
-
-template <class Scalar>
-inline constexpr std::size_t vector32_lanes = 32 / sizeof(Scalar);
-
-template <class Scalar>
-inline vector32<Scalar> load_vector(const Scalar* source) {
-  vector32<Scalar> v;
-  std::memcpy(&v, source, sizeof v);  // unaligned load
-  return v;
-}
-
-// every lane = value: value - 0 is value exactly (also for -0 and NaN), and GCC compiles it to one
-// broadcast; a loop over the lanes compiles to a chain of inserts, and `vector{} + value` would be
-// an addition (0 + -0 is +0)
-template <class Scalar>
-inline vector32<Scalar> broadcast_vector(Scalar value) {
-  return value - vector32<Scalar>{};
-}
-
-template <class Scalar>
-inline void store_vector(Scalar* target, vector32<Scalar> v) {
-  std::memcpy(target, &v, sizeof v);
-}
-
-// a b + c with one rounding where the target has FMA (the build turns off the compiler's own
-// contraction, see meson.build), else two
-template <class Scalar>
-inline vector32<Scalar> multiply_add(vector32<Scalar> a, vector32<Scalar> b, vector32<Scalar> c) {
-#if defined(__FMA__)
-  if constexpr (std::is_same_v<Scalar, float>) {
-    return _mm256_fmadd_ps(a, b, c);
-  } else {
-    return _mm256_fmadd_pd(a, b, c);
-  }
-#else
-  return a * b + c;
-#endif
-}
-
-// the lanes' sum, halves added pairwise (the same tree on every target): lane i + lane i + L/2,
-// then i + L/4, ...; shuffles keep the vector in registers (an array copy of it would make the
-// compiler keep every accumulator in memory)
-inline float horizontal_sum(vector32<float> v) {
-  typedef int lanes_int __attribute__((vector_size(32)));
-  v += __builtin_shuffle(v, lanes_int{4, 5, 6, 7, 0, 1, 2, 3});
-  v += __builtin_shuffle(v, lanes_int{2, 3, 0, 1, 6, 7, 4, 5});
-  v += __builtin_shuffle(v, lanes_int{1, 0, 3, 2, 5, 4, 7, 6});
-  return v[0];
-}
-
-inline double horizontal_sum(vector32<double> v) {
-  typedef long long lanes_int __attribute__((vector_size(32)));
-  v += __builtin_shuffle(v, lanes_int{2, 3, 0, 1});
-  v += __builtin_shuffle(v, lanes_int{1, 0, 3, 2});
-  return v[0];
-}
 
 // whether the kernels below compute this convolution: the kernels themselves take unpadded
 // images; a padded convolution passes them a zero-bordered copy (padded_images)
