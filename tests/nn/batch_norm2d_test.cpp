@@ -24,6 +24,13 @@ BOOST_AUTO_TEST_CASE(batch_norm2d_dual_tangents_match_central_difference_of_grad
   testing::check_dual_tangents_by_central_difference(batch_norm2d(3), {4, 3, 2, 3}, mode::evaluation, 4, 2.0);
 }
 
+// planes of 15 values: the channel sums' eight-lane vectors (one run of 8) and their tail (7)
+BOOST_AUTO_TEST_CASE(batch_norm2d_vectorized_sums_match_central_difference) {
+  testing::check_gradient_by_central_difference(batch_norm2d(2), {3, 2, 3, 5}, mode::training, 5, 2.0);
+  testing::check_dual_tangents_by_central_difference(batch_norm2d(2), {3, 2, 3, 5}, mode::training, 6, 2.0);
+  testing::check_dual_tangents_by_central_difference(batch_norm2d(2), {3, 2, 3, 5}, mode::evaluation, 7, 2.0);
+}
+
 BOOST_AUTO_TEST_CASE(batch_norm2d_uses_biased_batch_variance_and_unbiased_running_variance_as_pytorch) {
   const batch_norm2d layer(3);
   std::vector<float> buffers{0, 0, 0, 1, 1, 1};
