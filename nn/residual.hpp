@@ -79,14 +79,14 @@ Tensor residual<Scalar>::forward(const Tensor& input, const parameter_view<Tenso
   typename sequential<Scalar>::template saved<Tensor> nothing;
   run_context<Scalar> shortcut_run = run;
   if (run.buffers != nullptr) shortcut_run.buffers = run.buffers + main_.buffers(sample).size();
-  Tensor main_output = main_.forward(input, parameters, nothing, run);
+  // The sum is written into the main branch's output (in place: no third activation-sized tensor).
+  Tensor output = main_.forward(input, parameters, nothing, run);
   if (shortcut_.empty()) {
-    Tensor output(main_output + input);
+    output += input;
     return output;
   }
-  Tensor output(main_output + shortcut_.forward(input, parameter_view<Tensor>{parameters.flat,
-                                                                              parameters.offset + keep.main_parameter_count},
-                                                nothing, shortcut_run));
+  output += shortcut_.forward(input, parameter_view<Tensor>{parameters.flat, parameters.offset + keep.main_parameter_count},
+                              nothing, shortcut_run);
   return output;
 }
 

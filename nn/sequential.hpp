@@ -219,12 +219,14 @@ template <class Tensor>
 Tensor sequential<Scalar>::forward(const Tensor& input, const parameter_view<Tensor>& parameters, saved<Tensor>&,
                                    run_context<Scalar>& run) const {
   const layout& offsets = layout_for(sample_shape(input));
-  Tensor activation = input;
+  if (layers_.empty()) return input;
+  // The first layer reads the input itself: a copy of it would cost (1 + K) full activations.
+  Tensor activation;
   for (std::size_t i = 0; i < layers_.size(); ++i) {
     run_context<Scalar> child = run;
     child.buffers = run.buffers == nullptr ? nullptr : run.buffers + offsets.buffer_offsets[i];
-    activation = layers_[i]->forward(activation, parameter_view<Tensor>{parameters.flat,
-                                                                        parameters.offset + offsets.parameter_offsets[i]},
+    activation = layers_[i]->forward(i == 0 ? input : activation,
+                                     parameter_view<Tensor>{parameters.flat, parameters.offset + offsets.parameter_offsets[i]},
                                      child);
   }
   return activation;
@@ -240,13 +242,15 @@ Tensor sequential<Scalar>::backward(const Tensor& output_gradient, const paramet
   const bool input_gradient_needed = parameter_gradient.input_gradient_needed;
   const std::size_t lowest = input_gradient_needed ? 0 : layout_.first_with_parameters;
   if (lowest == layers_.size()) return Tensor();
-  Tensor gradient = output_gradient;
+  // The last layer reads output_gradient itself (no copy), as forward's first reads the input.
+  Tensor gradient;
   for (std::size_t i = layers_.size(); i-- > lowest;) {
     const std::size_t offset = layout_.parameter_offsets[i];
     parameter_view<Tensor> child_parameters{parameters.flat, parameters.offset + offset};
     gradient_view<Tensor> child_gradient{parameter_gradient.flat, parameter_gradient.offset + offset,
                                          input_gradient_needed || i > lowest};
-    gradient = layers_[i]->backward(gradient, child_parameters, child_gradient);
+    gradient = layers_[i]->backward(i + 1 == layers_.size() ? output_gradient : gradient, child_parameters,
+                                    child_gradient);
   }
   return input_gradient_needed ? gradient : Tensor();
 }

@@ -275,6 +275,36 @@ BOOST_AUTO_TEST_CASE(in_place_add_and_subtract_grow_live_tangents)
                       std::invalid_argument);
 }
 
+// Large enough to be cut over two threads, with cuts inside the value and the tangent rows.
+BOOST_AUTO_TEST_CASE(in_place_add_over_threads_equals_the_out_of_place_sum)
+{
+    const std::size_t previous_threads = fds::autodiff::thread_count();
+    fds::autodiff::set_thread_count(2);
+    const std::size_t count = 100003, slots = 4;
+    xarray<double> a_value = xt::zeros<double>({count}), b_value = xt::zeros<double>({count});
+    xarray<double> a_block = xt::zeros<double>({slots, count}), b_block = xt::zeros<double>({slots, count});
+    for (std::size_t i = 0; i < count; ++i)
+    {
+        a_value(i) = std::sin(0.1 * double(i));
+        b_value(i) = std::cos(0.3 * double(i));
+        for (std::size_t k = 0; k < slots; ++k)
+        {
+            a_block(k, i) = std::sin(double(i + k));
+            b_block(k, i) = std::cos(0.7 * double(i * (k + 1)));
+        }
+    }
+    const dual_tensor<double> a(a_value, a_block, slots), b(b_value, b_block, slots);
+    const dual_tensor<double> sum = a + b, difference = a - b;
+    dual_tensor<double> in_place_sum = a, in_place_difference = a;
+    in_place_sum += b;
+    in_place_difference -= b;
+    fds::autodiff::set_thread_count(previous_threads);
+    BOOST_TEST(testing::exactly_equal(in_place_sum.value(), sum.value()));
+    BOOST_TEST(testing::exactly_equal(in_place_sum.live_tangent_block(), sum.live_tangent_block()));
+    BOOST_TEST(testing::exactly_equal(in_place_difference.value(), difference.value()));
+    BOOST_TEST(testing::exactly_equal(in_place_difference.live_tangent_block(), difference.live_tangent_block()));
+}
+
 BOOST_AUTO_TEST_CASE(mismatched_shapes_raise_an_error_naming_both_shapes)
 {
     const dual_tensor<double> a(xt::ones<double>({3, 4}), 2);
