@@ -42,7 +42,11 @@ void progress_reporter::update(const progress_update& update) {
     line << " epoch " << std::min(update.epoch + 1, update.epochs) << "/" << update.epochs << " | " << std::fixed
          << std::setprecision(1) << update.inner_steps_per_second << " steps/s | ETA "
          << format_duration(remaining_seconds(update));
-    if (last_val_acc_) line << " | last val acc " << std::setprecision(1) << 100.0 * *last_val_acc_ << "%";
+    // an outer step's accuracy, shown while hyper-training goes on; retraining from scratch is a
+    // new run, which that figure does not describe
+    if (last_val_acc_ && update.phase == "hypertrain") {
+        line << " | last val acc " << std::setprecision(1) << 100.0 * *last_val_acc_ << "%";
+    }
 
     if (live_) {
         auto now = std::chrono::steady_clock::now();

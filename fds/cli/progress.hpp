@@ -2,7 +2,8 @@
 // What a person watching a run sees. On a terminal one live line, redrawn in place with "\r":
 //   hypertrain outer 3/10 epoch 4/10 | 41.2 steps/s | ETA 6m12s | last val acc 81.4%
 // When the output is a file or a pipe (a log), plain lines instead: one per epoch and one per
-// finished outer step, so the log is readable and not flooded.
+// finished outer step, so the log is readable and not flooded. Retraining's line has no "last val
+// acc": the outer steps' accuracy says nothing about the new run.
 //
 // The ETA counts the inner steps still to run at the current rate: the rest of this inner run,
 // then the epochs of the outer steps still to come (each epoch as long as this one's), and for

@@ -47,6 +47,22 @@ BOOST_AUTO_TEST_CASE(plain_output_prints_one_line_per_epoch) {
     BOOST_TEST(text.find("last val acc 81.2%") != std::string::npos, text);
 }
 
+BOOST_AUTO_TEST_CASE(retraining_does_not_show_the_outer_steps_accuracy) {
+    std::ostringstream stream;
+    progress_reporter reporter(stream, false, {1});
+    reporter.outer_step_finished(0, 0.153, 0.14, 20.0);
+    progress_update retrain;
+    retrain.phase = "retrain";
+    retrain.epochs = 3;
+    retrain.inner_steps = 300;
+    retrain.inner_step = 10;
+    retrain.inner_steps_per_second = 100.0;
+    reporter.update(retrain);
+    const std::string text = stream.str();
+    BOOST_TEST(text.find("retrain epoch 1/3 | 100.0 steps/s | ETA 3s\n") != std::string::npos, text);
+    BOOST_TEST(text.find("last val acc") == std::string::npos, text);
+}
+
 BOOST_AUTO_TEST_CASE(terminal_output_redraws_one_line_in_place) {
     std::ostringstream stream;
     progress_reporter reporter(stream, true, {2});
