@@ -141,7 +141,7 @@ std::array<double, sizeof...(Terms)> channel_sums(const batch_norm_geometry<Scal
   });
   for (std::size_t t = 0; t < count; ++t) {
     for (const auto& v : partial[t].v) {
-      for (std::size_t lane = 0; lane < 4; ++lane) rest[t] += v[lane];
+      for (std::size_t lane = 0; lane < vector32_lanes<double>; ++lane) rest[t] += v[lane];
     }
   }
   return rest;
