@@ -696,21 +696,21 @@ namespace fds::autodiff
             target.grow_live_tangents(x.live);
             Scalar* value = target.mutable_value().data();
             Scalar* block = target.mutable_live_tangent_block().data();
-            // value and live rows as one range over the library's threads (a residual sum of
-            // WRN-16-1 with K = 9 is 170 MB); a range may start and end inside a row
-            run_ranges((1 + x.live) * count, 1, 1024, [&](std::size_t begin, std::size_t end) {
-                while (begin < end)
+            // the element axis cut over the library's threads, as binary_kernel does (a residual
+            // sum of WRN-16-1 with K = 9 is 170 MB)
+            run_ranges(count, 1 + x.live, elementwise_chunk, [&](std::size_t first, std::size_t last) {
+                for (std::size_t i = first; i < last; ++i)
                 {
-                    const std::size_t row = begin / count;
-                    const std::size_t first = begin - row * count;
-                    const std::size_t last = std::min(end - row * count, count);
-                    Scalar* out = row == 0 ? value : block + (row - 1) * count;
-                    const Scalar* in = row == 0 ? x.value : x.block + (row - 1) * count;
+                    value[i] += sign * x.value[i];
+                }
+                for (std::size_t k = 0; k < x.live; ++k)
+                {
+                    const Scalar* row = x.block + k * count;
+                    Scalar* out = block + k * count;
                     for (std::size_t i = first; i < last; ++i)
                     {
-                        out[i] += sign * in[i];
+                        out[i] += sign * row[i];
                     }
-                    begin = row * count + last;
                 }
             });
         }

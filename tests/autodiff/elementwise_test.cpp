@@ -275,7 +275,7 @@ BOOST_AUTO_TEST_CASE(in_place_add_and_subtract_grow_live_tangents)
                       std::invalid_argument);
 }
 
-// Large enough to be cut over two threads, with cuts inside the value and the tangent rows.
+// Large enough for its elements to be cut over two threads, value and tangent rows alike.
 BOOST_AUTO_TEST_CASE(in_place_add_over_threads_equals_the_out_of_place_sum)
 {
     const std::size_t previous_threads = fds::autodiff::thread_count();
