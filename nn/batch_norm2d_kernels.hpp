@@ -89,6 +89,7 @@ struct entry_term {  // a[i]
   const Scalar* a;
   double at(std::size_t i) const { return a[i]; }
   eight_values<double> eight_at(std::size_t i) const { return widen(load_eight(a + i)); }
+  void prefetch(std::size_t i) const { __builtin_prefetch(a + i); }
 };
 
 template <class Scalar>
@@ -97,6 +98,10 @@ struct product_term {  // a[i] b[i], rounded to Scalar
   const Scalar* b;
   double at(std::size_t i) const { return static_cast<double>(a[i] * b[i]); }
   eight_values<double> eight_at(std::size_t i) const { return widen(load_eight(a + i) * load_eight(b + i)); }
+  void prefetch(std::size_t i) const {
+    __builtin_prefetch(a + i);
+    __builtin_prefetch(b + i);
+  }
 };
 
 template <class Scalar>
@@ -115,22 +120,34 @@ struct centered_square_term {  // (a[i] - mean)^2
     }
     return e;
   }
+  void prefetch(std::size_t i) const { __builtin_prefetch(a + i); }
 };
 
 // The sums of each term over channel c, in double, all in one pass over the channel (a dual step
 // reads each tangent row once instead of once per sum). Eight independent partial sums per term:
 // one serial chain of double additions is bound by the add latency (5 ms per pass over the CNN's
 // first BatchNorm), while independent lanes vectorize. Each sum's order depends only on the shape.
+//
+// A channel is one short run per sample (64 to 1024 values in the CNN), each on its own memory
+// pages, so the hardware prefetchers, which follow a stream within a page, start cold on every
+// run and the pass waited on memory (a third of DRAM speed). The pass prefetches each term's line
+// the same position a few samples ahead, at least 2 KB of run ahead: batch norm's forward and
+// backward at K = 9 on the CNN's shapes took about a quarter less time in isolation.
 template <class Scalar, class... Terms>
 std::array<double, sizeof...(Terms)> channel_sums(const batch_norm_geometry<Scalar>& g, std::size_t c,
                                                   const Terms... terms) {
   constexpr std::size_t count = sizeof...(Terms);
+  constexpr std::size_t line = 64 / sizeof(Scalar);
+  const std::size_t runs_ahead = std::max<std::size_t>(1, 2048 / (g.plane * sizeof(Scalar)));
+  const std::size_t ahead = runs_ahead * g.channels * g.plane;
   std::array<eight_values<double>, count> partial{};
   std::array<double, count> rest{};
   for_channel(g, c, [&](std::size_t offset, std::size_t length) {
     const std::size_t end = offset + length;
+    const bool prefetch = offset + ahead < g.size();
     std::size_t i = offset;
     for (; i + 8 <= end; i += 8) {
+      if (prefetch && (i - offset) % line == 0) (terms.prefetch(i + ahead), ...);
       std::size_t t = 0;
       ((partial[t++] += terms.eight_at(i)), ...);
     }
