@@ -12,6 +12,7 @@
 #include <autodiff/matmul.hpp>
 #include <autodiff/parallel.hpp>
 #include <autodiff/reduction.hpp>
+#include <autodiff/reexecution.hpp>
 #include <autodiff/runtime.hpp>
 #include <autodiff/shape.hpp>
 #include <autodiff/tensor_traits.hpp>

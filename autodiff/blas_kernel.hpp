@@ -11,17 +11,14 @@
 // serves well ("Zen", "Haswell", "SkylakeX", ...) is left alone.
 #pragma once
 
-#include <cerrno>
-#include <cstdio>
 #include <cstdlib>
-#include <cstring>
+#include <optional>
 #include <string>
-#include <vector>
 
 #include <cblas.h>
-#include <unistd.h>
 
 #include <autodiff/parallel.hpp>
+#include <autodiff/reexecution.hpp>
 
 
 namespace fds::autodiff
@@ -42,7 +39,7 @@ namespace fds::autodiff
         int threads = 0;       // the library's threads (parallel.hpp); OpenBLAS itself runs on one
         std::string config;    // openblas_get_config()
         std::string coretype_variable;  // OPENBLAS_CORETYPE as seen by this process ("" if unset)
-        bool reexecuted = false;  // whether ensure_fast_blas_kernel re-executed this process
+        bool reexecuted = false;  // whether this process is a re-execution (reexecution.hpp)
     };
 
     // The features of the CPU this process runs on.
@@ -52,9 +49,12 @@ namespace fds::autodiff
     // kernel is `corename`, or "" to keep it. Never returns a kernel the CPU cannot run.
     std::string choose_blas_kernel(const cpu_features& features, const std::string& corename);
 
-    // Call first thing in main: may set OPENBLAS_CORETYPE and re-execute the program (at most once;
-    // FDS_KEEP_BLAS_KERNEL=1 or an OPENBLAS_CORETYPE set by the user disables it).
-    // runtime.hpp's prepare_runtime() calls it together with the allocator setting.
+    // The OPENBLAS_CORETYPE this process should start with, or nothing (FDS_KEEP_BLAS_KERNEL=1 or
+    // an OPENBLAS_CORETYPE set by the user also give nothing).
+    std::optional<environment_setting> blas_kernel_setting();
+
+    // Call first thing in main: may set OPENBLAS_CORETYPE and re-execute the program (at most
+    // once). runtime.hpp's prepare_runtime() re-executes once for this and the heap's huge pages.
     void ensure_fast_blas_kernel(int argc, char** argv);
 
     blas_kernel_info blas_kernel_report();
@@ -63,22 +63,6 @@ namespace fds::autodiff
 
     namespace detail
     {
-        // Set in the environment of the re-executed process, so it never loops.
-        inline constexpr const char* reexec_guard_variable = "FDS_BLAS_KERNEL_REEXECUTED";
-
-        // Set and not empty.
-        inline bool environment_is_set(const char* name)
-        {
-            const char* value = std::getenv(name);
-            return value != nullptr && *value != '\0';
-        }
-
-        inline bool environment_equals(const char* name, const char* expected)
-        {
-            const char* value = std::getenv(name);
-            return value != nullptr && std::strcmp(value, expected) == 0;
-        }
-
         // 3: AVX-512 kernels, 2: AVX2 + FMA kernels, 1: AVX without FMA3-class GEMM, 0: older.
         inline int kernel_level(const std::string& corename)
         {
@@ -147,17 +131,12 @@ namespace fds::autodiff
         return best;
     }
 
-    inline void ensure_fast_blas_kernel(int argc, char** argv)
+    inline std::optional<environment_setting> blas_kernel_setting()
     {
-        if (argc < 1 || argv == nullptr || argv[0] == nullptr)
-        {
-            return;
-        }
         if (detail::environment_is_set("OPENBLAS_CORETYPE")
-            || detail::environment_equals("FDS_KEEP_BLAS_KERNEL", "1")
-            || detail::environment_equals(detail::reexec_guard_variable, "1"))
+            || detail::environment_equals("FDS_KEEP_BLAS_KERNEL", "1"))
         {
-            return;
+            return std::nullopt;
         }
         // Tests set FDS_BLAS_KERNEL_SIMULATE_LOADED to exercise the re-execution on a machine
         // whose OpenBLAS already picked a good kernel.
@@ -169,17 +148,17 @@ namespace fds::autodiff
             = choose_blas_kernel(detect_cpu_features(), loaded != nullptr ? loaded : "");
         if (choice.empty())
         {
-            return;
+            return std::nullopt;
         }
-        setenv("OPENBLAS_CORETYPE", choice.c_str(), 1);
-        setenv(detail::reexec_guard_variable, "1", 1);
-        std::fflush(nullptr);
-        execv("/proc/self/exe", argv);
-        // Still here: exec failed. Run on with the slow kernel rather than not at all.
-        std::fprintf(stderr, "fds: could not re-execute with OPENBLAS_CORETYPE=%s (%s); BLAS stays on %s\n",
-                     choice.c_str(), std::strerror(errno), loaded != nullptr ? loaded : "?");
-        unsetenv("OPENBLAS_CORETYPE");
-        unsetenv(detail::reexec_guard_variable);
+        return environment_setting{"OPENBLAS_CORETYPE", choice};
+    }
+
+    inline void ensure_fast_blas_kernel(int argc, char** argv)
+    {
+        if (const auto setting = blas_kernel_setting())
+        {
+            reexecute_with({*setting}, argc, argv);
+        }
     }
 
     inline blas_kernel_info blas_kernel_report()
@@ -192,7 +171,7 @@ namespace fds::autodiff
         info.config = config != nullptr ? config : "";
         const char* variable = std::getenv("OPENBLAS_CORETYPE");
         info.coretype_variable = variable != nullptr ? variable : "";
-        info.reexecuted = detail::environment_equals(detail::reexec_guard_variable, "1");
+        info.reexecuted = was_reexecuted();
         return info;
     }
 }

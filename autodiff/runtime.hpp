@@ -3,14 +3,18 @@
 //
 //   int main(int argc, char** argv) { fds::autodiff::prepare_runtime(argc, argv); ... }
 //
-// - the fastest OpenBLAS kernel the CPU can run (blas_kernel.hpp; may re-execute the program once,
-//   so it comes before anything else happens);
+// - the fastest OpenBLAS kernel the CPU can run (blas_kernel.hpp) and huge pages for the heap
+//   (heap.hpp): both are environment variables read at start-up, so the program re-executes itself
+//   once with them (reexecution.hpp) before anything else happens;
 // - reuse of freed memory between training steps (heap.hpp).
 // Each is also callable on its own, and each has an environment variable that turns it off.
 #pragma once
 
 #include <autodiff/blas_kernel.hpp>
 #include <autodiff/heap.hpp>
+#include <autodiff/reexecution.hpp>
+
+#include <vector>
 
 namespace fds::autodiff
 {
@@ -20,7 +24,15 @@ namespace fds::autodiff
 
     inline void prepare_runtime(int argc, char** argv)
     {
-        ensure_fast_blas_kernel(argc, argv);
+        std::vector<environment_setting> settings;
+        for (const auto& setting : {blas_kernel_setting(), huge_page_setting()})
+        {
+            if (setting)
+            {
+                settings.push_back(*setting);
+            }
+        }
+        reexecute_with(settings, argc, argv);
         reuse_freed_memory();
     }
 }

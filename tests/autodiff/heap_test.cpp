@@ -4,6 +4,7 @@
 #include <cstddef>
 #include <cstdlib>
 #include <memory>
+#include <string>
 #include <vector>
 
 #include <sys/resource.h>
@@ -59,5 +60,33 @@ BOOST_AUTO_TEST_CASE(fds_default_malloc_leaves_the_allocator_alone)
 {
     setenv("FDS_DEFAULT_MALLOC", "1", 1);
     BOOST_TEST(!fds::autodiff::reuse_freed_memory());
+    unsetenv("FDS_DEFAULT_MALLOC");
+}
+
+BOOST_AUTO_TEST_CASE(huge_pages_are_asked_for_only_where_the_kernel_waits_to_be_asked)
+{
+    using fds::autodiff::choose_heap_tunables;
+    const std::string madvise = "always [madvise] never";
+    BOOST_TEST(choose_heap_tunables(madvise, "2.36", nullptr) == "glibc.malloc.hugetlb=1");
+    BOOST_TEST(choose_heap_tunables(madvise, "2.35", "") == "glibc.malloc.hugetlb=1");
+    // every page may be huge already, or none may be
+    BOOST_TEST(choose_heap_tunables("[always] madvise never", "2.36", nullptr) == "");
+    BOOST_TEST(choose_heap_tunables("always madvise [never]", "2.36", nullptr) == "");
+    BOOST_TEST(choose_heap_tunables("", "2.36", nullptr) == "");  // no sysfs file
+    // glibc before 2.35 has no such tunable (and rejects none: it would simply be ignored)
+    BOOST_TEST(choose_heap_tunables(madvise, "2.34", nullptr) == "");
+    BOOST_TEST(choose_heap_tunables(madvise, "1.99", nullptr) == "");
+    BOOST_TEST(choose_heap_tunables(madvise, "3.0", nullptr) == "glibc.malloc.hugetlb=1");
+    BOOST_TEST(choose_heap_tunables(madvise, "unknown", nullptr) == "");
+    // the user's tunables are kept, and their own choice of this one wins
+    BOOST_TEST(choose_heap_tunables(madvise, "2.36", "glibc.malloc.arena_max=2")
+               == "glibc.malloc.arena_max=2:glibc.malloc.hugetlb=1");
+    BOOST_TEST(choose_heap_tunables(madvise, "2.36", "glibc.malloc.hugetlb=0") == "");
+}
+
+BOOST_AUTO_TEST_CASE(fds_default_malloc_also_leaves_the_page_size_alone)
+{
+    setenv("FDS_DEFAULT_MALLOC", "1", 1);
+    BOOST_TEST(!fds::autodiff::huge_page_setting().has_value());
     unsetenv("FDS_DEFAULT_MALLOC");
 }
