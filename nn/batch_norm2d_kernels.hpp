@@ -33,19 +33,40 @@ struct batch_norm_geometry {
   std::size_t count() const { return batch * plane; }
 };
 
-// Applies f(offset, length) to each contiguous run of channel c.
-template <class Scalar, class Function>
-void for_channel(const batch_norm_geometry<Scalar>& g, std::size_t c, Function&& f) {
-  for (std::size_t n = 0; n < g.batch; ++n) f((n * g.channels + c) * g.plane, g.plane);
+// Consecutive channels [first, last) processed together. A channel is one short run per sample
+// (64 to 1024 values in the CNN); the runs of neighbouring channels lie side by side, so a group's
+// passes read one longer contiguous run per sample, which the hardware prefetchers follow (batch
+// norm at K = 9 on the CNN's second and third shapes: about 15% less time than channel by channel).
+struct channel_group {
+  std::size_t first, last;
+  std::size_t size() const { return last - first; }
+};
+
+// Channels per group: as many as keep one row of the group (all its samples) within 2 MB, so the
+// rows a tangent's sums pass reads are still in the L3 cache for its element pass (four or five
+// such rows per thread). The CNN's shapes give groups of 2, 8 and 32 channels (runs of 8 KB).
+template <class Scalar>
+std::size_t group_channels(const batch_norm_geometry<Scalar>& g) {
+  constexpr std::size_t row_bytes = std::size_t{2} << 20;
+  return std::max<std::size_t>(1, row_bytes / std::max<std::size_t>(1, g.count() * sizeof(Scalar)));
 }
 
-// Runs body(c) for every channel, the channels split into contiguous ranges over the library's
-// threads once the batch is large enough to pay for a hand-over (channels are independent: the
-// result does not depend on the split).
+// Applies f(channel in group, offset, length) to each run of the group, sample by sample.
+template <class Scalar, class Function>
+void for_group(const batch_norm_geometry<Scalar>& g, channel_group group, Function&& f) {
+  for (std::size_t n = 0; n < g.batch; ++n) {
+    for (std::size_t c = group.first; c < group.last; ++c) f(c - group.first, (n * g.channels + c) * g.plane, g.plane);
+  }
+}
+
+// Runs body(group) for groups covering every channel, the channels split into contiguous ranges
+// over the library's threads once the batch is large enough to pay for a hand-over, each range
+// cut into groups (channels are independent: the result depends on neither split).
 template <class Scalar, class Body>
-void for_channel_ranges(const batch_norm_geometry<Scalar>& g, Body&& body) {
+void for_channel_groups(const batch_norm_geometry<Scalar>& g, Body&& body) {
+  const std::size_t per_group = group_channels(g);
   autodiff::run_ranges(g.channels, g.count(), 1, [&](std::size_t first, std::size_t last) {
-    for (std::size_t c = first; c < last; ++c) body(c);
+    for (std::size_t c = first; c < last; c += per_group) body(channel_group{c, std::min(last, c + per_group)});
   });
 }
 
@@ -83,12 +104,13 @@ inline eight_values<double> widen(const eight_values<float>& e) {
   return {{__builtin_convertvector(low, vector32<double>), __builtin_convertvector(high, vector32<double>)}};
 }
 
-// The terms a channel sum adds, in double: at(i) one term, eight_at(i) the eight from i on.
+// The terms a channel sum adds, in double: at(l, i) one term, eight_at(l, i) the eight from i on,
+// for channel l of the group.
 template <class Scalar>
 struct entry_term {  // a[i]
   const Scalar* a;
-  double at(std::size_t i) const { return a[i]; }
-  eight_values<double> eight_at(std::size_t i) const { return widen(load_eight(a + i)); }
+  double at(std::size_t, std::size_t i) const { return a[i]; }
+  eight_values<double> eight_at(std::size_t, std::size_t i) const { return widen(load_eight(a + i)); }
   void prefetch(std::size_t i) const { __builtin_prefetch(a + i); }
 };
 
@@ -96,8 +118,10 @@ template <class Scalar>
 struct product_term {  // a[i] b[i], rounded to Scalar
   const Scalar* a;
   const Scalar* b;
-  double at(std::size_t i) const { return static_cast<double>(a[i] * b[i]); }
-  eight_values<double> eight_at(std::size_t i) const { return widen(load_eight(a + i) * load_eight(b + i)); }
+  double at(std::size_t, std::size_t i) const { return static_cast<double>(a[i] * b[i]); }
+  eight_values<double> eight_at(std::size_t, std::size_t i) const {
+    return widen(load_eight(a + i) * load_eight(b + i));
+  }
   void prefetch(std::size_t i) const {
     __builtin_prefetch(a + i);
     __builtin_prefetch(b + i);
@@ -105,17 +129,17 @@ struct product_term {  // a[i] b[i], rounded to Scalar
 };
 
 template <class Scalar>
-struct centered_square_term {  // (a[i] - mean)^2
+struct centered_square_term {  // (a[i] - means[l])^2
   const Scalar* a;
-  double mean;
-  double at(std::size_t i) const {
-    const double centered = a[i] - mean;
+  const double* means;  // per channel of the group
+  double at(std::size_t l, std::size_t i) const {
+    const double centered = a[i] - means[l];
     return centered * centered;
   }
-  eight_values<double> eight_at(std::size_t i) const {
+  eight_values<double> eight_at(std::size_t l, std::size_t i) const {
     eight_values<double> e = widen(load_eight(a + i));
     for (auto& v : e.v) {
-      v -= broadcast_vector(mean);
+      v -= broadcast_vector(means[l]);
       v *= v;
     }
     return e;
@@ -123,45 +147,49 @@ struct centered_square_term {  // (a[i] - mean)^2
   void prefetch(std::size_t i) const { __builtin_prefetch(a + i); }
 };
 
-// The sums of each term over channel c, in double, all in one pass over the channel (a dual step
-// reads each tangent row once instead of once per sum). Eight independent partial sums per term:
-// one serial chain of double additions is bound by the add latency (5 ms per pass over the CNN's
-// first BatchNorm), while independent lanes vectorize. Each sum's order depends only on the shape.
+// The sums of each term over each channel of a group, in double, all in one pass over the group
+// (a dual step reads each tangent row once instead of once per sum). Eight independent partial
+// sums per term and channel: one serial chain of double additions is bound by the add latency
+// (5 ms per pass over the CNN's first BatchNorm), while independent lanes vectorize. Each sum's
+// order depends only on the plane and batch sizes, not on the grouping.
 //
-// A channel is one short run per sample (64 to 1024 values in the CNN), each on its own memory
-// pages, so the hardware prefetchers, which follow a stream within a page, start cold on every
-// run and the pass waited on memory (a third of DRAM speed). The pass prefetches each term's line
-// the same position a few samples ahead, at least 2 KB of run ahead: batch norm's forward and
-// backward at K = 9 on the CNN's shapes took about a quarter less time in isolation.
+// Each run of a sample sits on its own memory pages, where the hardware prefetchers start cold, so
+// the pass waited on memory (a third of DRAM speed): it prefetches each term's line at the same
+// position a few samples ahead, at least 2 KB of run ahead (with channel by channel passes, a
+// quarter less time for batch norm at K = 9 on the CNN's shapes).
 template <class Scalar, class... Terms>
-std::array<double, sizeof...(Terms)> channel_sums(const batch_norm_geometry<Scalar>& g, std::size_t c,
-                                                  const Terms... terms) {
+std::vector<std::array<double, sizeof...(Terms)>> group_sums(const batch_norm_geometry<Scalar>& g,
+                                                             channel_group group, const Terms... terms) {
   constexpr std::size_t count = sizeof...(Terms);
   constexpr std::size_t line = 64 / sizeof(Scalar);
-  const std::size_t runs_ahead = std::max<std::size_t>(1, 2048 / (g.plane * sizeof(Scalar)));
-  const std::size_t ahead = runs_ahead * g.channels * g.plane;
-  std::array<eight_values<double>, count> partial{};
-  std::array<double, count> rest{};
-  for_channel(g, c, [&](std::size_t offset, std::size_t length) {
+  const std::size_t run = group.size() * g.plane;
+  const std::size_t samples_ahead = std::max<std::size_t>(1, 2048 / (run * sizeof(Scalar)));
+  const std::size_t ahead = samples_ahead * g.channels * g.plane;
+  std::vector<std::array<eight_values<double>, count>> partial(group.size());
+  std::vector<std::array<double, count>> sums(group.size());
+  for_group(g, group, [&](std::size_t l, std::size_t offset, std::size_t length) {
     const std::size_t end = offset + length;
     const bool prefetch = offset + ahead < g.size();
+    auto& lanes = partial[l];
     std::size_t i = offset;
     for (; i + 8 <= end; i += 8) {
-      if (prefetch && (i - offset) % line == 0) (terms.prefetch(i + ahead), ...);
+      if (prefetch && i % line == 0) (terms.prefetch(i + ahead), ...);
       std::size_t t = 0;
-      ((partial[t++] += terms.eight_at(i)), ...);
+      ((lanes[t++] += terms.eight_at(l, i)), ...);
     }
     for (; i < end; ++i) {
       std::size_t t = 0;
-      ((rest[t++] += terms.at(i)), ...);
+      ((sums[l][t++] += terms.at(l, i)), ...);
     }
   });
-  for (std::size_t t = 0; t < count; ++t) {
-    for (const auto& v : partial[t].v) {
-      for (std::size_t lane = 0; lane < vector32_lanes<double>; ++lane) rest[t] += v[lane];
+  for (std::size_t l = 0; l < group.size(); ++l) {
+    for (std::size_t t = 0; t < count; ++t) {
+      for (const auto& v : partial[l][t].v) {
+        for (std::size_t lane = 0; lane < vector32_lanes<double>; ++lane) sums[l][t] += v[lane];
+      }
     }
   }
-  return rest;
+  return sums;
 }
 
 // The element loops below take restrict-qualified runs and their coefficients by value: written
@@ -215,47 +243,66 @@ void batch_norm_forward(const batch_norm_geometry<Scalar>& geometry, tangent_vie
                         Scalar* inverse_tangents, Scalar* batch_mean, Scalar* batch_variance) {
   const std::size_t size = geometry.size();
   const double count = static_cast<double>(geometry.count());
-  for_channel_ranges(geometry, [&](std::size_t c) {
-    double mean = 0, variance = 0;
+  for_channel_groups(geometry, [&](channel_group group) {
+    std::vector<double> means(group.size()), variances(group.size());
     if (training) {
-      mean = channel_sums(geometry, c, entry_term<Scalar>{x.value})[0] / count;
-      variance = channel_sums(geometry, c, centered_square_term<Scalar>{x.value, mean})[0] / count;
-      batch_mean[c] = static_cast<Scalar>(mean);
-      batch_variance[c] = static_cast<Scalar>(variance);
+      const auto sums = group_sums(geometry, group, entry_term<Scalar>{x.value});
+      for (std::size_t l = 0; l < group.size(); ++l) means[l] = sums[l][0] / count;
+      const auto squares = group_sums(geometry, group, centered_square_term<Scalar>{x.value, means.data()});
+      for (std::size_t l = 0; l < group.size(); ++l) {
+        variances[l] = squares[l][0] / count;
+        batch_mean[group.first + l] = static_cast<Scalar>(means[l]);
+        batch_variance[group.first + l] = static_cast<Scalar>(variances[l]);
+      }
     } else {
-      mean = running_mean[c];
-      variance = running_variance[c];
+      for (std::size_t l = 0; l < group.size(); ++l) {
+        means[l] = running_mean[group.first + l];
+        variances[l] = running_variance[group.first + l];
+      }
     }
-    const Scalar inv = static_cast<Scalar>(1.0 / std::sqrt(variance + epsilon));
-    const Scalar shift = static_cast<Scalar>(mean);
-    inverse[c] = inv;
-    const Scalar scale = gamma.value[c], offset = beta.value[c];
-    for_channel(geometry, c, [&](std::size_t o, std::size_t l) {
-      for (std::size_t i = o; i < o + l; ++i) {
+    for (std::size_t l = 0; l < group.size(); ++l) {
+      inverse[group.first + l] = static_cast<Scalar>(1.0 / std::sqrt(variances[l] + epsilon));
+    }
+    for_group(geometry, group, [&](std::size_t l, std::size_t o, std::size_t length) {
+      const std::size_t c = group.first + l;
+      const Scalar shift = static_cast<Scalar>(means[l]), inv = inverse[c];
+      const Scalar scale = gamma.value[c], offset = beta.value[c];
+      for (std::size_t i = o; i < o + length; ++i) {
         xhat[i] = (x.value[i] - shift) * inv;
         y[i] = scale * xhat[i] + offset;
       }
     });
+    std::vector<normalized_tangent_coefficients<Scalar>> coefficients(group.size());
     for (std::size_t k = 0; k < live; ++k) {
       const Scalar* dx = x.tangent(k);
-      Scalar dinv = 0, dshift = 0;
+      std::vector<std::array<double, 2>> sums;
       if (dx != nullptr && training) {
-        const auto sums = channel_sums(geometry, c, entry_term<Scalar>{dx}, product_term<Scalar>{xhat, dx});
-        dshift = static_cast<Scalar>(sums[0] / count);
-        const double dvariance = 2.0 * sums[1] / (count * inv);  // 2 mean((x - mu) dx), x - mu = xhat / inv
-        dinv = static_cast<Scalar>(-0.5 * double(inv) * inv * inv * dvariance);
+        sums = group_sums(geometry, group, entry_term<Scalar>{dx}, product_term<Scalar>{xhat, dx});
       }
-      inverse_tangents[k * geometry.channels + c] = dinv;
-      const normalized_tangent_coefficients<Scalar> coefficients{
-          dshift, inv, dinv / inv, gamma.tangent(k) ? gamma.tangent(k)[c] : Scalar(0), scale,
-          beta.tangent(k) ? beta.tangent(k)[c] : Scalar(0)};
+      for (std::size_t l = 0; l < group.size(); ++l) {
+        const std::size_t c = group.first + l;
+        const Scalar inv = inverse[c];
+        Scalar dinv = 0, dshift = 0;
+        if (!sums.empty()) {
+          dshift = static_cast<Scalar>(sums[l][0] / count);
+          const double dvariance = 2.0 * sums[l][1] / (count * inv);  // 2 mean((x - mu) dx), x - mu = xhat / inv
+          dinv = static_cast<Scalar>(-0.5 * double(inv) * inv * inv * dvariance);
+        }
+        inverse_tangents[k * geometry.channels + c] = dinv;
+        coefficients[l] = {dshift,
+                           inv,
+                           dinv / inv,
+                           gamma.tangent(k) ? gamma.tangent(k)[c] : Scalar(0),
+                           gamma.value[c],
+                           beta.tangent(k) ? beta.tangent(k)[c] : Scalar(0)};
+      }
       Scalar* dxhat = xhat_tangents + k * size;
       Scalar* dy = y_tangents + k * size;
-      for_channel(geometry, c, [&](std::size_t o, std::size_t l) {
+      for_group(geometry, group, [&](std::size_t l, std::size_t o, std::size_t length) {
         if (dx != nullptr) {
-          normalized_tangent_run<true>(l, dx + o, xhat + o, coefficients, dxhat + o, dy + o);
+          normalized_tangent_run<true>(length, dx + o, xhat + o, coefficients[l], dxhat + o, dy + o);
         } else {
-          normalized_tangent_run<false>(l, dx, xhat + o, coefficients, dxhat + o, dy + o);
+          normalized_tangent_run<false>(length, dx, xhat + o, coefficients[l], dxhat + o, dy + o);
         }
       });
     }
@@ -271,59 +318,82 @@ void batch_norm_backward(const batch_norm_geometry<Scalar>& geometry, tangent_vi
   const std::size_t size = geometry.size();
   const std::size_t channels = geometry.channels;
   const double count = static_cast<double>(geometry.count());
-  for_channel_ranges(geometry, [&](std::size_t c) {
+  for_channel_groups(geometry, [&](channel_group group) {
     const auto sums =
-        channel_sums(geometry, c, entry_term<Scalar>{g.value}, product_term<Scalar>{g.value, xhat.value});
-    const double sum_g = sums[0], sum_g_xhat = sums[1];
-    gamma_gradient[c] = static_cast<Scalar>(sum_g_xhat);
-    beta_gradient[c] = static_cast<Scalar>(sum_g);
-    const Scalar scale = gamma.value[c], inv = inverse.value[c];
-    const Scalar mean_gx = training ? static_cast<Scalar>(scale * sum_g / count) : Scalar(0);
-    const Scalar mean_gx_xhat = training ? static_cast<Scalar>(scale * sum_g_xhat / count) : Scalar(0);
-    for_channel(geometry, c, [&](std::size_t o, std::size_t l) {
-      for (std::size_t i = o; i < o + l; ++i) {
-        input_gradient[i] = inv * (scale * g.value[i] - mean_gx - xhat.value[i] * mean_gx_xhat);
+        group_sums(geometry, group, entry_term<Scalar>{g.value}, product_term<Scalar>{g.value, xhat.value});
+    // per channel of the group: A = mean(gamma g) and B = mean(gamma g xhat)
+    std::vector<Scalar> mean_gx(group.size()), mean_gx_xhat(group.size());
+    for (std::size_t l = 0; l < group.size(); ++l) {
+      const std::size_t c = group.first + l;
+      const double sum_g = sums[l][0], sum_g_xhat = sums[l][1];
+      gamma_gradient[c] = static_cast<Scalar>(sum_g_xhat);
+      beta_gradient[c] = static_cast<Scalar>(sum_g);
+      const Scalar scale = gamma.value[c];
+      mean_gx[l] = training ? static_cast<Scalar>(scale * sum_g / count) : Scalar(0);
+      mean_gx_xhat[l] = training ? static_cast<Scalar>(scale * sum_g_xhat / count) : Scalar(0);
+    }
+    for_group(geometry, group, [&](std::size_t l, std::size_t o, std::size_t length) {
+      const std::size_t c = group.first + l;
+      const Scalar scale = gamma.value[c], inv = inverse.value[c], a = mean_gx[l], b = mean_gx_xhat[l];
+      for (std::size_t i = o; i < o + length; ++i) {
+        input_gradient[i] = inv * (scale * g.value[i] - a - xhat.value[i] * b);
       }
     });
+    std::vector<input_tangent_coefficients<Scalar>> coefficients(group.size());
     for (std::size_t k = 0; k < live; ++k) {
       const Scalar* dg = g.tangent(k);
       const Scalar* dxhat = xhat.tangent(k);
-      const Scalar dscale = gamma.tangent(k) ? gamma.tangent(k)[c] : Scalar(0);
-      const Scalar dinv = inverse.tangent(k) ? inverse.tangent(k)[c] : Scalar(0);
       const entry_term<Scalar> dg_term{dg};
       const product_term<Scalar> dg_xhat_term{dg, xhat.value}, g_dxhat_term{g.value, dxhat};
-      double sum_dg = 0, sum_dg_xhat = 0, sum_g_dxhat = 0;
+      // per channel: sum(dg), sum(dg xhat), sum(g dxhat), zero where dg or dxhat is zero
+      std::vector<std::array<double, 3>> tangent_sums(group.size(), {0.0, 0.0, 0.0});
       if (dg && dxhat) {
-        const auto tangent_sums = channel_sums(geometry, c, dg_term, dg_xhat_term, g_dxhat_term);
-        sum_dg = tangent_sums[0], sum_dg_xhat = tangent_sums[1], sum_g_dxhat = tangent_sums[2];
+        tangent_sums = group_sums(geometry, group, dg_term, dg_xhat_term, g_dxhat_term);
       } else if (dg) {
-        const auto tangent_sums = channel_sums(geometry, c, dg_term, dg_xhat_term);
-        sum_dg = tangent_sums[0], sum_dg_xhat = tangent_sums[1];
+        const auto two = group_sums(geometry, group, dg_term, dg_xhat_term);
+        for (std::size_t l = 0; l < group.size(); ++l) tangent_sums[l] = {two[l][0], two[l][1], 0.0};
       } else if (dxhat) {
-        sum_g_dxhat = channel_sums(geometry, c, g_dxhat_term)[0];
+        const auto one = group_sums(geometry, group, g_dxhat_term);
+        for (std::size_t l = 0; l < group.size(); ++l) tangent_sums[l][2] = one[l][0];
       }
-      // d sum(g xhat) = sum(dg xhat + g dxhat), d sum(g) = sum(dg)
-      gamma_tangents[k * channels + c] = static_cast<Scalar>(sum_dg_xhat + sum_g_dxhat);
-      beta_tangents[k * channels + c] = static_cast<Scalar>(sum_dg);
-      // dA = mean(dgamma g + gamma dg), dB = mean((dgamma g + gamma dg) xhat + gamma g dxhat)
-      const Scalar dmean_gx = training ? static_cast<Scalar>((dscale * sum_g + scale * sum_dg) / count) : Scalar(0);
-      const Scalar dmean_gx_xhat =
-          training ? static_cast<Scalar>((dscale * sum_g_xhat + scale * sum_dg_xhat + scale * sum_g_dxhat) / count)
-                   : Scalar(0);
-      const input_tangent_coefficients<Scalar> coefficients{scale,   dscale,       inv,      dinv,
-                                                            mean_gx, mean_gx_xhat, dmean_gx, dmean_gx_xhat};
+      for (std::size_t l = 0; l < group.size(); ++l) {
+        const std::size_t c = group.first + l;
+        const double sum_g = sums[l][0], sum_g_xhat = sums[l][1];
+        const double sum_dg = tangent_sums[l][0], sum_dg_xhat = tangent_sums[l][1], sum_g_dxhat = tangent_sums[l][2];
+        const Scalar scale = gamma.value[c];
+        const Scalar dscale = gamma.tangent(k) ? gamma.tangent(k)[c] : Scalar(0);
+        // d sum(g xhat) = sum(dg xhat + g dxhat), d sum(g) = sum(dg)
+        gamma_tangents[k * channels + c] = static_cast<Scalar>(sum_dg_xhat + sum_g_dxhat);
+        beta_tangents[k * channels + c] = static_cast<Scalar>(sum_dg);
+        // dA = mean(dgamma g + gamma dg), dB = mean((dgamma g + gamma dg) xhat + gamma g dxhat)
+        const Scalar dmean_gx =
+            training ? static_cast<Scalar>((dscale * sum_g + scale * sum_dg) / count) : Scalar(0);
+        const Scalar dmean_gx_xhat =
+            training
+                ? static_cast<Scalar>((dscale * sum_g_xhat + scale * sum_dg_xhat + scale * sum_g_dxhat) / count)
+                : Scalar(0);
+        coefficients[l] = {scale,
+                           dscale,
+                           inverse.value[c],
+                           inverse.tangent(k) ? inverse.tangent(k)[c] : Scalar(0),
+                           mean_gx[l],
+                           mean_gx_xhat[l],
+                           dmean_gx,
+                           dmean_gx_xhat};
+      }
       Scalar* out = input_tangents + k * size;
-      for_channel(geometry, c, [&](std::size_t o, std::size_t l) {
+      for_group(geometry, group, [&](std::size_t l, std::size_t o, std::size_t length) {
         const Scalar* dg_run = dg ? dg + o : nullptr;
         const Scalar* dxhat_run = dxhat ? dxhat + o : nullptr;
+        const auto& k_l = coefficients[l];
         if (dg && dxhat) {
-          input_tangent_run<true, true>(l, g.value + o, dg_run, xhat.value + o, dxhat_run, coefficients, out + o);
+          input_tangent_run<true, true>(length, g.value + o, dg_run, xhat.value + o, dxhat_run, k_l, out + o);
         } else if (dg) {
-          input_tangent_run<true, false>(l, g.value + o, dg_run, xhat.value + o, dxhat_run, coefficients, out + o);
+          input_tangent_run<true, false>(length, g.value + o, dg_run, xhat.value + o, dxhat_run, k_l, out + o);
         } else if (dxhat) {
-          input_tangent_run<false, true>(l, g.value + o, dg_run, xhat.value + o, dxhat_run, coefficients, out + o);
+          input_tangent_run<false, true>(length, g.value + o, dg_run, xhat.value + o, dxhat_run, k_l, out + o);
         } else {
-          input_tangent_run<false, false>(l, g.value + o, dg_run, xhat.value + o, dxhat_run, coefficients, out + o);
+          input_tangent_run<false, false>(length, g.value + o, dg_run, xhat.value + o, dxhat_run, k_l, out + o);
         }
       });
     }
