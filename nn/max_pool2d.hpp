@@ -153,10 +153,16 @@ Tensor max_pool2d::backward(const Tensor& output_gradient, const parameter_view<
   using scalar = scalar_of<Tensor>;
   const std::size_t* positions = keep.winners.data();
   const std::size_t count = keep.winners.size();
-  const std::size_t input_size = shape_size(keep.input_shape);
+  // plane by plane: the winners of a plane's windows lie in that plane, so it is zeroed and added
+  // into while in L1 (zeroing the whole gradient first sent every line to memory and back)
+  const std::size_t plane = keep.input_shape[2] * keep.input_shape[3];
+  const std::size_t planes = keep.input_shape[0] * keep.input_shape[1];
+  const std::size_t pooled = count / planes;
   return detail::map_linear(output_gradient, keep.input_shape, [&](const scalar* g, scalar* x) {
-    std::fill(x, x + input_size, scalar(0));
-    for (std::size_t o = 0; o < count; ++o) x[positions[o]] += g[o];
+    for (std::size_t p = 0; p < planes; ++p) {
+      std::fill(x + p * plane, x + (p + 1) * plane, scalar(0));
+      for (std::size_t o = p * pooled; o < (p + 1) * pooled; ++o) x[positions[o]] += g[o];
+    }
   });
 }
 
