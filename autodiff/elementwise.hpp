@@ -522,6 +522,35 @@ namespace fds::autodiff
         {
         };
 
+        // True for a rule with a member `values(x, y, count)` computing its values over an array
+        // (exp: vector_exp's array form), used instead of value() element by element.
+        template <class Rule, class = void>
+        struct has_array_values : std::false_type
+        {
+        };
+
+        template <class Rule>
+        struct has_array_values<Rule, std::void_t<decltype(&Rule::template values<float>)>> : std::true_type
+        {
+        };
+
+        // y[i] = value(x[i]) for i < count
+        template <class Scalar, class Rule>
+        void rule_values(const Rule& rule, const Scalar* x, Scalar* y, std::size_t count)
+        {
+            if constexpr (has_array_values<Rule>::value)
+            {
+                rule.values(x, y, count);
+            }
+            else
+            {
+                for (std::size_t i = 0; i < count; ++i)
+                {
+                    y[i] = rule.value(x[i]);
+                }
+            }
+        }
+
         // y = f(x): dy_k = f'(x) dx_k, with Rule::value(x) and Rule::derivative(x, y).
         template <class Scalar, class Rule>
         dual_tensor<Scalar> unary(const dual_tensor<Scalar>& x, const Rule& rule)
@@ -542,10 +571,7 @@ namespace fds::autodiff
                     const Scalar* derivative = y + start;
                     if constexpr (derivative_is_value<Rule>::value)
                     {
-                        for (std::size_t i = 0; i < length; ++i)
-                        {
-                            y[start + i] = rule.value(xv[start + i]);
-                        }
+                        rule_values(rule, xv + start, y + start, length);
                     }
                     else
                     {
@@ -576,12 +602,7 @@ namespace fds::autodiff
         {
             xt::xarray<Scalar> y = xt::xarray<Scalar>::from_shape(x.shape());
             const Scalar* in = x.data();
-            Scalar* out = y.data();
-            const std::size_t count = x.size();
-            for (std::size_t i = 0; i < count; ++i)
-            {
-                out[i] = rule.value(in[i]);
-            }
+            rule_values(rule, in, y.data(), x.size());
             return y;
         }
 
@@ -591,6 +612,8 @@ namespace fds::autodiff
             static constexpr bool derivative_is_value = true;
             template <class S>
             S value(S x) const { return vector_exp(x); }
+            template <class S>
+            void values(const S* x, S* y, std::size_t count) const { vector_exp(x, y, count); }
             template <class S>
             S derivative(S, S y) const { return y; }
         };
