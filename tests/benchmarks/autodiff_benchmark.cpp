@@ -15,6 +15,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <ctime>
 #include <iostream>
 #include <string>
@@ -293,8 +294,11 @@ int main(int argc, char** argv)
     report["blas"] = {{"corename", blas.corename},
                       {"threads", blas.threads},
                       {"openblas_coretype", blas.coretype_variable},
-                      {"reexecuted_with_better_kernel", blas.reexecuted},
+                      {"reexecuted_by_prepare_runtime", blas.reexecuted},
                       {"config", blas.config}};
+    // the heap's page setting (prepare_runtime may have set it): it moves the element-wise rows
+    const char* tunables = std::getenv("GLIBC_TUNABLES");
+    report["glibc_tunables"] = tunables != nullptr ? tunables : "";
     if (wanted("sgemm"))
     {
         report["sgemm_2048"] = benchmark_sgemm_2048();

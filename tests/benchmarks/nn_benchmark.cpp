@@ -12,6 +12,7 @@
 //                [--batch 256] [--dual-batch-wrn 256]
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <sstream>
 #include <string>
@@ -134,9 +135,12 @@ int main(int argc, char** argv) {
   }
   const std::vector<setup> setups{{"MLP", 1, 28}, {"LeNet", 1, 28}, {"CNN", 3, 32}, {"WRN-16-1", 3, 32}};
   const auto kernel = autodiff::blas_kernel_report();
+  const char* heap_tunables = std::getenv("GLIBC_TUNABLES");
   nlohmann::json report{{"benchmark", "nn_training_steps"},
                         {"blas_kernel", kernel.corename},
                         {"threads", kernel.threads},
+                        // the heap's page setting, which the PyTorch child process inherits too
+                        {"glibc_tunables", heap_tunables != nullptr ? heap_tunables : ""},
                         {"results", nlohmann::json::array()}};
   for (const auto& s : setups) {
     if (models.find(s.model) == std::string::npos) continue;
