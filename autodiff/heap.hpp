@@ -48,6 +48,10 @@ namespace fds::autodiff
     std::string choose_heap_tunables(const std::string& huge_page_mode, const std::string& glibc_version,
                                      const char* tunables);
 
+    // The kernel's transparent huge page mode, the text of
+    // /sys/kernel/mm/transparent_hugepage/enabled ("" where it cannot be read).
+    std::string transparent_huge_page_mode();
+
     // The GLIBC_TUNABLES this process should start with, or nothing (also off glibc and with
     // FDS_DEFAULT_MALLOC=1).
     std::optional<environment_setting> huge_page_setting();
@@ -107,6 +111,14 @@ namespace fds::autodiff
         return std::string(tunables) + ":" + wanted;
     }
 
+    inline std::string transparent_huge_page_mode()
+    {
+        std::ifstream file("/sys/kernel/mm/transparent_hugepage/enabled");
+        std::string mode;
+        std::getline(file, mode);
+        return mode;
+    }
+
     inline std::optional<environment_setting> huge_page_setting()
     {
 #if defined(__GLIBC__)
@@ -114,11 +126,8 @@ namespace fds::autodiff
         {
             return std::nullopt;
         }
-        std::ifstream file("/sys/kernel/mm/transparent_hugepage/enabled");
-        std::string mode;
-        std::getline(file, mode);
-        const std::string tunables
-            = choose_heap_tunables(mode, gnu_get_libc_version(), std::getenv("GLIBC_TUNABLES"));
+        const std::string tunables = choose_heap_tunables(transparent_huge_page_mode(), gnu_get_libc_version(),
+                                                          std::getenv("GLIBC_TUNABLES"));
         if (!tunables.empty())
         {
             return environment_setting{"GLIBC_TUNABLES", tunables};

@@ -10,11 +10,11 @@
 // Each is also callable on its own, and each has an environment variable that turns it off.
 #pragma once
 
+#include <vector>
+
 #include <autodiff/blas_kernel.hpp>
 #include <autodiff/heap.hpp>
 #include <autodiff/reexecution.hpp>
-
-#include <vector>
 
 namespace fds::autodiff
 {

@@ -13,14 +13,6 @@
 
 namespace
 {
-    std::string first_line(const char* path)
-    {
-        std::ifstream file(path);
-        std::string line;
-        std::getline(file, line);
-        return line;
-    }
-
     // kB of this process's anonymous memory in transparent huge pages, -1 if unreadable
     long anonymous_huge_kilobytes()
     {
@@ -47,7 +39,7 @@ int main(int argc, char** argv)
         return 1;
     }
 #if defined(__GLIBC__)
-    const std::string mode = first_line("/sys/kernel/mm/transparent_hugepage/enabled");
+    const std::string mode = fds::autodiff::transparent_huge_page_mode();
     const std::string wanted = fds::autodiff::choose_heap_tunables(mode, gnu_get_libc_version(), nullptr);
     const char* tunables = std::getenv("GLIBC_TUNABLES");
     std::printf("huge page mode '%s', glibc %s, GLIBC_TUNABLES '%s', re-executed %s\n", mode.c_str(),
