@@ -227,7 +227,9 @@ template <class Scalar>
 void check_plain_and_dual_exp_agree_exactly()
 {
     random_source random(12);
-    for (std::size_t length : {1u, 5u, 13u, 1024u, 1029u, 3001u})
+    // shorter than a chunk of the dual loops, exactly one, one and a bit, several and a remainder
+    const std::size_t chunk = fds::autodiff::detail::elementwise_chunk;
+    for (std::size_t length : {std::size_t{1}, std::size_t{5}, std::size_t{13}, chunk, chunk + 5, 2 * chunk + 3001})
     {
         const xarray<Scalar> x = random.uniform_array<Scalar>({length}, -30.0, 30.0);
         dual_tensor<Scalar> dual(x, 2);
