@@ -6,7 +6,9 @@
 // Where direct_convolution.hpp applies (stride 1, output rows of whole SIMD vectors), the products
 // with X (W X and G X^T) are computed from the images without columns (multiply_columns,
 // add_product_with_columns), and so is the input gradient W^T G of a 3x3 convolution padded by 1
-// (input_gradient_of_rows); other input gradients go through columns and col2im.
+// (input_gradient_of_rows); other input gradients go through columns and col2im. The products W X
+// and W^T G of 3x3 convolutions with stride 1 and an even output height run by Winograd's
+// algorithm (winograd_convolution.hpp: 16 multiplications per 2x2 outputs instead of 36).
 // With the columns of the value X and of each live tangent dX_k of the input:
 //   forward   dY_k  = dW_k X + W dX_k,                       (+ db_k)
 //   backward  dL/dW = G X^T,  dL/dX = W^T G,  dL/db = row sums of G, and on duals
@@ -31,6 +33,7 @@
 
 #include <nn/conv_shape.hpp>
 #include <nn/direct_convolution.hpp>
+#include <nn/winograd_convolution.hpp>
 
 namespace fds::nn::detail {
 
@@ -323,19 +326,40 @@ std::pair<const Scalar*, conv_shape> direct_input(const Scalar* x, const conv_sh
   return {buffer, unpadded};
 }
 
-// rows [weight_rows, columns] = w [weight_rows, patch] im2col(x), or rows += that with accumulate,
-// for the chunk's images x: straight from the images (direct_input) where direct_convolution.hpp
-// applies, else through im2col into `columns` and one GEMM
+// The weights w [rows, patch] of the products of one layer call, with their Winograd transform
+// where winograd_convolution.hpp applies: computed once, used by every chunk.
 template <class Scalar>
-void multiply_columns(const Scalar* w, std::size_t weight_rows, const Scalar* x, const conv_shape& c, bool accumulate,
+struct chunk_weights {
+  const Scalar* values;
+  std::size_t rows;
+  winograd_filters<Scalar> winograd;
+};
+
+template <class Scalar>
+chunk_weights<Scalar> prepare_weights(const Scalar* w, std::size_t rows, const conv_shape& s) {
+  chunk_weights<Scalar> prepared{w, rows, {}};
+  if (winograd_applies<Scalar>(s)) prepared.winograd = transform_filters(w, rows, s.channels);
+  return prepared;
+}
+
+// rows [weight_rows, columns] = w [weight_rows, patch] im2col(x), or rows += that with accumulate,
+// for the chunk's images x: straight from the images (direct_input) by Winograd's algorithm or
+// the direct kernels where they apply, else through im2col into `columns` and one GEMM
+template <class Scalar>
+void multiply_columns(const chunk_weights<Scalar>& w, const Scalar* x, const conv_shape& c, bool accumulate,
                       Scalar* columns, Scalar* rows) {
+  if (winograd_applies<Scalar>(c)) {
+    const auto [images, unpadded] = direct_input(x, c, columns);
+    winograd_convolve(w.winograd, images, unpadded, accumulate, rows, c.columns(), c.positions());
+    return;
+  }
   if (direct_convolution_applies<Scalar>(c)) {
     const auto [images, unpadded] = direct_input(x, c, columns);
-    direct_convolve(w, weight_rows, images, unpadded, accumulate, rows);
+    direct_convolve(w.values, w.rows, images, unpadded, accumulate, rows);
     return;
   }
   im2col_rows(x, c, columns);
-  autodiff::detail::gemm(false, false, weight_rows, c.columns(), c.patch(), Scalar(1), w, c.patch(), columns,
+  autodiff::detail::gemm(false, false, w.rows, c.columns(), c.patch(), Scalar(1), w.values, c.patch(), columns,
                          c.columns(), accumulate ? Scalar(1) : Scalar(0), rows, c.columns());
 }
 
@@ -375,9 +399,9 @@ template <class Scalar, class Output = nchw_output>
 xt::xarray<Scalar> conv_forward(const xt::xarray<Scalar>& x, const xt::xarray<Scalar>& weight,
                                 const xt::xarray<Scalar>* bias, const conv_shape& s, const Output& output = {}) {
   xt::xarray<Scalar> y = xt::xarray<Scalar>::from_shape(output.shape(s));
+  const chunk_weights<Scalar> w = prepare_weights(weight.data(), s.out_channels, s);
   for_each_chunk<Scalar>(s, 0, [&](std::size_t first, const conv_shape& c, std::size_t, chunk_buffers<Scalar> b) {
-    multiply_columns(weight.data(), c.out_channels, image_pointer(x.data(), s.input_image(), first), c, false,
-                     b.value_columns, b.value_rows);
+    multiply_columns(w, image_pointer(x.data(), s.input_image(), first), c, false, b.value_columns, b.value_rows);
     output.store(b.value_rows, bias ? bias->data() : nullptr, c, first, true,
                  y.data() + first * output.image_size(s));
   });
@@ -453,22 +477,22 @@ autodiff::dual_tensor<Scalar> conv_forward(const autodiff::dual_tensor<Scalar>& 
   std::vector<Scalar> weights((1 + weight_live) * weight.size());
   stack_value_and_tangents(weight.value().data(), weight.live_tangent_block().data(), weight_live, weight.size(),
                            weights.data());
+  const chunk_weights<Scalar> stacked = prepare_weights(weights.data(), (1 + weight_live) * out, s);
+  const chunk_weights<Scalar> value_weights = prepare_weights(weight.value().data(), out, s);
   for_each_chunk<Scalar>(s, live, [&](std::size_t first, const conv_shape& c, std::size_t, chunk_buffers<Scalar> b) {
     const std::size_t columns = c.columns();
     Scalar* cols = b.value_columns;
     Scalar* rows = b.value_rows;
     Scalar* tangent_rows = b.tangent_rows(c);
     // rows = W X, then tangent_rows[k] = dW_k X (one product over [W; dW_0; ...]) + W dX_k
-    multiply_columns(weights.data(), (1 + weight_live) * out, image_pointer(x.value().data(), s.input_image(), first),
-                     c, false, cols, rows);
+    multiply_columns(stacked, image_pointer(x.value().data(), s.input_image(), first), c, false, cols, rows);
     output.store(rows, bias ? bias->value().data() : nullptr, c, first, true, value.data() + first * output_image);
     Scalar* tangent_cols = b.tangent_columns;
     for (std::size_t k = 0; k < live; ++k) {
       Scalar* target_rows = tangent_rows + k * out * columns;
       if (k < input_live) {
-        multiply_columns(weight.value().data(), out,
-                         image_pointer(x.live_tangent_block().data() + k * x.size(), s.input_image(), first), c,
-                         k < weight_live, tangent_cols, target_rows);
+        multiply_columns(value_weights, image_pointer(x.live_tangent_block().data() + k * x.size(), s.input_image(), first),
+                         c, k < weight_live, tangent_cols, target_rows);
       } else if (k >= weight_live) {
         std::fill(target_rows, target_rows + out * columns, Scalar(0));  // only the bias is live here
       }

@@ -22,6 +22,7 @@
 
 #include <nn/conv_shape.hpp>
 #include <nn/vector32.hpp>
+#include <nn/winograd_convolution.hpp>
 
 namespace fds::nn::detail {
 
@@ -237,7 +238,8 @@ void direct_weight_gradient_add(const Scalar* g, std::size_t gradient_rows, cons
 // directions and their two channel axes swapped. Where that padding is at most the forward's
 // (3x3 convolutions padded by 1: the CNN's and WRN-16-1's), it costs the same arithmetic as
 // W^T G and needs neither the columns nor col2im; LeNet's unpadded 5x5 would be more than twice
-// the arithmetic, so it keeps columns and col2im.
+// the arithmetic, so it keeps columns and col2im. A 3x3 one runs by Winograd's algorithm where
+// winograd_convolution.hpp applies.
 
 template <class Scalar>
 bool direct_input_gradient_applies(const conv_shape& s) {
@@ -271,6 +273,11 @@ void direct_input_gradient(const Scalar* w, std::size_t weight_rows, const Scala
                             c.kernel - 1 - c.padding, c.height, c.width};
   const conv_shape unpadded =
       padded_images(g, gradient, c.positions(), c.columns(), padded_gradient);
+  if (winograd_applies<Scalar>(gradient)) {
+    winograd_convolve(transform_filters(flipped.data(), c.channels, weight_rows), padded_gradient, unpadded, false,
+                      target, c.height * c.width, c.input_image());
+    return;
+  }
   direct_convolve(flipped.data(), c.channels, padded_gradient, unpadded, false, target, c.height * c.width,
                   c.input_image());
 }

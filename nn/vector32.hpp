@@ -83,4 +83,40 @@ inline double horizontal_sum(vector32<double> v) {
   return v[0];
 }
 
+// Lane shuffles of two vectors a = [a0 a1 ...], b = [b0 b1 ...] (L lanes each):
+//   even_lanes  [a0 a2 ... b0 b2 ...]    odd_lanes   [a1 a3 ... b1 b3 ...]
+//   interleave_low  [a0 b0 a1 b1 ...] (first halves)    interleave_high  (second halves)
+inline vector32<float> even_lanes(vector32<float> a, vector32<float> b) {
+  typedef int lanes_int __attribute__((vector_size(32)));
+  return __builtin_shuffle(a, b, lanes_int{0, 2, 4, 6, 8, 10, 12, 14});
+}
+inline vector32<double> even_lanes(vector32<double> a, vector32<double> b) {
+  typedef long long lanes_int __attribute__((vector_size(32)));
+  return __builtin_shuffle(a, b, lanes_int{0, 2, 4, 6});
+}
+inline vector32<float> odd_lanes(vector32<float> a, vector32<float> b) {
+  typedef int lanes_int __attribute__((vector_size(32)));
+  return __builtin_shuffle(a, b, lanes_int{1, 3, 5, 7, 9, 11, 13, 15});
+}
+inline vector32<double> odd_lanes(vector32<double> a, vector32<double> b) {
+  typedef long long lanes_int __attribute__((vector_size(32)));
+  return __builtin_shuffle(a, b, lanes_int{1, 3, 5, 7});
+}
+inline vector32<float> interleave_low(vector32<float> a, vector32<float> b) {
+  typedef int lanes_int __attribute__((vector_size(32)));
+  return __builtin_shuffle(a, b, lanes_int{0, 8, 1, 9, 2, 10, 3, 11});
+}
+inline vector32<double> interleave_low(vector32<double> a, vector32<double> b) {
+  typedef long long lanes_int __attribute__((vector_size(32)));
+  return __builtin_shuffle(a, b, lanes_int{0, 4, 1, 5});
+}
+inline vector32<float> interleave_high(vector32<float> a, vector32<float> b) {
+  typedef int lanes_int __attribute__((vector_size(32)));
+  return __builtin_shuffle(a, b, lanes_int{4, 12, 5, 13, 6, 14, 7, 15});
+}
+inline vector32<double> interleave_high(vector32<double> a, vector32<double> b) {
+  typedef long long lanes_int __attribute__((vector_size(32)));
+  return __builtin_shuffle(a, b, lanes_int{2, 6, 3, 7});
+}
+
 }  // namespace fds::nn::detail
