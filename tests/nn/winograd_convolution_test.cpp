@@ -1,0 +1,126 @@
+#define BOOST_TEST_MODULE nn_winograd_convolution
+#include <boost/test/unit_test.hpp>
+
+#include <algorithm>
+#include <vector>
+
+#include <nn/random.hpp>
+#include <nn/winograd_convolution.hpp>
+
+#include "convolution_definitions.hpp"
+
+using namespace fds::nn;
+using namespace fds::nn::test;
+using detail::conv_shape;
+
+namespace {
+
+// 3x3 convolutions of unpadded images where Winograd's algorithm applies, in float and double:
+// 1, 3 or 17 channels; output rows of 1 or 3 vectors, 2 or 4 of them; 1 to 3 images, so the
+// number of tile groups is odd (the last tile vector half used) or even.
+template <class Scalar>
+std::vector<conv_shape> shapes() {
+  constexpr std::size_t lanes = detail::vector32_lanes<Scalar>;
+  std::vector<conv_shape> result;
+  for (std::size_t channels : {1, 3, 17}) {
+    for (std::size_t vectors : {1, 3}) {
+      for (std::size_t out_height : {2, 4}) {
+        for (std::size_t batch : {1, 2, 3}) {
+          const std::size_t out_width = vectors * lanes;
+          result.push_back({batch, channels, out_height + 2, out_width + 2, 0, 3, 1, 0, out_height, out_width});
+        }
+      }
+    }
+  }
+  return result;
+}
+
+// In both layouts the kernels write: rows [rows, n * positions] and NCHW [n, rows, positions];
+// stored and added (accumulate); weight rows 1 to 13 (every remainder of the 4-row tiles).
+template <class Scalar>
+void check_products(double tolerance) {
+  random_source random(31);
+  for (const conv_shape& s : shapes<Scalar>()) {
+    BOOST_REQUIRE(detail::winograd_applies<Scalar>(s));
+    for (std::size_t rows : {1, 4, 7, 13}) {
+      BOOST_TEST_CONTEXT("images " << s.batch << ", channels " << s.channels << ", output " << s.out_height << "x"
+                                   << s.out_width << ", rows " << rows) {
+        const auto x = random_values<Scalar>(s.input_size(), random);
+        const auto w = random_values<Scalar>(rows * s.patch(), random);
+        const auto start = random_values<Scalar>(rows * s.columns(), random);
+        const auto filters = detail::transform_filters(w.data(), rows, s.channels);
+        const auto expected = convolution_by_definition(w, rows, x, s);  // [rows, n * positions]
+
+        std::vector<Scalar> product(rows * s.columns(), Scalar(7));  // overwritten
+        detail::winograd_convolve(filters, x.data(), s, false, product.data(), s.columns(), s.positions());
+        check_close(product, expected, tolerance);
+
+        std::vector<Scalar> accumulated = start;
+        detail::winograd_convolve(filters, x.data(), s, true, accumulated.data(), s.columns(), s.positions());
+        std::vector<long double> expected_sum(expected);
+        for (std::size_t i = 0; i < expected_sum.size(); ++i) expected_sum[i] += start[i];
+        check_close(accumulated, expected_sum, tolerance);
+
+        std::vector<Scalar> nchw(rows * s.columns(), Scalar(7));
+        detail::winograd_convolve(filters, x.data(), s, false, nchw.data(), s.positions(), rows * s.positions());
+        std::vector<long double> expected_nchw(expected.size());
+        for (std::size_t m = 0; m < rows; ++m)
+          for (std::size_t n = 0; n < s.batch; ++n)
+            for (std::size_t p = 0; p < s.positions(); ++p)
+              expected_nchw[(n * rows + m) * s.positions() + p] = expected[m * s.columns() + n * s.positions() + p];
+        check_close(nchw, expected_nchw, tolerance);
+      }
+    }
+  }
+}
+
+// Row m of a product over stacked rows has the bits of row m alone: [W; dW_0; ...] at once must
+// equal K runs of one.
+template <class Scalar>
+void check_rows_alone_and_stacked() {
+  random_source random(37);
+  const std::size_t rows = 7;
+  for (const conv_shape& s : shapes<Scalar>()) {
+    BOOST_TEST_CONTEXT("images " << s.batch << ", channels " << s.channels << ", output " << s.out_height << "x"
+                                 << s.out_width) {
+      const auto x = random_values<Scalar>(s.input_size(), random);
+      const auto w = random_values<Scalar>(rows * s.patch(), random);
+      std::vector<Scalar> stacked(rows * s.columns());
+      detail::winograd_convolve(detail::transform_filters(w.data(), rows, s.channels), x.data(), s, false,
+                                stacked.data(), s.columns(), s.positions());
+      for (std::size_t m = 0; m < rows; ++m) {
+        std::vector<Scalar> alone(s.columns());
+        detail::winograd_convolve(detail::transform_filters(w.data() + m * s.patch(), 1, s.channels), x.data(), s,
+                                  false, alone.data(), s.columns(), s.positions());
+        BOOST_TEST((std::equal(alone.begin(), alone.end(), stacked.begin() + m * s.columns())), "row " << m);
+      }
+    }
+  }
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(winograd_products_equal_their_definitions_in_double) { check_products<double>(1e-13); }
+
+BOOST_AUTO_TEST_CASE(winograd_products_equal_their_definitions_in_float) { check_products<float>(2e-5); }
+
+BOOST_AUTO_TEST_CASE(winograd_products_give_each_row_the_same_bits_alone_or_stacked) {
+  check_rows_alone_and_stacked<double>();
+  check_rows_alone_and_stacked<float>();
+}
+
+BOOST_AUTO_TEST_CASE(winograd_applies_to_3x3_unit_stride_with_whole_vector_rows_and_even_height) {
+  //                     N  C   H   W   O  K  stride padding OH  OW
+  const conv_shape cnn_second{256, 16, 16, 16, 32, 3, 1, 1, 16, 16};
+  BOOST_TEST(detail::winograd_applies<float>(cnn_second));
+  BOOST_TEST(detail::winograd_applies<double>(cnn_second));
+  const conv_shape four_wide{2, 1, 6, 6, 3, 3, 1, 0, 4, 4};
+  BOOST_TEST(!detail::winograd_applies<float>(four_wide));
+  BOOST_TEST(detail::winograd_applies<double>(four_wide));
+  const conv_shape odd_height{2, 1, 5, 10, 3, 3, 1, 0, 3, 8};
+  BOOST_TEST(!detail::winograd_applies<float>(odd_height));
+  const conv_shape strided{2, 16, 32, 32, 32, 3, 2, 1, 16, 16};
+  BOOST_TEST(!detail::winograd_applies<float>(strided));
+  const conv_shape five_by_five{2, 6, 12, 12, 16, 5, 1, 0, 8, 8};
+  BOOST_TEST(!detail::winograd_applies<float>(five_by_five));
+}
