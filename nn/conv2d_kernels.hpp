@@ -363,10 +363,15 @@ void multiply_columns(const chunk_weights<Scalar>& w, const Scalar* x, const con
                          c.columns(), accumulate ? Scalar(1) : Scalar(0), rows, c.columns());
 }
 
-// target [gradient_rows, patch] += g [gradient_rows, columns] im2col(x)^T, the same two ways
+// target [gradient_rows, patch] += g [gradient_rows, columns] im2col(x)^T, the same ways
 template <class Scalar>
 void add_product_with_columns(const Scalar* g, std::size_t gradient_rows, const Scalar* x, const conv_shape& c,
                               Scalar* columns, Scalar* target) {
+  if (winograd_weight_gradient_applies<Scalar>(c)) {
+    const auto [images, unpadded] = direct_input(x, c, columns);
+    winograd_weight_gradient_add(g, gradient_rows, images, unpadded, target);
+    return;
+  }
   if (direct_convolution_applies<Scalar>(c)) {
     const auto [images, unpadded] = direct_input(x, c, columns);
     direct_weight_gradient_add(g, gradient_rows, images, unpadded, target);

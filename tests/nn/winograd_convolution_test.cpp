@@ -74,6 +74,30 @@ void check_products(double tolerance) {
   }
 }
 
+// target += g x^T from its definition, for the shapes above with 16 or 17 channels (where
+// winograd_weight_gradient_add applies) and 1 to 13 gradient rows
+template <class Scalar>
+void check_weight_gradients(double tolerance) {
+  random_source random(41);
+  for (conv_shape s : shapes<Scalar>()) {
+    s.channels = s.channels == 17 ? 17 : 16;
+    BOOST_REQUIRE(detail::winograd_weight_gradient_applies<Scalar>(s));
+    for (std::size_t rows : {1, 4, 7, 13}) {
+      BOOST_TEST_CONTEXT("images " << s.batch << ", channels " << s.channels << ", output " << s.out_height << "x"
+                                   << s.out_width << ", rows " << rows) {
+        const auto x = random_values<Scalar>(s.input_size(), random);
+        const auto g = random_values<Scalar>(rows * s.columns(), random);
+        const auto start = random_values<Scalar>(rows * s.patch(), random);
+        std::vector<Scalar> gradient = start;
+        detail::winograd_weight_gradient_add(g.data(), rows, x.data(), s, gradient.data());
+        std::vector<long double> expected = weight_gradient_by_definition(g, rows, x, s);
+        for (std::size_t i = 0; i < expected.size(); ++i) expected[i] += start[i];
+        check_close(gradient, expected, tolerance);
+      }
+    }
+  }
+}
+
 // Row m of a product over stacked rows has the bits of row m alone: [W; dW_0; ...] at once must
 // equal K runs of one.
 template <class Scalar>
@@ -88,11 +112,17 @@ void check_rows_alone_and_stacked() {
       std::vector<Scalar> stacked(rows * s.columns());
       detail::winograd_convolve(detail::transform_filters(w.data(), rows, s.channels), x.data(), s, false,
                                 stacked.data(), s.columns(), s.positions());
+      const auto g = random_values<Scalar>(rows * s.columns(), random);
+      std::vector<Scalar> stacked_gradient(rows * s.patch(), Scalar(0));
+      detail::winograd_weight_gradient_add(g.data(), rows, x.data(), s, stacked_gradient.data());
       for (std::size_t m = 0; m < rows; ++m) {
-        std::vector<Scalar> alone(s.columns());
+        std::vector<Scalar> alone(s.columns()), alone_gradient(s.patch(), Scalar(0));
         detail::winograd_convolve(detail::transform_filters(w.data() + m * s.patch(), 1, s.channels), x.data(), s,
                                   false, alone.data(), s.columns(), s.positions());
+        detail::winograd_weight_gradient_add(g.data() + m * s.columns(), 1, x.data(), s, alone_gradient.data());
         BOOST_TEST((std::equal(alone.begin(), alone.end(), stacked.begin() + m * s.columns())), "row " << m);
+        BOOST_TEST((std::equal(alone_gradient.begin(), alone_gradient.end(), stacked_gradient.begin() + m * s.patch())),
+                   "gradient row " << m);
       }
     }
   }
@@ -103,6 +133,14 @@ void check_rows_alone_and_stacked() {
 BOOST_AUTO_TEST_CASE(winograd_products_equal_their_definitions_in_double) { check_products<double>(1e-13); }
 
 BOOST_AUTO_TEST_CASE(winograd_products_equal_their_definitions_in_float) { check_products<float>(2e-5); }
+
+BOOST_AUTO_TEST_CASE(winograd_weight_gradients_equal_their_definitions_in_double) {
+  check_weight_gradients<double>(1e-13);
+}
+
+BOOST_AUTO_TEST_CASE(winograd_weight_gradients_equal_their_definitions_in_float) {
+  check_weight_gradients<float>(2e-5);
+}
 
 BOOST_AUTO_TEST_CASE(winograd_products_give_each_row_the_same_bits_alone_or_stacked) {
   check_rows_alone_and_stacked<double>();
@@ -123,4 +161,9 @@ BOOST_AUTO_TEST_CASE(winograd_applies_to_3x3_unit_stride_with_whole_vector_rows_
   BOOST_TEST(!detail::winograd_applies<float>(strided));
   const conv_shape five_by_five{2, 6, 12, 12, 16, 5, 1, 0, 8, 8};
   BOOST_TEST(!detail::winograd_applies<float>(five_by_five));
+  // the weight gradient only from 16 channels on
+  BOOST_TEST(detail::winograd_weight_gradient_applies<float>(cnn_second));
+  const conv_shape cnn_first{256, 3, 32, 32, 16, 3, 1, 1, 32, 32};
+  BOOST_TEST(detail::winograd_applies<float>(cnn_first));
+  BOOST_TEST(!detail::winograd_weight_gradient_applies<float>(cnn_first));
 }
