@@ -19,10 +19,12 @@ struct vector32_of;
 template <>
 struct vector32_of<float> {
   typedef float type __attribute__((vector_size(32)));
+  typedef int lane_indices __attribute__((vector_size(32)));  // a shuffle's mask
 };
 template <>
 struct vector32_of<double> {
   typedef double type __attribute__((vector_size(32)));
+  typedef long long lane_indices __attribute__((vector_size(32)));
 };
 template <class Scalar>
 using vector32 = typename vector32_of<Scalar>::type;
@@ -83,40 +85,38 @@ inline double horizontal_sum(vector32<double> v) {
   return v[0];
 }
 
-// Lane shuffles of two vectors a = [a0 a1 ...], b = [b0 b1 ...] (L lanes each):
-//   even_lanes  [a0 a2 ... b0 b2 ...]    odd_lanes   [a1 a3 ... b1 b3 ...]
-//   interleave_low  [a0 b0 a1 b1 ...] (first halves)    interleave_high  (second halves)
-inline vector32<float> even_lanes(vector32<float> a, vector32<float> b) {
-  typedef int lanes_int __attribute__((vector_size(32)));
-  return __builtin_shuffle(a, b, lanes_int{0, 2, 4, 6, 8, 10, 12, 14});
+// Lane i of the result is lane source(i) of the 2L lanes [a b] (L lanes each). The mask is
+// built in a loop over constants, which GCC folds: the same instructions as a written-out mask.
+template <class Scalar, class Source>
+inline vector32<Scalar> shuffle_lanes(vector32<Scalar> a, vector32<Scalar> b, Source source) {
+  typename vector32_of<Scalar>::lane_indices mask;
+  for (std::size_t i = 0; i < vector32_lanes<Scalar>; ++i) mask[i] = source(i);
+  return __builtin_shuffle(a, b, mask);
 }
-inline vector32<double> even_lanes(vector32<double> a, vector32<double> b) {
-  typedef long long lanes_int __attribute__((vector_size(32)));
-  return __builtin_shuffle(a, b, lanes_int{0, 2, 4, 6});
+
+// [a0 a2 ... b0 b2 ...]
+template <class Scalar>
+inline vector32<Scalar> even_lanes(vector32<Scalar> a, vector32<Scalar> b) {
+  return shuffle_lanes<Scalar>(a, b, [](std::size_t i) { return 2 * i; });
 }
-inline vector32<float> odd_lanes(vector32<float> a, vector32<float> b) {
-  typedef int lanes_int __attribute__((vector_size(32)));
-  return __builtin_shuffle(a, b, lanes_int{1, 3, 5, 7, 9, 11, 13, 15});
+
+// [a1 a3 ... b1 b3 ...]
+template <class Scalar>
+inline vector32<Scalar> odd_lanes(vector32<Scalar> a, vector32<Scalar> b) {
+  return shuffle_lanes<Scalar>(a, b, [](std::size_t i) { return 2 * i + 1; });
 }
-inline vector32<double> odd_lanes(vector32<double> a, vector32<double> b) {
-  typedef long long lanes_int __attribute__((vector_size(32)));
-  return __builtin_shuffle(a, b, lanes_int{1, 3, 5, 7});
+
+// [a0 b0 a1 b1 ...] from the first halves
+template <class Scalar>
+inline vector32<Scalar> interleave_low(vector32<Scalar> a, vector32<Scalar> b) {
+  return shuffle_lanes<Scalar>(a, b, [](std::size_t i) { return i / 2 + i % 2 * vector32_lanes<Scalar>; });
 }
-inline vector32<float> interleave_low(vector32<float> a, vector32<float> b) {
-  typedef int lanes_int __attribute__((vector_size(32)));
-  return __builtin_shuffle(a, b, lanes_int{0, 8, 1, 9, 2, 10, 3, 11});
-}
-inline vector32<double> interleave_low(vector32<double> a, vector32<double> b) {
-  typedef long long lanes_int __attribute__((vector_size(32)));
-  return __builtin_shuffle(a, b, lanes_int{0, 4, 1, 5});
-}
-inline vector32<float> interleave_high(vector32<float> a, vector32<float> b) {
-  typedef int lanes_int __attribute__((vector_size(32)));
-  return __builtin_shuffle(a, b, lanes_int{4, 12, 5, 13, 6, 14, 7, 15});
-}
-inline vector32<double> interleave_high(vector32<double> a, vector32<double> b) {
-  typedef long long lanes_int __attribute__((vector_size(32)));
-  return __builtin_shuffle(a, b, lanes_int{2, 6, 3, 7});
+
+// the same from the second halves
+template <class Scalar>
+inline vector32<Scalar> interleave_high(vector32<Scalar> a, vector32<Scalar> b) {
+  return shuffle_lanes<Scalar>(
+      a, b, [](std::size_t i) { return vector32_lanes<Scalar> / 2 + i / 2 + i % 2 * vector32_lanes<Scalar>; });
 }
 
 }  // namespace fds::nn::detail

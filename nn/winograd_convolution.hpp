@@ -120,10 +120,10 @@ void transform_inputs(const Scalar* x, const conv_shape& c, const winograd_plan<
         const std::size_t offset = channel * plane + i * width;
         const vector32<Scalar> a0 = load_vector(first + offset), b0 = load_vector(second + offset);
         const vector32<Scalar> a2 = load_vector(first + offset + 2), b2 = load_vector(second + offset + 2);
-        d[i][0] = even_lanes(a0, b0);
-        d[i][1] = odd_lanes(a0, b0);
-        d[i][2] = even_lanes(a2, b2);
-        d[i][3] = odd_lanes(a2, b2);
+        d[i][0] = even_lanes<Scalar>(a0, b0);
+        d[i][1] = odd_lanes<Scalar>(a0, b0);
+        d[i][2] = even_lanes<Scalar>(a2, b2);
+        d[i][3] = odd_lanes<Scalar>(a2, b2);
       }
       vector32<Scalar> t[4][4];  // B^T d
       for (std::size_t j = 0; j < 4; ++j) {
@@ -156,8 +156,8 @@ void store_tiles(const vector32<Scalar> (&q)[16], const winograd_plan<Scalar>& p
   }
   const vector32<Scalar> y00 = t0[0] + t0[1] + t0[2], y01 = t0[1] - t0[2] - t0[3];
   const vector32<Scalar> y10 = t1[0] + t1[1] + t1[2], y11 = t1[1] - t1[2] - t1[3];
-  const vector32<Scalar> rows[2][2] = {{interleave_low(y00, y01), interleave_high(y00, y01)},
-                                       {interleave_low(y10, y11), interleave_high(y10, y11)}};
+  const vector32<Scalar> rows[2][2] = {{interleave_low<Scalar>(y00, y01), interleave_high<Scalar>(y00, y01)},
+                                       {interleave_low<Scalar>(y10, y11), interleave_high<Scalar>(y10, y11)}};
   for (std::size_t half = 0; half < 2; ++half) {
     const std::size_t group = 2 * vector + half;
     if (group == plan.groups) return;  // the repeated group of an odd count
@@ -267,8 +267,8 @@ void transform_gradients(const Scalar* g, std::size_t g_stride, std::size_t m0, 
       for (std::size_t i = 0; i < 2; ++i) {
         const vector32<Scalar> a = load_vector(first + i * width);
         const vector32<Scalar> b = second_exists ? load_vector(second + i * width) : vector32<Scalar>{};
-        dy[i][0] = even_lanes(a, b);
-        dy[i][1] = odd_lanes(a, b);
+        dy[i][0] = even_lanes<Scalar>(a, b);
+        dy[i][1] = odd_lanes<Scalar>(a, b);
       }
       vector32<Scalar> t[4][2];  // A dy
       for (std::size_t j = 0; j < 2; ++j) {

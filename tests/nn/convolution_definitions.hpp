@@ -62,6 +62,13 @@ std::vector<long double> weight_gradient_by_definition(const std::vector<Scalar>
   return result;
 }
 
+// what a kernel that adds its sums to `start` must give
+template <class Scalar>
+std::vector<long double> added_to(std::vector<long double> sums, const std::vector<Scalar>& start) {
+  for (std::size_t i = 0; i < sums.size(); ++i) sums[i] += start[i];
+  return sums;
+}
+
 // |actual - expected| <= tolerance * (1 + |expected|) everywhere
 template <class Scalar>
 void check_close(const std::vector<Scalar>& actual, const std::vector<long double>& expected, double tolerance) {

@@ -57,15 +57,11 @@ void check_products(double tolerance) {
 
         std::vector<Scalar> accumulated = start;
         detail::direct_convolve(w.data(), rows, x.data(), s, true, accumulated.data());
-        std::vector<long double> expected_sum(expected);
-        for (std::size_t i = 0; i < expected_sum.size(); ++i) expected_sum[i] += start[i];
-        check_close(accumulated, expected_sum, tolerance);
+        check_close(accumulated, added_to(expected, start), tolerance);
 
         std::vector<Scalar> weight_gradient = weight_start;
         detail::direct_weight_gradient_add(g.data(), rows, x.data(), s, weight_gradient.data());
-        std::vector<long double> expected_gradient = weight_gradient_by_definition(g, rows, x, s);
-        for (std::size_t i = 0; i < expected_gradient.size(); ++i) expected_gradient[i] += weight_start[i];
-        check_close(weight_gradient, expected_gradient, tolerance);
+        check_close(weight_gradient, added_to(weight_gradient_by_definition(g, rows, x, s), weight_start), tolerance);
       }
     }
   }

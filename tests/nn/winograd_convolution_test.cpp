@@ -57,9 +57,7 @@ void check_products(double tolerance) {
 
         std::vector<Scalar> accumulated = start;
         detail::winograd_convolve(filters, x.data(), s, true, accumulated.data(), s.columns(), s.positions());
-        std::vector<long double> expected_sum(expected);
-        for (std::size_t i = 0; i < expected_sum.size(); ++i) expected_sum[i] += start[i];
-        check_close(accumulated, expected_sum, tolerance);
+        check_close(accumulated, added_to(expected, start), tolerance);
 
         std::vector<Scalar> nchw(rows * s.columns(), Scalar(7));
         detail::winograd_convolve(filters, x.data(), s, false, nchw.data(), s.positions(), rows * s.positions());
@@ -90,9 +88,7 @@ void check_weight_gradients(double tolerance) {
         const auto start = random_values<Scalar>(rows * s.patch(), random);
         std::vector<Scalar> gradient = start;
         detail::winograd_weight_gradient_add(g.data(), rows, x.data(), s, gradient.data());
-        std::vector<long double> expected = weight_gradient_by_definition(g, rows, x, s);
-        for (std::size_t i = 0; i < expected.size(); ++i) expected[i] += start[i];
-        check_close(gradient, expected, tolerance);
+        check_close(gradient, added_to(weight_gradient_by_definition(g, rows, x, s), start), tolerance);
       }
     }
   }
