@@ -8,9 +8,10 @@
 // registers (4 rows x 3 vectors of tiles), their results transformed and stored straight away.
 // Measured on one core, a chunk of the CNN's second layer (7 images, 16 channels, 16x16 output):
 // 320 rows 1.02 ms against 1.91 with direct_convolve, 32 rows 0.11 against 0.19; its third (14
-// images, 32 channels, 8x8): 640 rows 1.9 ms against 4.0. The transformed filters are computed
-// once per layer call (winograd_filters), not per chunk: for 640 rows that costs about a chunk's
-// product.
+// images, 32 channels, 8x8): 640 rows 1.9 ms against 4.0. The forward's transformed filters
+// (winograd_filters) are computed once per layer call, not per chunk: for 640 rows they cost
+// about a chunk's product; the input gradient's ([W; dW_k] flipped, one per tangent) per product.
+// The weight gradient (below) runs the transposed algorithm.
 // Rounding differs from the direct sum (the transforms add and subtract inputs and partial sums
 // first); the error measured against long double sums is no larger than the direct kernels'.
 // Each output row is computed from its own filter row only, in an order that depends on the
@@ -352,12 +353,6 @@ void winograd_weight_gradient_add(const Scalar* g, std::size_t gradient_rows, co
   thread_local std::vector<Scalar> sums;
   transform_inputs(x, c, plan, {1, channels * vectors, vectors}, inputs);
   sums.resize(block_rows * channels * 16);
-  // the channels in blocks of at most 5 as equal as can be (16: 4 4 4 4, not 5 5 5 1, whose
-  // one-channel tile makes 2 multiply-adds per 3 loads)
-  const std::size_t channel_blocks = (channels + tile_channels - 1) / tile_channels;
-  const auto block_channels = [&](std::size_t block) {
-    return channels / channel_blocks + (block < channels % channel_blocks ? 1 : 0);
-  };
   for (std::size_t m0 = 0; m0 < gradient_rows; m0 += block_rows) {
     const std::size_t rows = std::min(block_rows, gradient_rows - m0);
     transform_gradients(g, c.columns(), m0, rows, c, plan, gradients);
@@ -366,15 +361,15 @@ void winograd_weight_gradient_add(const Scalar* g, std::size_t gradient_rows, co
       const vector32<Scalar>* entry_inputs = inputs.data() + entry * channels * vectors;
       std::size_t m = 0;
       for (; m + tile_rows <= rows; m += tile_rows) {
-        for (std::size_t block = 0, channel = 0; block < channel_blocks; channel += block_channels(block++)) {
-          winograd_correlate_tile_of<tile_rows>(block_channels(block), entry_gradients + m * vectors,
-                                                entry_inputs + channel * vectors, vectors, channels, entry,
-                                                sums.data() + (m * channels + channel) * 16);
+        for (std::size_t channel = 0; channel < channels; channel += tile_channels) {
+          winograd_correlate_tile_of<tile_rows>(std::min(tile_channels, channels - channel),
+                                                entry_gradients + m * vectors, entry_inputs + channel * vectors,
+                                                vectors, channels, entry, sums.data() + (m * channels + channel) * 16);
         }
       }
       for (; m < rows; ++m) {
-        for (std::size_t block = 0, channel = 0; block < channel_blocks; channel += block_channels(block++)) {
-          winograd_correlate_tile_of<1>(block_channels(block), entry_gradients + m * vectors,
+        for (std::size_t channel = 0; channel < channels; channel += tile_channels) {
+          winograd_correlate_tile_of<1>(std::min(tile_channels, channels - channel), entry_gradients + m * vectors,
                                         entry_inputs + channel * vectors, vectors, channels, entry,
                                         sums.data() + (m * channels + channel) * 16);
         }
