@@ -54,6 +54,19 @@ namespace
         return static_cast<double>(now.tv_sec) + 1e-9 * static_cast<double>(now.tv_nsec);
     }
 
+    // Runs `work` once, lowers `best` to its wall and CPU seconds and returns the wall seconds.
+    template <class Work>
+    double time_once(const Work& work, timing& best)
+    {
+        const double cpu_start = process_cpu_seconds();
+        const auto start = std::chrono::steady_clock::now();
+        work();
+        const double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        best.wall = std::min(best.wall, wall);
+        best.cpu = std::min(best.cpu, process_cpu_seconds() - cpu_start);
+        return wall;
+    }
+
     // Minimum wall and CPU seconds of `work` over at least `repetitions` runs and `budget` seconds.
     template <class Work>
     timing minimum_seconds(Work work, int repetitions = 5, double budget = 0.3)
@@ -63,14 +76,7 @@ namespace
         double total = 0.0;
         for (int run = 0; (run < repetitions || total < budget) && run < 200; ++run)
         {
-            const double cpu_start = process_cpu_seconds();
-            const auto start = std::chrono::steady_clock::now();
-            work();
-            const double wall
-                = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-            best.wall = std::min(best.wall, wall);
-            best.cpu = std::min(best.cpu, process_cpu_seconds() - cpu_start);
-            total += wall;
+            total += time_once(work, best);
         }
         return best;
     }
@@ -99,14 +105,7 @@ namespace
             for (std::size_t i = 0; i < works.size(); ++i)
             {
                 evict_caches();
-                const double cpu_start = process_cpu_seconds();
-                const auto start = std::chrono::steady_clock::now();
-                works[i]();
-                const double wall
-                    = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-                best[i].wall = std::min(best[i].wall, wall);
-                best[i].cpu = std::min(best[i].cpu, process_cpu_seconds() - cpu_start);
-                total += wall;
+                total += time_once(works[i], best[i]);
             }
         }
         return best;
