@@ -291,13 +291,31 @@ const Scalar* image_pointer(const Scalar* batch, std::size_t image_size, std::si
 // OpenBLAS zeroing the columns in a pass of its own (beta = 0 cost 8% of a LeNet dual step).
 // With padding the border entries are never read; the GEMM then writes scratch_columns (beta = 0).
 // Where direct_input_gradient applies (3x3 padded by 1) there are no columns at all.
+// The weights W [rows, patch] of the input-gradient products W^T G of one layer call, flipped
+// (and transformed) for direct_input_gradient where it applies: once, for every chunk.
 template <class Scalar>
-void input_gradient_of_rows(const Scalar* weight, std::size_t weight_rows, const Scalar* rows, const conv_shape& c,
+struct input_gradient_weights {
+  const Scalar* values;
+  std::size_t rows;
+  flipped_weights<Scalar> flipped;
+};
+
+template <class Scalar>
+input_gradient_weights<Scalar> prepare_input_gradient_weights(const Scalar* w, std::size_t rows, const conv_shape& s) {
+  input_gradient_weights<Scalar> prepared{w, rows, {}};
+  if (direct_input_gradient_applies<Scalar>(s)) prepared.flipped = flip_weights(w, rows, s);
+  return prepared;
+}
+
+template <class Scalar>
+void input_gradient_of_rows(const input_gradient_weights<Scalar>& w, const Scalar* rows, const conv_shape& c,
                             const chunk_buffers<Scalar>& b, Scalar* scratch_columns, Scalar* target) {
   if (direct_input_gradient_applies<Scalar>(c)) {
-    direct_input_gradient(weight, weight_rows, rows, c, b.padded_gradient, target);
+    direct_input_gradient(w.flipped, rows, c, b.padded_gradient, target);
     return;
   }
+  const Scalar* weight = w.values;
+  const std::size_t weight_rows = w.rows;
   Scalar* zero_columns = b.zero_columns;
   const bool zeros_kept = c.padding == 0;
   Scalar* columns = zeros_kept ? zero_columns : scratch_columns;
@@ -424,14 +442,14 @@ void conv_backward(const xt::xarray<Scalar>& g, const xt::xarray<Scalar>& x, con
   auto bias_groups = group_accumulators<Scalar>({with_bias ? s.out_channels : std::size_t{0}});
   input_gradient = input_gradient_needed ? xt::xarray<Scalar>::from_shape({s.batch, s.channels, s.height, s.width})
                                          : xt::xarray<Scalar>();
+  const input_gradient_weights<Scalar> w = prepare_input_gradient_weights(weight.data(), s.out_channels, s);
   for_each_chunk<Scalar>(s, 0, [&](std::size_t first, const conv_shape& c, std::size_t group, chunk_buffers<Scalar> b) {
     output.load_gradient(image_pointer(g.data(), output.image_size(s), first), c, first, b.value_rows);
     add_product_with_columns(b.value_rows, c.out_channels, image_pointer(x.data(), s.input_image(), first), c,
                              b.value_columns, accumulator(weight_gradient, weight_groups, group));
     if (with_bias) row_sums_add(b.value_rows, c.out_channels, c.columns(), accumulator(bias_gradient, bias_groups, group));
     if (input_gradient_needed) {
-      input_gradient_of_rows(weight.data(), c.out_channels, b.value_rows, c, b, b.value_columns,
-                             input_gradient.data() + first * s.input_image());
+      input_gradient_of_rows(w, b.value_rows, c, b, b.value_columns, input_gradient.data() + first * s.input_image());
     }
   });
   add_groups(weight_gradient, weight_groups);
@@ -528,14 +546,23 @@ void conv_backward(const autodiff::dual_tensor<Scalar>& g, const autodiff::dual_
   auto weight_groups = group_accumulators<Scalar>({1 + live, out, patch});
   auto bias_groups = group_accumulators<Scalar>({with_bias ? 1 + live : std::size_t{0}, out});
   xt::xarray<Scalar> input_value, input_block;
-  // [W; dW_k] for every k that has both terms of (dL/dX)_k
+  // the weights of (dL/dX) and (dL/dX)_k: W, [W; dW_k] for every k that has both terms, dW_k for
+  // the k whose dG_k is not live
+  const std::size_t both = std::min(gradient_live, weight_live);
   std::vector<Scalar> stacked_weights;
+  const input_gradient_weights<Scalar> value_weights = prepare_input_gradient_weights(weight.value().data(), out, s);
+  std::vector<input_gradient_weights<Scalar>> stacked_gradient_weights, tangent_weights;
   if (input_gradient_needed) {
-    const std::size_t both = std::min(gradient_live, weight_live);
     stacked_weights.resize(both * 2 * out * patch);
     for (std::size_t k = 0; k < both; ++k) {
       stack_value_and_tangents(weight.value().data(), weight.live_tangent_block().data() + k * out * patch, 1,
                                out * patch, stacked_weights.data() + k * 2 * out * patch);
+      stacked_gradient_weights.push_back(
+          prepare_input_gradient_weights(stacked_weights.data() + k * 2 * out * patch, 2 * out, s));
+    }
+    for (std::size_t k = both; k < weight_live; ++k) {
+      tangent_weights.push_back(
+          prepare_input_gradient_weights(weight.live_tangent_block().data() + k * weight.size(), out, s));
     }
     input_value = xt::xarray<Scalar>::from_shape({s.batch, s.channels, s.height, s.width});
     input_block = xt::xarray<Scalar>::from_shape({live, s.batch, s.channels, s.height, s.width});
@@ -561,12 +588,11 @@ void conv_backward(const autodiff::dual_tensor<Scalar>& g, const autodiff::dual_
                              c, cols, weight_sums);
     if (with_bias) row_sums_add(rows, (1 + gradient_live) * out, columns, accumulator(bias_all, bias_groups, group));
     if (input_gradient_needed) {
-      input_gradient_of_rows(weight.value().data(), out, rows, c, b, scratch_cols,
-                             input_value.data() + first * s.input_image());
+      input_gradient_of_rows(value_weights, rows, c, b, scratch_cols, input_value.data() + first * s.input_image());
     }
     // G under dG_k, so that both terms of (dL/dX)_k are one GEMM with twice the inner size
     Scalar* stacked = b.stacked_rows;
-    if (input_gradient_needed && std::min(gradient_live, weight_live) > 0) {
+    if (input_gradient_needed && both > 0) {
       std::copy(rows, rows + out * columns, stacked + out * columns);
     }
     for (std::size_t k = 0; k < live; ++k) {
@@ -576,14 +602,11 @@ void conv_backward(const autodiff::dual_tensor<Scalar>& g, const autodiff::dual_
         if (k < gradient_live && k < weight_live) {
           // one pass over the [patch, columns] result instead of two: [W; dW_k]^T [dG_k; G]
           std::copy(tangent_rows + k * out * columns, tangent_rows + (k + 1) * out * columns, stacked);
-          input_gradient_of_rows(stacked_weights.data() + k * 2 * out * patch, 2 * out, stacked, c, b,
-                                 scratch_cols, target);
+          input_gradient_of_rows(stacked_gradient_weights[k], stacked, c, b, scratch_cols, target);
         } else if (k < gradient_live) {
-          input_gradient_of_rows(weight.value().data(), out, tangent_rows + k * out * columns, c, b,
-                                 scratch_cols, target);
+          input_gradient_of_rows(value_weights, tangent_rows + k * out * columns, c, b, scratch_cols, target);
         } else if (k < weight_live) {
-          input_gradient_of_rows(weight.live_tangent_block().data() + k * weight.size(), out, rows, c, b,
-                                 scratch_cols, target);
+          input_gradient_of_rows(tangent_weights[k - both], rows, c, b, scratch_cols, target);
         } else {
           std::fill(target, target + c.input_size(), Scalar(0));  // dX_k alone does not reach dL/dX
         }

@@ -253,32 +253,54 @@ inline std::size_t padded_gradient_size(const conv_shape& c, std::size_t weight_
   return c.batch * weight_rows * (c.out_height + border) * (c.out_width + border);
 }
 
-// target [batch, C, H, W] = dL/dx for rows g [weight_rows, columns] of output gradients (channel m
-// of image n at m * columns + n * positions) and weights w [weight_rows, C * KH * KW]; padded_gradient
-// holds padded_gradient_size(c, weight_rows) entries
+// The weights of an input gradient as direct_input_gradient uses them: w [weight_rows, C, K, K]
+// flipped in both directions with the two channel axes swapped, [C, weight_rows, K, K], and
+// their Winograd transform where that applies. Made once per layer call, for all its chunks.
 template <class Scalar>
-void direct_input_gradient(const Scalar* w, std::size_t weight_rows, const Scalar* g, const conv_shape& c,
-                           Scalar* padded_gradient, Scalar* target) {
+struct flipped_weights {
+  std::size_t rows = 0;  // weight_rows
+  std::vector<Scalar> values;
+  winograd_filters<Scalar> winograd;
+};
+
+// the convolution of the padded output gradient that gives dL/dx for a chunk like c
+inline conv_shape input_gradient_convolution(const conv_shape& c, std::size_t weight_rows) {
+  //                N        C            H             W           O           K      stride padding
+  return conv_shape{c.batch, weight_rows, c.out_height, c.out_width, c.channels, c.kernel, 1,
+                    c.kernel - 1 - c.padding, c.height, c.width};
+}
+
+// w [weight_rows, c.channels, K, K] prepared for direct_input_gradient on chunks like c
+template <class Scalar>
+flipped_weights<Scalar> flip_weights(const Scalar* w, std::size_t weight_rows, const conv_shape& c) {
   const std::size_t kernel_area = c.kernel * c.kernel;
-  std::vector<Scalar> flipped(c.channels * weight_rows * kernel_area);
+  flipped_weights<Scalar> f{weight_rows, std::vector<Scalar>(c.channels * weight_rows * kernel_area), {}};
   for (std::size_t m = 0; m < weight_rows; ++m) {
     for (std::size_t channel = 0; channel < c.channels; ++channel) {
       const Scalar* source = w + (m * c.channels + channel) * kernel_area;
-      Scalar* flipped_kernel = flipped.data() + (channel * weight_rows + m) * kernel_area;
+      Scalar* flipped_kernel = f.values.data() + (channel * weight_rows + m) * kernel_area;
       for (std::size_t i = 0; i < kernel_area; ++i) flipped_kernel[i] = source[kernel_area - 1 - i];
     }
   }
-  //                      N        C            H             W           O           K      stride padding
-  const conv_shape gradient{c.batch, weight_rows, c.out_height, c.out_width, c.channels, c.kernel, 1,
-                            c.kernel - 1 - c.padding, c.height, c.width};
-  const conv_shape unpadded =
-      padded_images(g, gradient, c.positions(), c.columns(), padded_gradient);
+  if (winograd_applies<Scalar>(input_gradient_convolution(c, weight_rows))) {
+    f.winograd = transform_filters(f.values.data(), c.channels, weight_rows);
+  }
+  return f;
+}
+
+// target [batch, C, H, W] = dL/dx for rows g [weight_rows, columns] of output gradients (channel m
+// of image n at m * columns + n * positions) and weights w [weight_rows, C * KH * KW] prepared by
+// flip_weights; padded_gradient holds padded_gradient_size(c, weight_rows) entries
+template <class Scalar>
+void direct_input_gradient(const flipped_weights<Scalar>& w, const Scalar* g, const conv_shape& c,
+                           Scalar* padded_gradient, Scalar* target) {
+  const conv_shape gradient = input_gradient_convolution(c, w.rows);
+  const conv_shape unpadded = padded_images(g, gradient, c.positions(), c.columns(), padded_gradient);
   if (winograd_applies<Scalar>(gradient)) {
-    winograd_convolve(transform_filters(flipped.data(), c.channels, weight_rows), padded_gradient, unpadded, false,
-                      target, c.height * c.width, c.input_image());
+    winograd_convolve(w.winograd, padded_gradient, unpadded, false, target, c.height * c.width, c.input_image());
     return;
   }
-  direct_convolve(flipped.data(), c.channels, padded_gradient, unpadded, false, target, c.height * c.width,
+  direct_convolve(w.values.data(), c.channels, padded_gradient, unpadded, false, target, c.height * c.width,
                   c.input_image());
 }
 

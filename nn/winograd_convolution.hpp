@@ -8,9 +8,9 @@
 // registers (4 rows x 3 vectors of tiles), their results transformed and stored straight away.
 // Measured on one core, a chunk of the CNN's second layer (7 images, 16 channels, 16x16 output):
 // 320 rows 1.02 ms against 1.91 with direct_convolve, 32 rows 0.11 against 0.19; its third (14
-// images, 32 channels, 8x8): 640 rows 1.9 ms against 4.0. The forward's transformed filters
+// images, 32 channels, 8x8): 640 rows 1.9 ms against 4.0. The transformed filters
 // (winograd_filters) are computed once per layer call, not per chunk: for 640 rows they cost
-// about a chunk's product; the input gradient's ([W; dW_k] flipped, one per tangent) per product.
+// about a chunk's product (the input gradient's, of [W; dW_k] flipped, one set per tangent).
 // The weight gradient (below) runs the transposed algorithm.
 // Rounding differs from the direct sum (the transforms add and subtract inputs and partial sums
 // first); the error measured against long double sums is no larger than the direct kernels'.

@@ -114,7 +114,8 @@ void check_input_gradient(double tolerance) {
               const auto g = random_values<Scalar>(rows * s.columns(), random);
               std::vector<Scalar> padded(detail::padded_gradient_size(s, rows), Scalar(-1));
               std::vector<Scalar> gradient(s.input_size(), Scalar(7));  // overwritten
-              detail::direct_input_gradient(w.data(), rows, g.data(), s, padded.data(), gradient.data());
+              detail::direct_input_gradient(detail::flip_weights(w.data(), rows, s), g.data(), s, padded.data(),
+                                            gradient.data());
               check_close(gradient, input_gradient_by_definition(w, rows, g, s), tolerance);
             }
           }
