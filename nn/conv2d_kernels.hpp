@@ -386,8 +386,7 @@ template <class Scalar>
 void add_product_with_columns(const Scalar* g, std::size_t gradient_rows, const Scalar* x, const conv_shape& c,
                               Scalar* columns, Scalar* target) {
   if (winograd_weight_gradient_applies<Scalar>(c)) {
-    const auto [images, unpadded] = direct_input(x, c, columns);
-    winograd_weight_gradient_add(g, gradient_rows, images, unpadded, target);
+    winograd_weight_gradient_add(g, gradient_rows, x, c, target);
     return;
   }
   if (direct_convolution_applies<Scalar>(c)) {

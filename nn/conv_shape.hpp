@@ -18,6 +18,14 @@ struct conv_shape {
   std::size_t input_image() const { return channels * height * width; }
   std::size_t output_image() const { return out_channels * positions(); }
   std::size_t input_size() const { return batch * input_image(); }
+  // the same convolution of the images with their zero border added (padding 0)
+  conv_shape padded() const {
+    conv_shape bordered = *this;
+    bordered.height = height + 2 * padding;
+    bordered.width = width + 2 * padding;
+    bordered.padding = 0;
+    return bordered;
+  }
   // the same convolution on `count` images
   conv_shape with_batch(std::size_t count) const {
     conv_shape chunk = *this;

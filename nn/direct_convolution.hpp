@@ -40,10 +40,7 @@ bool direct_convolution_applies(const conv_shape& s) {
 template <class Scalar>
 conv_shape padded_images(const Scalar* x, const conv_shape& c, std::size_t image_stride, std::size_t channel_stride,
                          Scalar* padded) {
-  conv_shape unpadded = c;
-  unpadded.height = c.height + 2 * c.padding;
-  unpadded.width = c.width + 2 * c.padding;
-  unpadded.padding = 0;
+  const conv_shape unpadded = c.padded();
   const std::size_t border_rows = c.padding * unpadded.width;
   Scalar* target = padded;
   for (std::size_t n = 0; n < c.batch; ++n) {

@@ -119,4 +119,20 @@ inline vector32<Scalar> interleave_high(vector32<Scalar> a, vector32<Scalar> b) 
       a, b, [](std::size_t i) { return vector32_lanes<Scalar> / 2 + i / 2 + i % 2 * vector32_lanes<Scalar>; });
 }
 
+// v[i] lane j becomes v[j] lane i (an L x L transpose): each stage interleaves row i with row
+// i + L/2, which rotates the bits of (row, lane) by one; log2(L) stages bring the lane bits to the
+// front
+template <class Scalar>
+inline void transpose_vectors(vector32<Scalar> (&v)[vector32_lanes<Scalar>]) {
+  constexpr std::size_t lanes = vector32_lanes<Scalar>;
+  for (std::size_t stage = 1; stage < lanes; stage *= 2) {
+    vector32<Scalar> next[lanes];
+    for (std::size_t i = 0; i < lanes / 2; ++i) {
+      next[2 * i] = interleave_low<Scalar>(v[i], v[i + lanes / 2]);
+      next[2 * i + 1] = interleave_high<Scalar>(v[i], v[i + lanes / 2]);
+    }
+    for (std::size_t i = 0; i < lanes; ++i) v[i] = next[i];
+  }
+}
+
 }  // namespace fds::nn::detail

@@ -22,12 +22,15 @@ std::vector<Scalar> random_values(std::size_t count, random_source& random) {
   return values;
 }
 
-// x[n, c, oy + ky, ox + kx] for patch entry p = (c, ky, kx) and output position (n, oy, ox)
+// x[n, c, oy + ky - padding, ox + kx - padding] (0 in the border) for patch entry p = (c, ky, kx)
+// and output position (n, oy, ox) of a convolution with stride 1
 template <class Scalar>
 long double input_at(const std::vector<Scalar>& x, const conv_shape& s, std::size_t p, std::size_t n, std::size_t oy,
                      std::size_t ox) {
   const std::size_t c = p / (s.kernel * s.kernel), ky = p / s.kernel % s.kernel, kx = p % s.kernel;
-  return x[((n * s.channels + c) * s.height + oy + ky) * s.width + ox + kx];
+  const std::size_t row = oy + ky, column = ox + kx;  // in the bordered image
+  if (row < s.padding || row >= s.height + s.padding || column < s.padding || column >= s.width + s.padding) return 0;
+  return x[((n * s.channels + c) * s.height + row - s.padding) * s.width + column - s.padding];
 }
 
 // The products from their definitions, summed in long double.

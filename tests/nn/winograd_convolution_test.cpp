@@ -73,22 +73,30 @@ void check_products(double tolerance) {
 }
 
 // target += g x^T from its definition, for the shapes above with 16 or 17 channels (where
-// winograd_weight_gradient_add applies) and 1 to 13 gradient rows
+// winograd_weight_gradient_add applies; 17 leaves a channel block mostly empty), unpadded and
+// padded by 1 (the kernel adds the border itself), and 1 to 18 gradient rows (blocks of 12 in
+// tiles of 6: every kind of remainder)
 template <class Scalar>
 void check_weight_gradients(double tolerance) {
   random_source random(41);
-  for (conv_shape s : shapes<Scalar>()) {
-    s.channels = s.channels == 17 ? 17 : 16;
-    BOOST_REQUIRE(detail::winograd_weight_gradient_applies<Scalar>(s));
-    for (std::size_t rows : {1, 4, 7, 13}) {
-      BOOST_TEST_CONTEXT("images " << s.batch << ", channels " << s.channels << ", output " << s.out_height << "x"
-                                   << s.out_width << ", rows " << rows) {
-        const auto x = random_values<Scalar>(s.input_size(), random);
-        const auto g = random_values<Scalar>(rows * s.columns(), random);
-        const auto start = random_values<Scalar>(rows * s.patch(), random);
-        std::vector<Scalar> gradient = start;
-        detail::winograd_weight_gradient_add(g.data(), rows, x.data(), s, gradient.data());
-        check_close(gradient, added_to(weight_gradient_by_definition(g, rows, x, s), start), tolerance);
+  for (conv_shape unpadded : shapes<Scalar>()) {
+    unpadded.channels = unpadded.channels == 17 ? 17 : 16;
+    conv_shape padded = unpadded;
+    padded.height = unpadded.out_height;
+    padded.width = unpadded.out_width;
+    padded.padding = 1;
+    for (const conv_shape& s : {unpadded, padded}) {
+      BOOST_REQUIRE(detail::winograd_weight_gradient_applies<Scalar>(s));
+      for (std::size_t rows : {1, 4, 7, 13, 18}) {
+        BOOST_TEST_CONTEXT("images " << s.batch << ", channels " << s.channels << ", output " << s.out_height << "x"
+                                     << s.out_width << ", padding " << s.padding << ", rows " << rows) {
+          const auto x = random_values<Scalar>(s.input_size(), random);
+          const auto g = random_values<Scalar>(rows * s.columns(), random);
+          const auto start = random_values<Scalar>(rows * s.patch(), random);
+          std::vector<Scalar> gradient = start;
+          detail::winograd_weight_gradient_add(g.data(), rows, x.data(), s, gradient.data());
+          check_close(gradient, added_to(weight_gradient_by_definition(g, rows, x, s), start), tolerance);
+        }
       }
     }
   }
