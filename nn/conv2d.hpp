@@ -45,11 +45,19 @@ class conv2d : public layer_defaults {
   template <class Tensor>
   Tensor forward(const Tensor& input, const parameter_view<Tensor>& parameters, saved<Tensor>& keep,
                  run_context<scalar_of<Tensor>>& run) const;
+  // forward of an input its caller no longer needs (layer.hpp): kept for backward without a copy
+  template <class Tensor>
+  Tensor forward_consuming(Tensor&& input, const parameter_view<Tensor>& parameters, saved<Tensor>& keep,
+                           run_context<scalar_of<Tensor>>& run) const;
   template <class Tensor>
   Tensor backward(const Tensor& output_gradient, const parameter_view<Tensor>& parameters,
                   const saved<Tensor>& keep, gradient_view<Tensor>& parameter_gradient) const;
 
  protected:
+  // both forwards: Input is const Tensor& (kept as a copy) or Tensor (moved into keep)
+  template <class Tensor, class Input>
+  Tensor forward_keeping(Input&& input, const parameter_view<Tensor>& parameters, saved<Tensor>& keep,
+                         run_context<scalar_of<Tensor>>& run) const;
   // forward and backward with the output rows sent to (taken from) an output policy of
   // conv2d_kernels.hpp; conv2d's own is detail::nchw_output
   template <class Tensor, class Output>
@@ -115,10 +123,23 @@ inline std::vector<parameter_spec> conv2d::parameters(const shape_type&) const {
 template <class Tensor>
 Tensor conv2d::forward(const Tensor& input, const parameter_view<Tensor>& parameters, saved<Tensor>& keep,
                        run_context<scalar_of<Tensor>>& run) const {
+  return forward_keeping<Tensor>(input, parameters, keep, run);
+}
+
+template <class Tensor>
+Tensor conv2d::forward_consuming(Tensor&& input, const parameter_view<Tensor>& parameters, saved<Tensor>& keep,
+                                 run_context<scalar_of<Tensor>>& run) const {
+  return forward_keeping<Tensor>(std::move(input), parameters, keep, run);
+}
+
+template <class Tensor, class Input>
+Tensor conv2d::forward_keeping(Input&& input, const parameter_view<Tensor>& parameters, saved<Tensor>& keep,
+                               run_context<scalar_of<Tensor>>& run) const {
   Tensor weight;
-  Tensor output = convolve(input, parameters, kernel_shape(input), detail::nchw_output{}, weight);
+  Tensor output = convolve(static_cast<const Tensor&>(input), parameters, kernel_shape(input), detail::nchw_output{},
+                           weight);
   if (run.keep_for_backward) {
-    keep.input = input;
+    keep.input = std::forward<Input>(input);
     keep.weight = std::move(weight);
   }
   return output;

@@ -90,11 +90,18 @@ class conv2d_max_pool2d : public conv2d {
   template <class Tensor>
   Tensor forward(const Tensor& input, const parameter_view<Tensor>& parameters, saved<Tensor>& keep,
                  run_context<scalar_of<Tensor>>& run) const;
+  // (it must hide conv2d's, which would not pool)
+  template <class Tensor>
+  Tensor forward_consuming(Tensor&& input, const parameter_view<Tensor>& parameters, saved<Tensor>& keep,
+                           run_context<scalar_of<Tensor>>& run) const;
   template <class Tensor>
   Tensor backward(const Tensor& output_gradient, const parameter_view<Tensor>& parameters,
                   const saved<Tensor>& keep, gradient_view<Tensor>& parameter_gradient) const;
 
  private:
+  template <class Tensor, class Input>
+  Tensor forward_keeping(Input&& input, const parameter_view<Tensor>& parameters, saved<Tensor>& keep,
+                         run_context<scalar_of<Tensor>>& run) const;
   // the policy for convolution shape s, with winners at `winners` (pooled output size)
   template <class Scalar>
   detail::max_pooled_output<Scalar> pooled_output(const detail::conv_shape& s, std::uint32_t* winners) const;
@@ -134,12 +141,25 @@ inline std::size_t conv2d_max_pool2d::pooled_size(const detail::conv_shape& s) c
 template <class Tensor>
 Tensor conv2d_max_pool2d::forward(const Tensor& input, const parameter_view<Tensor>& parameters, saved<Tensor>& keep,
                                   run_context<scalar_of<Tensor>>& run) const {
+  return forward_keeping<Tensor>(input, parameters, keep, run);
+}
+
+template <class Tensor>
+Tensor conv2d_max_pool2d::forward_consuming(Tensor&& input, const parameter_view<Tensor>& parameters,
+                                            saved<Tensor>& keep, run_context<scalar_of<Tensor>>& run) const {
+  return forward_keeping<Tensor>(std::move(input), parameters, keep, run);
+}
+
+template <class Tensor, class Input>
+Tensor conv2d_max_pool2d::forward_keeping(Input&& input, const parameter_view<Tensor>& parameters,
+                                          saved<Tensor>& keep, run_context<scalar_of<Tensor>>& run) const {
   const auto s = kernel_shape(input);
   keep.winners.resize(pooled_size(s));
   Tensor weight;
-  Tensor output = convolve(input, parameters, s, pooled_output<scalar_of<Tensor>>(s, keep.winners.data()), weight);
+  Tensor output = convolve(static_cast<const Tensor&>(input), parameters, s,
+                           pooled_output<scalar_of<Tensor>>(s, keep.winners.data()), weight);
   if (run.keep_for_backward) {
-    keep.input = input;
+    keep.input = std::forward<Input>(input);
     keep.weight = std::move(weight);
   }
   return output;

@@ -27,6 +27,10 @@ class linear : public layer_defaults {
   template <class Tensor>
   Tensor forward(const Tensor& input, const parameter_view<Tensor>& parameters, saved<Tensor>& keep,
                  run_context<scalar_of<Tensor>>& run) const;
+  // forward of an input its caller no longer needs (layer.hpp): kept for backward without a copy
+  template <class Tensor>
+  Tensor forward_consuming(Tensor&& input, const parameter_view<Tensor>& parameters, saved<Tensor>& keep,
+                           run_context<scalar_of<Tensor>>& run) const;
   template <class Tensor>
   Tensor backward(const Tensor& output_gradient, const parameter_view<Tensor>& parameters,
                   const saved<Tensor>& keep, gradient_view<Tensor>& parameter_gradient) const;
@@ -35,6 +39,11 @@ class linear : public layer_defaults {
   std::size_t out_features() const { return out_features_; }
 
  private:
+  // both forwards: Input is const Tensor& (kept as a copy) or Tensor (moved into keep)
+  template <class Tensor, class Input>
+  Tensor forward_keeping(Input&& input, const parameter_view<Tensor>& parameters, saved<Tensor>& keep,
+                         run_context<scalar_of<Tensor>>& run) const;
+
   std::size_t in_features_;
   std::size_t out_features_;
   bool bias_;
@@ -70,13 +79,25 @@ inline std::vector<parameter_spec> linear::parameters(const shape_type&) const {
 template <class Tensor>
 Tensor linear::forward(const Tensor& input, const parameter_view<Tensor>& parameters, saved<Tensor>& keep,
                        run_context<scalar_of<Tensor>>& run) const {
+  return forward_keeping<Tensor>(input, parameters, keep, run);
+}
+
+template <class Tensor>
+Tensor linear::forward_consuming(Tensor&& input, const parameter_view<Tensor>& parameters, saved<Tensor>& keep,
+                                 run_context<scalar_of<Tensor>>& run) const {
+  return forward_keeping<Tensor>(std::move(input), parameters, keep, run);
+}
+
+template <class Tensor, class Input>
+Tensor linear::forward_keeping(Input&& input, const parameter_view<Tensor>& parameters, saved<Tensor>& keep,
+                               run_context<scalar_of<Tensor>>& run) const {
   Tensor weight = parameters.take(0, {out_features_, in_features_});
-  Tensor output = autodiff::matmul(input, weight, false, true);
+  Tensor output = autodiff::matmul(static_cast<const Tensor&>(input), weight, false, true);
   if (bias_) {
     output = output + parameters.take(out_features_ * in_features_, {out_features_});
   }
   if (run.keep_for_backward) {
-    keep.input = input;
+    keep.input = std::forward<Input>(input);
     keep.weight = std::move(weight);
   }
   return output;

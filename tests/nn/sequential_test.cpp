@@ -17,7 +17,52 @@ sequential<double> block() {
   layers << conv2d(2, 3, 3, 1, 1, false) << batch_norm2d(3) << relu() << conv2d(3, 2, 1);
   return layers;
 }
+
+// The identity, counting which forward ran and remembering where its input's values lay.
+struct forward_probe : layer_defaults {
+  std::size_t* consumed;
+  std::size_t* copied;
+  template <class Tensor>
+  struct saved {
+    Tensor input;
+  };
+  template <class Tensor>
+  Tensor forward(const Tensor& input, const parameter_view<Tensor>&, saved<Tensor>&, run_context<double>&) const {
+    ++*copied;
+    return input;
+  }
+  template <class Tensor>
+  Tensor forward_consuming(Tensor&& input, const parameter_view<Tensor>&, saved<Tensor>& keep,
+                           run_context<double>&) const {
+    ++*consumed;
+    keep.input = std::move(input);
+    return Tensor(keep.input);
+  }
+  template <class Tensor>
+  Tensor backward(const Tensor& g, const parameter_view<Tensor>&, const saved<Tensor>&, gradient_view<Tensor>&) const {
+    return g;
+  }
+};
 }  // namespace
+
+BOOST_AUTO_TEST_CASE(sequential_hands_every_activation_after_the_first_to_forward_consuming) {
+  std::size_t consumed = 0, copied = 0;
+  sequential<double> layers;
+  layers << forward_probe{{}, &consumed, &copied} << relu() << forward_probe{{}, &consumed, &copied}
+         << forward_probe{{}, &consumed, &copied};
+  const xt::xarray<double> input = {{1.0, -2.0}, {3.0, 4.0}};
+  const xt::xarray<double> parameters = xt::zeros<double>({0});
+  run_context<double> run;
+  typename sequential<double>::saved<xt::xarray<double>> nothing;
+  const xt::xarray<double> output = layers.forward(input, parameter_view<xt::xarray<double>>{parameters, 0}, nothing, run);
+  BOOST_CHECK_EQUAL(copied, 1u);    // the first layer reads the caller's input
+  BOOST_CHECK_EQUAL(consumed, 2u);  // the others take the activation before them
+  BOOST_CHECK((output == xt::xarray<double>{{1.0, 0.0}, {3.0, 4.0}}));
+  // the layers that keep their input have it moved there, not copied
+  BOOST_CHECK((detail::consumes_input<conv2d, fds::autodiff::dual_tensor<double>>::value));
+  BOOST_CHECK((detail::consumes_input<linear, xt::xarray<double>>::value));
+  BOOST_CHECK((!detail::consumes_input<relu, xt::xarray<double>>::value));
+}
 
 BOOST_AUTO_TEST_CASE(sequential_lays_out_children_parameters_and_buffers_in_order) {
   const auto layers = block();
