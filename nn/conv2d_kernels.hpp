@@ -25,6 +25,7 @@
 #include <cstddef>
 #include <cstring>
 #include <memory>
+#include <optional>
 #include <utility>
 #include <vector>
 
@@ -589,9 +590,13 @@ void conv_backward(const autodiff::dual_tensor<Scalar>& g, const autodiff::dual_
     if (input_gradient_needed) {
       input_gradient_of_rows(value_weights, rows, c, b, scratch_cols, input_value.data() + first * s.input_image());
     }
-    // G under dG_k, so that both terms of (dL/dX)_k are one GEMM with twice the inner size
+    // G under dG_k, so that both terms of (dL/dX)_k are one product with twice the inner size:
+    // by Winograd's algorithm with G transformed once for every k, else G copied once under each dG_k
+    const bool shared_winograd = shared_gradient_input_gradients<Scalar>::applies(c);
+    std::optional<shared_gradient_input_gradients<Scalar>> shared;
+    if (input_gradient_needed && both > 0 && shared_winograd) shared.emplace(rows, out, c, b.padded_gradient);
     Scalar* stacked = b.stacked_rows;
-    if (input_gradient_needed && both > 0) {
+    if (input_gradient_needed && both > 0 && !shared_winograd) {
       std::copy(rows, rows + out * columns, stacked + out * columns);
     }
     for (std::size_t k = 0; k < live; ++k) {
@@ -600,8 +605,12 @@ void conv_backward(const autodiff::dual_tensor<Scalar>& g, const autodiff::dual_
         Scalar* target = input_block.data() + k * s.input_size() + first * s.input_image();
         if (k < gradient_live && k < weight_live) {
           // one pass over the [patch, columns] result instead of two: [W; dW_k]^T [dG_k; G]
-          std::copy(tangent_rows + k * out * columns, tangent_rows + (k + 1) * out * columns, stacked);
-          input_gradient_of_rows(stacked_gradient_weights[k], stacked, c, b, scratch_cols, target);
+          if (shared) {
+            shared->compute(stacked_gradient_weights[k].flipped, tangent_rows + k * out * columns, target);
+          } else {
+            std::copy(tangent_rows + k * out * columns, tangent_rows + (k + 1) * out * columns, stacked);
+            input_gradient_of_rows(stacked_gradient_weights[k], stacked, c, b, scratch_cols, target);
+          }
         } else if (k < gradient_live) {
           input_gradient_of_rows(value_weights, tangent_rows + k * out * columns, c, b, scratch_cols, target);
         } else if (k < weight_live) {

@@ -98,12 +98,12 @@ struct winograd_plan {
 };
 
 // V = B^T d B of every tile vector and channel of the (unpadded) images x, lane i of a vector
-// holding tile i of its two groups; entry e of channel c of tile vector v at (v * 16 + e) * C + c
+// holding tile i of its two groups; entry e of channel c of tile vector v at (v * 16 + e) *
+// total_channels + first_channel + c: the channels of several transforms may share one array.
 template <class Scalar>
 void transform_inputs(const Scalar* x, const conv_shape& c, const winograd_plan<Scalar>& plan,
-                      std::vector<vector32<Scalar>>& inputs) {
+                      std::size_t total_channels, std::size_t first_channel, vector32<Scalar>* inputs) {
   const std::size_t channels = c.channels, plane = c.height * c.width, width = c.width;
-  inputs.resize(plan.vectors * 16 * channels);
   for (std::size_t v = 0; v < plan.vectors; ++v) {
     const Scalar* first = x + plan.input_corners[2 * v];
     const Scalar* second = x + plan.input_corners[2 * v + 1];
@@ -127,8 +127,8 @@ void transform_inputs(const Scalar* x, const conv_shape& c, const winograd_plan<
         t[2][j] = d[2][j] - d[1][j];
         t[3][j] = d[1][j] - d[3][j];
       }
-      vector32<Scalar>* target = inputs.data() + v * 16 * channels + channel;
-      const std::size_t e = channels;
+      vector32<Scalar>* target = inputs + v * 16 * total_channels + first_channel + channel;
+      const std::size_t e = total_channels;
       for (std::size_t i = 0; i < 4; ++i) {  // (B^T d) B
         target[(i * 4 + 0) * e] = t[i][0] - t[i][2];
         target[(i * 4 + 1) * e] = t[i][1] + t[i][2];
@@ -207,26 +207,36 @@ void winograd_tile_of(std::size_t vectors, const winograd_filters<Scalar>& f, co
   }
 }
 
+// rows (+)= the products of the transformed filters f and inputs (transform_inputs, f.channels of
+// them), output transformed and stored at the plan's places
+template <class Scalar>
+void winograd_products(const winograd_filters<Scalar>& f, const vector32<Scalar>* inputs,
+                       const winograd_plan<Scalar>& plan, const conv_shape& c, bool accumulate, Scalar* rows,
+                       std::size_t row_stride) {
+  constexpr std::size_t tile_rows = 4, tile_vectors = 3;  // 12 accumulators of the 16 AVX registers
+  for (std::size_t v0 = 0; v0 < plan.vectors; v0 += tile_vectors) {
+    const std::size_t vectors = std::min(tile_vectors, plan.vectors - v0);
+    std::size_t m = 0;
+    for (; m + tile_rows <= f.rows; m += tile_rows) {
+      winograd_tile_of<tile_rows>(vectors, f, inputs, plan, m, v0, c.out_width, accumulate, rows, row_stride);
+    }
+    for (; m < f.rows; ++m) {
+      winograd_tile_of<1>(vectors, f, inputs, plan, m, v0, c.out_width, accumulate, rows, row_stride);
+    }
+  }
+}
+
 // The same product as direct_convolve (direct_convolution.hpp: rows (+)= w x, row m at rows +
 // m * row_stride, images image_stride apart) for unpadded images x of a convolution c with
 // winograd_applies, the filters transformed by transform_filters.
 template <class Scalar>
 void winograd_convolve(const winograd_filters<Scalar>& f, const Scalar* x, const conv_shape& c, bool accumulate,
                        Scalar* rows, std::size_t row_stride, std::size_t image_stride) {
-  constexpr std::size_t tile_rows = 4, tile_vectors = 3;  // 12 accumulators of the 16 AVX registers
   const winograd_plan<Scalar> plan(c, image_stride);
   thread_local std::vector<vector32<Scalar>> inputs;  // kept: no allocation per chunk
-  transform_inputs(x, c, plan, inputs);
-  for (std::size_t v0 = 0; v0 < plan.vectors; v0 += tile_vectors) {
-    const std::size_t vectors = std::min(tile_vectors, plan.vectors - v0);
-    std::size_t m = 0;
-    for (; m + tile_rows <= f.rows; m += tile_rows) {
-      winograd_tile_of<tile_rows>(vectors, f, inputs.data(), plan, m, v0, c.out_width, accumulate, rows, row_stride);
-    }
-    for (; m < f.rows; ++m) {
-      winograd_tile_of<1>(vectors, f, inputs.data(), plan, m, v0, c.out_width, accumulate, rows, row_stride);
-    }
-  }
+  inputs.resize(plan.vectors * 16 * c.channels);
+  transform_inputs(x, c, plan, c.channels, 0, inputs.data());
+  winograd_products(f, inputs.data(), plan, c, accumulate, rows, row_stride);
 }
 
 // ----- weight gradient: target += g x^T -----
