@@ -303,8 +303,8 @@ void direct_input_gradient(const flipped_weights<Scalar>& w, const Scalar* g, co
 
 // The input gradients [W; dW_k]^T [dG_k; G] of one chunk for every tangent k (the dual backward
 // of conv2d_kernels.hpp) where they run by Winograd's algorithm: G, the same in all of them, is
-// padded and transformed once per chunk instead of once per k, into the upper half of the
-// channels; each k pads and transforms only its dG_k, into the lower half.
+// padded and transformed once per chunk instead of once per k (winograd_input_pair, part 1);
+// each k pads and transforms only its dG_k (part 0).
 template <class Scalar>
 class shared_gradient_input_gradients {
  public:
@@ -316,36 +316,26 @@ class shared_gradient_input_gradients {
   // padded_gradient_size(c, rows) entries and is this object's until it is gone
   shared_gradient_input_gradients(const Scalar* g, std::size_t rows, const conv_shape& c, Scalar* padded_gradient)
       : c_(c),
-        rows_(rows),
         padded_gradient_(padded_gradient),
         gradient_(input_gradient_convolution(c, rows)),
         unpadded_(padded_images(g, gradient_, c.positions(), c.columns(), padded_gradient)),
-        plan_(unpadded_, c.input_image()),
-        inputs_(buffer()) {
-    inputs_.resize(plan_.vectors * 16 * 2 * rows);
-    transform_inputs(padded_gradient_, unpadded_, plan_, 2 * rows, rows, inputs_.data());
+        parts_(unpadded_, c.input_image()) {
+    parts_.transform(1, padded_gradient_);
   }
 
   // target [batch, C, H, W] = dL/dx for weights [W; dW_k] prepared by flip_weights (2 rows
   // blocks) and the rows of dG_k (as g's)
-  void compute(const flipped_weights<Scalar>& w, const Scalar* tangent_rows, Scalar* target) const {
+  void compute(const flipped_weights<Scalar>& w, const Scalar* tangent_rows, Scalar* target) {
     padded_images(tangent_rows, gradient_, c_.positions(), c_.columns(), padded_gradient_);
-    transform_inputs(padded_gradient_, unpadded_, plan_, 2 * rows_, 0, inputs_.data());
-    winograd_products(w.winograd, inputs_.data(), plan_, unpadded_, false, target, c_.height * c_.width);
+    parts_.transform(0, padded_gradient_);
+    parts_.multiply(w.winograd, target, c_.height * c_.width);
   }
 
  private:
-  static std::vector<vector32<Scalar>>& buffer() {
-    thread_local std::vector<vector32<Scalar>> inputs;  // kept: no allocation per chunk
-    return inputs;
-  }
-
   conv_shape c_;
-  std::size_t rows_;
   Scalar* padded_gradient_;
   conv_shape gradient_, unpadded_;
-  winograd_plan<Scalar> plan_;
-  std::vector<vector32<Scalar>>& inputs_;
+  winograd_input_pair<Scalar> parts_;
 };
 
 }  // namespace fds::nn::detail

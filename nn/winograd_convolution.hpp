@@ -207,8 +207,8 @@ void winograd_tile_of(std::size_t vectors, const winograd_filters<Scalar>& f, co
   }
 }
 
-// rows (+)= the products of the transformed filters f and inputs (transform_inputs, f.channels of
-// them), output transformed and stored at the plan's places
+// rows (+)= the products of the transformed filters f and inputs (transform_inputs of f.channels
+// channels), output transformed and stored at the plan's places
 template <class Scalar>
 void winograd_products(const winograd_filters<Scalar>& f, const vector32<Scalar>* inputs,
                        const winograd_plan<Scalar>& plan, const conv_shape& c, bool accumulate, Scalar* rows,
@@ -238,6 +238,41 @@ void winograd_convolve(const winograd_filters<Scalar>& f, const Scalar* x, const
   transform_inputs(x, c, plan, c.channels, 0, inputs.data());
   winograd_products(f, inputs.data(), plan, c, accumulate, rows, row_stride);
 }
+
+// The transformed images of two parts of c.channels channels each, side by side (2 c.channels per
+// tile vector and entry): one part kept while the other changes, and a product over both, with
+// filters [F | F'] of 2 c.channels, sums both terms before its one output transform. The dual
+// input gradient keeps G beside each dG_k (W^T dG_k + dW_k^T G, direct_convolution.hpp). (The
+// dual forward's dW_k X + W dX_k the same way measured no faster than its stacked [W; dW_0; ...] X
+// plus W dX_k added to it: the output transforms it saves are a few percent of the products.)
+template <class Scalar>
+class winograd_input_pair {
+ public:
+  // images of the (unpadded) convolution c; outputs stored `image_stride` apart
+  winograd_input_pair(const conv_shape& c, std::size_t image_stride) : c_(c), plan_(c, image_stride), inputs_(buffer()) {
+    inputs_.resize(plan_.vectors * 16 * 2 * c.channels);
+  }
+
+  // part 0 or 1 = the transform of images x
+  void transform(std::size_t part, const Scalar* x) {
+    transform_inputs(x, c_, plan_, 2 * c_.channels, part * c_.channels, inputs_.data());
+  }
+
+  // rows (row m at rows + m * row_stride) = f [part 0; part 1], for filters f of 2 c.channels
+  void multiply(const winograd_filters<Scalar>& f, Scalar* rows, std::size_t row_stride) const {
+    winograd_products(f, inputs_.data(), plan_, c_, false, rows, row_stride);
+  }
+
+ private:
+  static std::vector<vector32<Scalar>>& buffer() {
+    thread_local std::vector<vector32<Scalar>> inputs;  // kept: no allocation per chunk
+    return inputs;
+  }
+
+  conv_shape c_;
+  winograd_plan<Scalar> plan_;
+  std::vector<vector32<Scalar>>& inputs_;
+};
 
 // ----- weight gradient: target += g x^T -----
 // The gradient of the forward's y = A^T [(G w G^T) * (B^T d B)] A with respect to w, summed over

@@ -1,6 +1,12 @@
 #define BOOST_TEST_MODULE nn_conv2d
 #include <boost/test/unit_test.hpp>
 
+#include <array>
+#include <utility>
+#include <vector>
+
+#include <xtensor/xview.hpp>
+
 #include <nn/conv2d.hpp>
 
 #include "layer_check.hpp"
@@ -141,6 +147,64 @@ BOOST_AUTO_TEST_CASE(conv2d_kernels_give_bitwise_the_same_result_on_one_and_two_
       BOOST_TEST_CONTEXT("padding " << shape.padding << ", output width " << shape.out_width << ", result " << i) {
         BOOST_TEST((results[0][i].value() == results[1][i].value()));
         BOOST_TEST((results[0][i].live_tangent_block() == results[1][i].live_tangent_block()));
+      }
+    }
+  }
+}
+
+namespace {
+
+// tangent k of a dual (zeros where it is not live)
+xt::xarray<double> tangent_of(const dual& a, std::size_t k) {
+  if (k >= a.live_tangents()) return xt::zeros<double>(a.value().shape());
+  return xt::xarray<double>(xt::view(a.live_tangent_block(), k));
+}
+
+}  // namespace
+
+// On duals every product follows the product rule, whatever the operands' live tangent counts:
+// Y_k = conv(dX_k, W) + conv(X, dW_k), (dL/dW)_k = G_k * X + G * dX_k, (dL/dX)_k = W^T dG_k +
+// dW_k^T G, each term a plain convolution (tested on its own above). The shape runs every
+// Winograd kernel (3x3, stride 1, padding 1, 8x8 outputs, 16 channels) with X and dX_k side by
+// side, [W; dW_k] and [dG_k; G]; the live counts take every branch: both terms, one, none.
+BOOST_AUTO_TEST_CASE(conv2d_dual_products_follow_the_product_rule_for_any_live_tangents) {
+  //                        N  C   H  W  O  K  stride padding OH OW
+  const detail::conv_shape s{2, 16, 8, 8, 3, 3, 1, 1, 8, 8};
+  BOOST_REQUIRE(detail::winograd_weight_gradient_applies<double>(s));
+  const std::size_t slots = 3;
+  for (const auto& [input_live, weight_live, gradient_live] :
+       std::vector<std::array<std::size_t, 3>>{{2, 1, 3}, {1, 2, 0}, {0, 3, 2}, {3, 3, 3}}) {
+    BOOST_TEST_CONTEXT("live tangents: input " << input_live << ", weight " << weight_live << ", gradient "
+                                               << gradient_live) {
+      auto with_live = [&](const dual& full, std::size_t live) {
+        return dual(full.value(), xt::xarray<double>(xt::view(full.live_tangent_block(), xt::range(0, live))), slots);
+      };
+      const dual x = with_live(random_dual({2, 16, 8, 8}, slots, 21), input_live);
+      const dual w = with_live(random_dual({3, 16 * 9}, slots, 22), weight_live);
+      const dual g = with_live(random_dual({2, 3, 8, 8}, slots, 23), gradient_live);
+      const dual y = detail::conv_forward(x, w, static_cast<const dual*>(nullptr), s);
+      dual weight_gradient, bias_gradient, input_gradient;
+      detail::conv_backward(g, x, w, false, true, s, weight_gradient, bias_gradient, input_gradient);
+
+      auto forward = [&](const xt::xarray<double>& images, const xt::xarray<double>& weights) {
+        return detail::conv_forward(images, weights, static_cast<const xt::xarray<double>*>(nullptr), s);
+      };
+      auto backward = [&](const xt::xarray<double>& gradient, const xt::xarray<double>& images,
+                          const xt::xarray<double>& weights) {
+        xt::xarray<double> dw, db, dx;
+        detail::conv_backward(gradient, images, weights, false, true, s, dw, db, dx);
+        return std::pair{dw, dx};
+      };
+      BOOST_TEST(xt::allclose(y.value(), forward(x.value(), w.value()), 1e-13, 1e-13));
+      for (std::size_t k = 0; k < slots; ++k) {
+        BOOST_TEST_CONTEXT("tangent " << k) {
+          const xt::xarray<double> dx = tangent_of(x, k), dw = tangent_of(w, k), dg = tangent_of(g, k);
+          BOOST_TEST(xt::allclose(tangent_of(y, k), forward(dx, w.value()) + forward(x.value(), dw), 1e-13, 1e-13));
+          const auto [dg_x, dg_w] = backward(dg, x.value(), w.value());
+          const auto [g_dx, g_dw] = backward(g.value(), dx, dw);
+          BOOST_TEST(xt::allclose(tangent_of(weight_gradient, k), dg_x + g_dx, 1e-13, 1e-13));
+          BOOST_TEST(xt::allclose(tangent_of(input_gradient, k), dg_w + g_dw, 1e-13, 1e-13));
+        }
       }
     }
   }
