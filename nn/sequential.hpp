@@ -253,7 +253,8 @@ Tensor sequential<Scalar>::forward(const Tensor& input, const parameter_view<Ten
     run_context<Scalar> child = run;
     child.buffers = run.buffers == nullptr ? nullptr : run.buffers + offsets.buffer_offsets[i];
     const parameter_view<Tensor> view{parameters.flat, parameters.offset + offsets.parameter_offsets[i]};
-    activation = i == 0 ? layers_[i]->forward(input, view, child) : layers_[i]->forward(std::move(activation), view, child);
+    activation =
+        i == 0 ? layers_[i]->forward(input, view, child) : layers_[i]->forward(std::move(activation), view, child);
   }
   return activation;
 }
