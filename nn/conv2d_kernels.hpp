@@ -592,12 +592,14 @@ void conv_backward(const autodiff::dual_tensor<Scalar>& g, const autodiff::dual_
     }
     // G under dG_k, so that both terms of (dL/dX)_k are one product with twice the inner size:
     // by Winograd's algorithm with G transformed once for every k, else G copied once under each dG_k
-    const bool shared_winograd = shared_gradient_input_gradients<Scalar>::applies(c);
     std::optional<shared_gradient_input_gradients<Scalar>> shared;
-    if (input_gradient_needed && both > 0 && shared_winograd) shared.emplace(rows, out, c, b.padded_gradient);
     Scalar* stacked = b.stacked_rows;
-    if (input_gradient_needed && both > 0 && !shared_winograd) {
-      std::copy(rows, rows + out * columns, stacked + out * columns);
+    if (input_gradient_needed && both > 0) {
+      if (shared_gradient_input_gradients<Scalar>::applies(c)) {
+        shared.emplace(rows, out, c, b.padded_gradient);
+      } else {
+        std::copy(rows, rows + out * columns, stacked + out * columns);
+      }
     }
     for (std::size_t k = 0; k < live; ++k) {
       if (input_gradient_needed) {
