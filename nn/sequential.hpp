@@ -279,7 +279,8 @@ Tensor sequential<Scalar>::backward(const Tensor& output_gradient, const paramet
     gradient = layers_[i]->backward(i + 1 == layers_.size() ? output_gradient : gradient, child_parameters,
                                     child_gradient);
   }
-  return input_gradient_needed ? gradient : Tensor();
+  if (!input_gradient_needed) return Tensor();
+  return gradient;  // moved; a conditional expression here would copy it (a prvalue from an lvalue)
 }
 
 }  // namespace fds::nn

@@ -28,6 +28,14 @@
 
 namespace fds::nn::detail {
 
+// Makes a buffer kept between calls hold at least `count` values. It only grows: the buffers'
+// sizes change from call to call, and std::vector zero-fills whatever a resize regrows (1.5 GB of
+// fills per WRN-16-1 K = 9 step when each call resized to its own size).
+template <class T>
+void grow_kept_buffer(std::vector<T>& buffer, std::size_t count) {
+  if (buffer.size() < count) buffer.resize(count);
+}
+
 // whether winograd_convolve computes this convolution (before padding): 3x3, stride 1, output
 // rows of whole vectors (L/2 tiles of 2 columns: a vector of L tiles is two such runs) and an
 // even number of output rows
@@ -234,7 +242,7 @@ void winograd_convolve(const winograd_filters<Scalar>& f, const Scalar* x, const
                        Scalar* rows, std::size_t row_stride, std::size_t image_stride) {
   const winograd_plan<Scalar> plan(c, image_stride);
   thread_local std::vector<vector32<Scalar>> inputs;  // kept: no allocation per chunk
-  inputs.resize(plan.vectors * 16 * c.channels);
+  grow_kept_buffer(inputs, plan.vectors * 16 * c.channels);
   transform_inputs(x, c, plan, c.channels, 0, inputs.data());
   winograd_products(f, inputs.data(), plan, c, accumulate, rows, row_stride);
 }
@@ -250,7 +258,7 @@ class winograd_input_pair {
  public:
   // images of the (unpadded) convolution c; outputs stored `image_stride` apart
   winograd_input_pair(const conv_shape& c, std::size_t image_stride) : c_(c), plan_(c, image_stride), inputs_(buffer()) {
-    inputs_.resize(plan_.vectors * 16 * 2 * c.channels);
+    grow_kept_buffer(inputs_, plan_.vectors * 16 * 2 * c.channels);
   }
 
   // part 0 or 1 = the transform of images x
@@ -302,7 +310,7 @@ void channel_blocked_images(const Scalar* x, const conv_shape& c, std::vector<Sc
   const conv_shape bordered = c.padded();
   const std::size_t blocks = (c.channels + lanes - 1) / lanes, plane = c.height * c.width, width = c.width;
   const std::size_t bordered_row = bordered.width * lanes, bordered_plane = bordered.height * bordered_row;
-  blocked.resize(c.batch * blocks * bordered_plane);
+  grow_kept_buffer(blocked, c.batch * blocks * bordered_plane);
   for (std::size_t n = 0; n < c.batch; ++n) {
     for (std::size_t block = 0; block < blocks; ++block) {
       const std::size_t first_channel = block * lanes, channels = std::min(lanes, c.channels - first_channel);
@@ -354,7 +362,7 @@ void transform_input_tiles(const std::vector<Scalar>& blocked, const conv_shape&
   const std::size_t blocks = layout.channels / lanes, plane = c.height * c.width, width = c.width;
   const std::size_t tile_rows = c.out_height / 2, tile_columns = c.out_width / 2;
   const std::size_t chunk_tiles = c.batch * tile_rows * tile_columns;
-  inputs.resize(16 * layout.entry_stride);
+  grow_kept_buffer(inputs, 16 * layout.entry_stride);
   for (std::size_t entry = 0; entry < 16; ++entry) {
     Scalar* unused = inputs.data() + entry * layout.entry_stride + chunk_tiles * layout.channels;
     std::fill(unused, unused + (layout.tiles - chunk_tiles) * layout.channels, Scalar(0));
@@ -409,7 +417,7 @@ void transform_gradients(const Scalar* g, std::size_t g_stride, std::size_t m0, 
   constexpr std::size_t lanes = vector32_lanes<Scalar>;
   const std::size_t vectors = plan.vectors, width = c.out_width, tiles = vectors * lanes;
   const std::size_t e = gradient_entry_stride<Scalar>(rows, tiles);
-  gradients.resize(16 * e);
+  grow_kept_buffer(gradients, 16 * e);
   for (std::size_t m = 0; m < rows; ++m) {
     const Scalar* row = g + (m0 + m) * g_stride;
     for (std::size_t v = 0; v < vectors; ++v) {
@@ -518,7 +526,7 @@ void winograd_weight_gradient_add(const Scalar* g, std::size_t gradient_rows, co
   thread_local std::vector<Scalar> blocked, inputs, gradients, sums;  // kept: no allocation per chunk
   channel_blocked_images(x, c, blocked);
   transform_input_tiles(blocked, c.padded(), layout, inputs);
-  sums.resize(16 * block_rows * layout.channels);
+  grow_kept_buffer(sums, 16 * block_rows * layout.channels);
   for (std::size_t m0 = 0; m0 < gradient_rows; m0 += block_rows) {
     const std::size_t rows = std::min(block_rows, gradient_rows - m0);
     transform_gradients(g, c.columns(), m0, rows, c, plan, gradients);
