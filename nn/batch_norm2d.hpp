@@ -11,8 +11,12 @@
 //   dL/dx = (gx - mean(gx) - xhat * mean(gx * xhat)) / sqrt(var + eps).
 // Evaluation mode uses the running statistics as constants: dL/dx = gamma g / sqrt(running_var + eps).
 // The running statistics are updated from the value only (they carry no tangents). The loops,
-// with every tangent rule, are in batch_norm2d_kernels.hpp.
+// with every tangent rule, are in batch_norm2d_kernels.hpp. batch_norm2d_relu.hpp is this layer
+// with a relu after it, computed in the same passes.
 #pragma once
+
+#include <cstdint>
+#include <string>
 
 #include <autodiff/autodiff.hpp>
 
@@ -35,6 +39,7 @@ class batch_norm2d : public layer_defaults {
     Tensor normalized;     // xhat [N, C, H, W]
     Tensor inverse_std;    // [C]
     Tensor gamma;          // [C]
+    xt::xarray<std::uint8_t> positive;  // 1[y > 0] where a relu follows (batch_norm2d_relu), else empty
     bool batch_statistics = true;
   };
 
@@ -45,10 +50,17 @@ class batch_norm2d : public layer_defaults {
   Tensor backward(const Tensor& output_gradient, const parameter_view<Tensor>& parameters,
                   const saved<Tensor>& keep, gradient_view<Tensor>& parameter_gradient) const;
 
+ protected:
+  // with_relu: the output is relu(y) (batch_norm2d_relu)
+  batch_norm2d(std::size_t channels, double epsilon, double momentum, bool with_relu);
+
  private:
+  const char* name() const { return with_relu_ ? "batch_norm2d_relu" : "batch_norm2d"; }
+
   std::size_t channels_;
   double epsilon_;
   double momentum_;
+  bool with_relu_;
 };
 
 // ---------------------------------------------------------------------------------------------
@@ -56,13 +68,16 @@ class batch_norm2d : public layer_defaults {
 // ---------------------------------------------------------------------------------------------
 
 inline batch_norm2d::batch_norm2d(std::size_t channels, double epsilon, double momentum)
-    : channels_(channels), epsilon_(epsilon), momentum_(momentum) {
-  if (channels == 0) throw std::invalid_argument("batch_norm2d: channel count must be positive");
+    : batch_norm2d(channels, epsilon, momentum, false) {}
+
+inline batch_norm2d::batch_norm2d(std::size_t channels, double epsilon, double momentum, bool with_relu)
+    : channels_(channels), epsilon_(epsilon), momentum_(momentum), with_relu_(with_relu) {
+  if (channels == 0) throw std::invalid_argument(std::string(name()) + ": channel count must be positive");
 }
 
 inline shape_type batch_norm2d::output_shape(const shape_type& input) const {
   if (input.size() != 3 || input[0] != channels_) {
-    throw std::invalid_argument("batch_norm2d: expected per-sample input [" + std::to_string(channels_) +
+    throw std::invalid_argument(std::string(name()) + ": expected per-sample input [" + std::to_string(channels_) +
                                 ", H, W], found " + shape_string(input));
   }
   return input;
@@ -84,13 +99,13 @@ Tensor batch_norm2d::forward(const Tensor& input, const parameter_view<Tensor>& 
                              run_context<scalar_of<Tensor>>& run) const {
   using scalar = scalar_of<Tensor>;
   if (input.dimension() != 4) {
-    throw std::invalid_argument("batch_norm2d: expected input [N, C, H, W], found " +
+    throw std::invalid_argument(std::string(name()) + ": expected input [N, C, H, W], found " +
                                 shape_string(shape_type(input.shape().begin(), input.shape().end())));
   }
   output_shape(sample_shape(input));
   const bool training = run.mode == mode::training;
   if (!training && run.buffers == nullptr) {
-    throw std::logic_error("batch_norm2d: evaluation mode needs running statistics");
+    throw std::logic_error(std::string(name()) + ": evaluation mode needs running statistics");
   }
   const Tensor gamma = parameters.take(0, {channels_});
   const Tensor beta = parameters.take(channels_, {channels_});
@@ -109,12 +124,13 @@ Tensor batch_norm2d::forward(const Tensor& input, const parameter_view<Tensor>& 
   xt::xarray<scalar> inverse = xt::xarray<scalar>::from_shape({channels_});
   xt::xarray<scalar> inverse_block = xt::xarray<scalar>::from_shape({live, channels_});
   std::vector<scalar> batch_mean(channels_), batch_variance(channels_);
+  xt::xarray<std::uint8_t> positive = xt::xarray<std::uint8_t>::from_shape(with_relu_ ? shape : shape_type{0});
   scalar* running_mean = run.buffers;
   scalar* running_variance = run.buffers ? run.buffers + channels_ : nullptr;
   detail::batch_norm_forward(geometry, x_view, gamma_view, beta_view, training, epsilon_, running_mean,
                              running_variance, live, y.data(), y_block.data(), normalized.data(),
                              normalized_block.data(), inverse.data(), inverse_block.data(), batch_mean.data(),
-                             batch_variance.data());
+                             batch_variance.data(), with_relu_ ? positive.data() : nullptr);
   if (training && running_mean != nullptr) {
     const double count = static_cast<double>(geometry.count());
     const double unbiased = count > 1 ? count / (count - 1) : 1.0;
@@ -129,6 +145,7 @@ Tensor batch_norm2d::forward(const Tensor& input, const parameter_view<Tensor>& 
     keep.normalized = detail::make_tensor<Tensor>(std::move(normalized), std::move(normalized_block), tangent_count);
     keep.inverse_std = detail::make_tensor<Tensor>(std::move(inverse), std::move(inverse_block), tangent_count);
     keep.gamma = gamma;
+    keep.positive = std::move(positive);
     keep.batch_statistics = training;
   }
   return detail::make_tensor<Tensor>(std::move(y), std::move(y_block), tangent_count);
@@ -155,7 +172,7 @@ Tensor batch_norm2d::backward(const Tensor& output_gradient, const parameter_vie
   xt::xarray<scalar> gamma_block = xt::xarray<scalar>::from_shape({live, channels_});
   xt::xarray<scalar> beta_block = xt::xarray<scalar>::from_shape({live, channels_});
   detail::batch_norm_backward(geometry, g_view, normalized_view, inverse_view, gamma_view, keep.batch_statistics,
-                              live, input_gradient.data(), input_block.data(), gamma_gradient.data(),
+                              live, with_relu_ ? keep.positive.data() : nullptr, input_gradient.data(), input_block.data(), gamma_gradient.data(),
                               gamma_block.data(), beta_gradient.data(), beta_block.data());
   const std::size_t tangent_count = detail::tangent_count_of(output_gradient, keep.gamma);
   parameter_gradient.accumulate(

@@ -11,13 +11,22 @@
 //   dL/dgamma = sum(g xhat), dL/dbeta = sum(g), dL/dx = inv (gx - A - xhat B)
 //   and their tangents by the product rule (written out in batch_norm_backward below).
 // Evaluation mode: mu and inv are the running statistics (constants), A = B = 0.
+// With a relu after batch norm (batch_norm2d_relu.hpp), forward stores max(y, 0), its tangents
+// 1[y > 0] dy and the flags 1[y > 0]; backward reads g 1[y > 0] and its tangents dg 1[y > 0], as
+// relu's own backward would have written them: the same bits, one pass less each way.
 #pragma once
 
 #include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstddef>
+#include <cstdint>
+#include <type_traits>
 #include <vector>
+
+#if defined(__AVX2__)
+#include <immintrin.h>
+#endif
 
 #include <autodiff/autodiff.hpp>
 
@@ -89,6 +98,29 @@ eight_values<Scalar> operator*(eight_values<Scalar> a, const eight_values<Scalar
   return a;
 }
 
+// eight flags (0 or 1) as eight values. With AVX2 by zero extension and conversion (two
+// instructions per vector; GCC's generic vector conversion from bytes went through scalar moves).
+template <class Scalar>
+eight_values<Scalar> load_eight_flags(const std::uint8_t* source) {
+  eight_values<Scalar> e;
+#if defined(__AVX2__)
+  const __m128i bytes = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(source));
+  if constexpr (std::is_same_v<Scalar, float>) {
+    e.v[0] = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(bytes));
+  } else {
+    e.v[0] = _mm256_cvtepi32_pd(_mm_cvtepu8_epi32(bytes));
+    e.v[1] = _mm256_cvtepi32_pd(_mm_cvtepu8_epi32(_mm_srli_si128(bytes, 4)));
+  }
+#else
+  for (std::size_t j = 0; j < 8 / vector32_lanes<Scalar>; ++j) {
+    for (std::size_t lane = 0; lane < vector32_lanes<Scalar>; ++lane) {
+      e.v[j][lane] = Scalar(source[j * vector32_lanes<Scalar> + lane]);
+    }
+  }
+#endif
+  return e;
+}
+
 inline eight_values<double>& operator+=(eight_values<double>& a, const eight_values<double>& b) {
   a.v[0] += b.v[0];
   a.v[1] += b.v[1];
@@ -106,24 +138,36 @@ inline eight_values<double> widen(const eight_values<float>& e) {
 
 // The terms a channel sum adds, in double: at(l, i) one term, eight_at(l, i) the eight from i on,
 // for channel l of the group.
-template <class Scalar>
-struct entry_term {  // a[i]
+// a[i], or with Masked a[i] positive[i]: a gradient through the relu after batch norm
+template <class Scalar, bool Masked = false>
+struct entry_term {
   const Scalar* a;
-  double at(std::size_t, std::size_t i) const { return a[i]; }
-  eight_values<double> eight_at(std::size_t, std::size_t i) const { return widen(load_eight(a + i)); }
-  void prefetch(std::size_t i) const { __builtin_prefetch(a + i); }
-};
-
-template <class Scalar>
-struct product_term {  // a[i] b[i], rounded to Scalar
-  const Scalar* a;
-  const Scalar* b;
-  double at(std::size_t, std::size_t i) const { return static_cast<double>(a[i] * b[i]); }
-  eight_values<double> eight_at(std::size_t, std::size_t i) const {
-    return widen(load_eight(a + i) * load_eight(b + i));
+  const std::uint8_t* positive = nullptr;
+  Scalar entry(std::size_t i) const { return Masked ? a[i] * Scalar(positive[i]) : a[i]; }
+  eight_values<Scalar> eight(std::size_t i) const {
+    if constexpr (Masked) {
+      return load_eight(a + i) * load_eight_flags<Scalar>(positive + i);
+    } else {
+      return load_eight(a + i);
+    }
   }
+  double at(std::size_t, std::size_t i) const { return entry(i); }
+  eight_values<double> eight_at(std::size_t, std::size_t i) const { return widen(eight(i)); }
   void prefetch(std::size_t i) const {
     __builtin_prefetch(a + i);
+    if (Masked) __builtin_prefetch(positive + i);
+  }
+};
+
+// a[i] b[i], rounded to Scalar, a an entry_term (masked or not)
+template <class Scalar, bool Masked = false>
+struct product_term {
+  entry_term<Scalar, Masked> a;
+  const Scalar* b;
+  double at(std::size_t, std::size_t i) const { return static_cast<double>(a.entry(i) * b[i]); }
+  eight_values<double> eight_at(std::size_t, std::size_t i) const { return widen(a.eight(i) * load_eight(b + i)); }
+  void prefetch(std::size_t i) const {
+    a.prefetch(i);
     __builtin_prefetch(b + i);
   }
 };
@@ -196,21 +240,40 @@ std::vector<std::array<double, sizeof...(Terms)>> group_sums(const batch_norm_ge
 // inline over captured pointers, the compiler had to assume each store may change the coefficients
 // and the dual backward loop ran one float at a time (10% of the CNN's K = 9 step).
 
+// One run of the value: xhat = (x - mu) inv and y = gamma xhat + beta, or with Rectify the
+// relu's max(y, 0) and its flags positive = 1[y > 0].
+template <bool Rectify, class Scalar>
+void normalized_value_run(std::size_t length, const Scalar* __restrict x, Scalar shift, Scalar inv, Scalar scale,
+                          Scalar offset, Scalar* __restrict xhat, Scalar* __restrict y,
+                          std::uint8_t* __restrict positive) {
+  for (std::size_t i = 0; i < length; ++i) {
+    xhat[i] = (x[i] - shift) * inv;
+    const Scalar output = scale * xhat[i] + offset;
+    if constexpr (Rectify) {
+      positive[i] = output > Scalar(0);
+      y[i] = output > Scalar(0) ? output : Scalar(0);
+    } else {
+      y[i] = output;
+    }
+  }
+}
+
 // One run of slot k's forward tangents: dxhat = (dx - dmu) inv + xhat dinv / inv (zero without dx)
-// and dy = dgamma xhat + gamma dxhat + dbeta, written in one pass.
+// and dy = dgamma xhat + gamma dxhat + dbeta (with Rectify 1[y > 0] dy), written in one pass.
 template <class Scalar>
 struct normalized_tangent_coefficients {
   Scalar shift, inv, ratio, dscale, scale, doffset;  // dmu, inv, dinv / inv, dgamma, gamma, dbeta
 };
 
-template <bool has_dx, class Scalar>
+template <bool has_dx, bool Rectify, class Scalar>
 void normalized_tangent_run(std::size_t length, const Scalar* __restrict dx, const Scalar* __restrict xhat,
-                            const normalized_tangent_coefficients<Scalar> k, Scalar* __restrict dxhat,
-                            Scalar* __restrict dy) {
+                            const std::uint8_t* __restrict positive, const normalized_tangent_coefficients<Scalar> k,
+                            Scalar* __restrict dxhat, Scalar* __restrict dy) {
   for (std::size_t i = 0; i < length; ++i) {
     const Scalar d = has_dx ? (dx[i] - k.shift) * k.inv + xhat[i] * k.ratio : Scalar(0);
     dxhat[i] = d;
-    dy[i] = k.dscale * xhat[i] + k.scale * d + k.doffset;
+    const Scalar tangent = k.dscale * xhat[i] + k.scale * d + k.doffset;
+    dy[i] = Rectify ? Scalar(positive[i]) * tangent : tangent;
   }
 }
 
@@ -221,26 +284,32 @@ struct input_tangent_coefficients {
   Scalar scale, dscale, inv, dinv, mean_gx, mean_gx_xhat, dmean_gx, dmean_gx_xhat;  // gamma, inv, A, B, dA, dB
 };
 
-template <bool has_dg, bool has_dxhat, class Scalar>
-void input_tangent_run(std::size_t length, const Scalar* __restrict g, const Scalar* __restrict dg,
+// (with Masked, g and dg are read as g 1[y > 0] and dg 1[y > 0])
+template <bool has_dg, bool has_dxhat, bool Masked, class Scalar>
+void input_tangent_run(std::size_t length, const Scalar* __restrict g_run, const Scalar* __restrict dg_run,
                        const Scalar* __restrict xhat, const Scalar* __restrict dxhat,
-                       const input_tangent_coefficients<Scalar> k, Scalar* __restrict out) {
+                       const std::uint8_t* __restrict positive, const input_tangent_coefficients<Scalar> k,
+                       Scalar* __restrict out) {
   for (std::size_t i = 0; i < length; ++i) {
-    const Scalar gx = k.scale * g[i];
-    const Scalar dgx = k.dscale * g[i] + (has_dg ? k.scale * dg[i] : Scalar(0));
+    const Scalar g = Masked ? g_run[i] * Scalar(positive[i]) : g_run[i];
+    const Scalar dg = has_dg ? (Masked ? dg_run[i] * Scalar(positive[i]) : dg_run[i]) : Scalar(0);
+    const Scalar gx = k.scale * g;
+    const Scalar dgx = k.dscale * g + (has_dg ? k.scale * dg : Scalar(0));
     const Scalar dx_hat = has_dxhat ? dxhat[i] : Scalar(0);
     out[i] = k.dinv * (gx - k.mean_gx - xhat[i] * k.mean_gx_xhat) +
              k.inv * (dgx - k.dmean_gx - dx_hat * k.mean_gx_xhat - xhat[i] * k.dmean_gx_xhat);
   }
 }
 
-// Outputs: y, xhat (value + `live` tangent rows), inverse [C] (+ live rows), batch mean/var [C].
-template <class Scalar>
-void batch_norm_forward(const batch_norm_geometry<Scalar>& geometry, tangent_view<Scalar> x,
-                        tangent_view<Scalar> gamma, tangent_view<Scalar> beta, bool training, double epsilon,
-                        const Scalar* running_mean, const Scalar* running_variance, std::size_t live, Scalar* y,
-                        Scalar* y_tangents, Scalar* xhat, Scalar* xhat_tangents, Scalar* inverse,
-                        Scalar* inverse_tangents, Scalar* batch_mean, Scalar* batch_variance) {
+// Outputs: y, xhat (value + `live` tangent rows), inverse [C] (+ live rows), batch mean/var [C];
+// with `positive` (not null) y through a relu and its flags 1[y > 0].
+template <bool Rectify, class Scalar>
+void batch_norm_forward_runs(const batch_norm_geometry<Scalar>& geometry, tangent_view<Scalar> x,
+                             tangent_view<Scalar> gamma, tangent_view<Scalar> beta, bool training, double epsilon,
+                             const Scalar* running_mean, const Scalar* running_variance, std::size_t live, Scalar* y,
+                             Scalar* y_tangents, Scalar* xhat, Scalar* xhat_tangents, Scalar* inverse,
+                             Scalar* inverse_tangents, Scalar* batch_mean, Scalar* batch_variance,
+                             std::uint8_t* positive) {
   const std::size_t size = geometry.size();
   const double count = static_cast<double>(geometry.count());
   for_channel_groups(geometry, [&](channel_group group) {
@@ -265,19 +334,15 @@ void batch_norm_forward(const batch_norm_geometry<Scalar>& geometry, tangent_vie
     }
     for_group(geometry, group, [&](std::size_t l, std::size_t o, std::size_t length) {
       const std::size_t c = group.first + l;
-      const Scalar shift = static_cast<Scalar>(means[l]), inv = inverse[c];
-      const Scalar scale = gamma.value[c], offset = beta.value[c];
-      for (std::size_t i = o; i < o + length; ++i) {
-        xhat[i] = (x.value[i] - shift) * inv;
-        y[i] = scale * xhat[i] + offset;
-      }
+      normalized_value_run<Rectify>(length, x.value + o, static_cast<Scalar>(means[l]), inverse[c], gamma.value[c],
+                                    beta.value[c], xhat + o, y + o, Rectify ? positive + o : nullptr);
     });
     std::vector<normalized_tangent_coefficients<Scalar>> coefficients(group.size());
     for (std::size_t k = 0; k < live; ++k) {
       const Scalar* dx = x.tangent(k);
       std::vector<std::array<double, 2>> sums;
       if (dx != nullptr && training) {
-        sums = group_sums(geometry, group, entry_term<Scalar>{dx}, product_term<Scalar>{xhat, dx});
+        sums = group_sums(geometry, group, entry_term<Scalar>{dx}, product_term<Scalar>{{xhat}, dx});
       }
       for (std::size_t l = 0; l < group.size(); ++l) {
         const std::size_t c = group.first + l;
@@ -299,10 +364,11 @@ void batch_norm_forward(const batch_norm_geometry<Scalar>& geometry, tangent_vie
       Scalar* dxhat = xhat_tangents + k * size;
       Scalar* dy = y_tangents + k * size;
       for_group(geometry, group, [&](std::size_t l, std::size_t o, std::size_t length) {
+        const std::uint8_t* flags = Rectify ? positive + o : nullptr;
         if (dx != nullptr) {
-          normalized_tangent_run<true>(length, dx + o, xhat + o, coefficients[l], dxhat + o, dy + o);
+          normalized_tangent_run<true, Rectify>(length, dx + o, xhat + o, flags, coefficients[l], dxhat + o, dy + o);
         } else {
-          normalized_tangent_run<false>(length, dx, xhat + o, coefficients[l], dxhat + o, dy + o);
+          normalized_tangent_run<false, Rectify>(length, dx, xhat + o, flags, coefficients[l], dxhat + o, dy + o);
         }
       });
     }
@@ -310,17 +376,37 @@ void batch_norm_forward(const batch_norm_geometry<Scalar>& geometry, tangent_vie
 }
 
 template <class Scalar>
-void batch_norm_backward(const batch_norm_geometry<Scalar>& geometry, tangent_view<Scalar> g,
-                         tangent_view<Scalar> xhat, tangent_view<Scalar> inverse, tangent_view<Scalar> gamma,
-                         bool training, std::size_t live, Scalar* input_gradient, Scalar* input_tangents,
-                         Scalar* gamma_gradient, Scalar* gamma_tangents, Scalar* beta_gradient,
-                         Scalar* beta_tangents) {
+void batch_norm_forward(const batch_norm_geometry<Scalar>& geometry, tangent_view<Scalar> x,
+                        tangent_view<Scalar> gamma, tangent_view<Scalar> beta, bool training, double epsilon,
+                        const Scalar* running_mean, const Scalar* running_variance, std::size_t live, Scalar* y,
+                        Scalar* y_tangents, Scalar* xhat, Scalar* xhat_tangents, Scalar* inverse,
+                        Scalar* inverse_tangents, Scalar* batch_mean, Scalar* batch_variance, std::uint8_t* positive) {
+  if (positive != nullptr) {
+    batch_norm_forward_runs<true>(geometry, x, gamma, beta, training, epsilon, running_mean, running_variance, live, y,
+                                  y_tangents, xhat, xhat_tangents, inverse, inverse_tangents, batch_mean,
+                                  batch_variance, positive);
+  } else {
+    batch_norm_forward_runs<false>(geometry, x, gamma, beta, training, epsilon, running_mean, running_variance, live,
+                                   y, y_tangents, xhat, xhat_tangents, inverse, inverse_tangents, batch_mean,
+                                   batch_variance, positive);
+  }
+}
+
+// with `positive` (not null: forward went through a relu), g and dg are read as g 1[y > 0], dg 1[y > 0]
+template <bool Masked, class Scalar>
+void batch_norm_backward_runs(const batch_norm_geometry<Scalar>& geometry, tangent_view<Scalar> g,
+                              tangent_view<Scalar> xhat, tangent_view<Scalar> inverse, tangent_view<Scalar> gamma,
+                              bool training, std::size_t live, const std::uint8_t* positive, Scalar* input_gradient,
+                              Scalar* input_tangents, Scalar* gamma_gradient, Scalar* gamma_tangents,
+                              Scalar* beta_gradient, Scalar* beta_tangents) {
+  using gradient_term = entry_term<Scalar, Masked>;
+  using gradient_product_term = product_term<Scalar, Masked>;
   const std::size_t size = geometry.size();
   const std::size_t channels = geometry.channels;
   const double count = static_cast<double>(geometry.count());
   for_channel_groups(geometry, [&](channel_group group) {
-    const auto sums =
-        group_sums(geometry, group, entry_term<Scalar>{g.value}, product_term<Scalar>{g.value, xhat.value});
+    const gradient_term g_term{g.value, positive};
+    const auto sums = group_sums(geometry, group, g_term, gradient_product_term{g_term, xhat.value});
     // per channel of the group: A = mean(gamma g) and B = mean(gamma g xhat)
     std::vector<Scalar> mean_gx(group.size()), mean_gx_xhat(group.size());
     for (std::size_t l = 0; l < group.size(); ++l) {
@@ -336,15 +422,15 @@ void batch_norm_backward(const batch_norm_geometry<Scalar>& geometry, tangent_vi
       const std::size_t c = group.first + l;
       const Scalar scale = gamma.value[c], inv = inverse.value[c], a = mean_gx[l], b = mean_gx_xhat[l];
       for (std::size_t i = o; i < o + length; ++i) {
-        input_gradient[i] = inv * (scale * g.value[i] - a - xhat.value[i] * b);
+        input_gradient[i] = inv * (scale * g_term.entry(i) - a - xhat.value[i] * b);
       }
     });
     std::vector<input_tangent_coefficients<Scalar>> coefficients(group.size());
     for (std::size_t k = 0; k < live; ++k) {
       const Scalar* dg = g.tangent(k);
       const Scalar* dxhat = xhat.tangent(k);
-      const entry_term<Scalar> dg_term{dg};
-      const product_term<Scalar> dg_xhat_term{dg, xhat.value}, g_dxhat_term{g.value, dxhat};
+      const gradient_term dg_term{dg, positive};
+      const gradient_product_term dg_xhat_term{dg_term, xhat.value}, g_dxhat_term{g_term, dxhat};
       // per channel: sum(dg), sum(dg xhat), sum(g dxhat), zero where dg or dxhat is zero
       std::vector<std::array<double, 3>> tangent_sums(group.size(), {0.0, 0.0, 0.0});
       if (dg && dxhat) {
@@ -385,19 +471,39 @@ void batch_norm_backward(const batch_norm_geometry<Scalar>& geometry, tangent_vi
       for_group(geometry, group, [&](std::size_t l, std::size_t o, std::size_t length) {
         const Scalar* dg_run = dg ? dg + o : nullptr;
         const Scalar* dxhat_run = dxhat ? dxhat + o : nullptr;
+        const std::uint8_t* flags = Masked ? positive + o : nullptr;
         const auto& k_l = coefficients[l];
         if (dg && dxhat) {
-          input_tangent_run<true, true>(length, g.value + o, dg_run, xhat.value + o, dxhat_run, k_l, out + o);
+          input_tangent_run<true, true, Masked>(length, g.value + o, dg_run, xhat.value + o, dxhat_run, flags, k_l,
+                                                out + o);
         } else if (dg) {
-          input_tangent_run<true, false>(length, g.value + o, dg_run, xhat.value + o, dxhat_run, k_l, out + o);
+          input_tangent_run<true, false, Masked>(length, g.value + o, dg_run, xhat.value + o, dxhat_run, flags, k_l,
+                                                 out + o);
         } else if (dxhat) {
-          input_tangent_run<false, true>(length, g.value + o, dg_run, xhat.value + o, dxhat_run, k_l, out + o);
+          input_tangent_run<false, true, Masked>(length, g.value + o, dg_run, xhat.value + o, dxhat_run, flags, k_l,
+                                                 out + o);
         } else {
-          input_tangent_run<false, false>(length, g.value + o, dg_run, xhat.value + o, dxhat_run, k_l, out + o);
+          input_tangent_run<false, false, Masked>(length, g.value + o, dg_run, xhat.value + o, dxhat_run, flags, k_l,
+                                                  out + o);
         }
       });
     }
   });
+}
+
+template <class Scalar>
+void batch_norm_backward(const batch_norm_geometry<Scalar>& geometry, tangent_view<Scalar> g,
+                         tangent_view<Scalar> xhat, tangent_view<Scalar> inverse, tangent_view<Scalar> gamma,
+                         bool training, std::size_t live, const std::uint8_t* positive, Scalar* input_gradient,
+                         Scalar* input_tangents, Scalar* gamma_gradient, Scalar* gamma_tangents,
+                         Scalar* beta_gradient, Scalar* beta_tangents) {
+  if (positive != nullptr) {
+    batch_norm_backward_runs<true>(geometry, g, xhat, inverse, gamma, training, live, positive, input_gradient,
+                                   input_tangents, gamma_gradient, gamma_tangents, beta_gradient, beta_tangents);
+  } else {
+    batch_norm_backward_runs<false>(geometry, g, xhat, inverse, gamma, training, live, positive, input_gradient,
+                                    input_tangents, gamma_gradient, gamma_tangents, beta_gradient, beta_tangents);
+  }
 }
 
 }  // namespace fds::nn::detail

@@ -7,10 +7,11 @@
 //   CNN:      3 x [conv3x3 (16, 32, 64 channels, no bias), batchnorm, relu], max-pool 2 after the
 //             first two, global average pool, flatten, linear(classes)   (small, for CIFAR)
 //
-// Where the architecture says relu then max-pool, the network runs max-pool then relu: relu is
-// monotone, so both give the same values and the same gradients (the winner of a window is the
-// same, and relu's derivative at the winner is the one that counts), with 4x less relu work on
-// the largest activations (tested against the stated order in tests/nn/models_test.cpp).
+// Where LeNet says relu then max-pool, the network runs max-pool then relu: relu is monotone, so
+// both give the same values and the same gradients (the winner of a window is the same, and relu's
+// derivative at the winner is the one that counts), with 4x less relu work on the largest
+// activations. Every relu after a batch norm is computed in the batch norm's passes
+// (batch_norm2d_relu). Both tested against the stated layers in tests/nn/models_test.cpp.
 //   WRN-16-1: the reference's WideResNet, depth 16, widen factor 1: conv3x3 to 16 channels, three
 //             groups of two pre-activation BasicBlocks (16/32/64 channels, strides 1/2/2, 1x1 conv
 //             shortcut where channels change), final BN-ReLU, average pool 8, linear. No biases
@@ -21,7 +22,7 @@
 #include <vector>
 
 #include <nn/avg_pool2d.hpp>
-#include <nn/batch_norm2d.hpp>
+#include <nn/batch_norm2d_relu.hpp>
 #include <nn/conv2d.hpp>
 #include <nn/conv2d_max_pool2d.hpp>
 #include <nn/flatten.hpp>
@@ -91,9 +92,9 @@ network<Scalar> make_lenet(std::size_t channels, std::size_t size, std::size_t c
 template <class Scalar>
 network<Scalar> make_cnn(std::size_t channels, std::size_t size, std::size_t classes) {
   network<Scalar> net({channels, size, size});
-  net << conv2d(channels, 16, 3, 1, 1, false) << batch_norm2d(16) << max_pool2d(2) << relu()
-      << conv2d(16, 32, 3, 1, 1, false) << batch_norm2d(32) << max_pool2d(2) << relu()
-      << conv2d(32, 64, 3, 1, 1, false) << batch_norm2d(64) << relu() << global_avg_pool2d() << flatten()
+  net << conv2d(channels, 16, 3, 1, 1, false) << batch_norm2d_relu(16) << max_pool2d(2)
+      << conv2d(16, 32, 3, 1, 1, false) << batch_norm2d_relu(32) << max_pool2d(2)
+      << conv2d(32, 64, 3, 1, 1, false) << batch_norm2d_relu(64) << global_avg_pool2d() << flatten()
       << linear(64, classes);
   return net;
 }
@@ -106,11 +107,11 @@ template <class Scalar>
 void add_basic_block(sequential<Scalar>& target, std::size_t in_planes, std::size_t out_planes, std::size_t stride) {
   sequential<Scalar> main;
   if (in_planes == out_planes) {
-    main << batch_norm2d(in_planes) << relu();
+    main << batch_norm2d_relu(in_planes);
   } else {
-    target << batch_norm2d(in_planes) << relu();
+    target << batch_norm2d_relu(in_planes);
   }
-  main << conv2d(in_planes, out_planes, 3, stride, 1, false) << batch_norm2d(out_planes) << relu()
+  main << conv2d(in_planes, out_planes, 3, stride, 1, false) << batch_norm2d_relu(out_planes)
        << conv2d(out_planes, out_planes, 3, 1, 1, false);
   sequential<Scalar> shortcut;
   if (in_planes != out_planes) shortcut << conv2d(in_planes, out_planes, 1, stride, 0, false);
@@ -138,7 +139,7 @@ network<Scalar> make_wide_resnet(std::size_t depth, std::size_t widen_factor, st
     }
     net << std::move(blocks_of_group);
   }
-  net << batch_norm2d(widths[3]) << relu() << avg_pool2d(8) << flatten() << linear(widths[3], classes);
+  net << batch_norm2d_relu(widths[3]) << avg_pool2d(8) << flatten() << linear(widths[3], classes);
   return net;
 }
 

@@ -32,37 +32,6 @@ namespace {
 
 using dual = fds::autodiff::dual_tensor<double>;
 
-template <class Scalar>
-xt::xarray<Scalar> random_values(const shape_type& shape, random_source& random) {
-  xt::xarray<Scalar> a = xt::xarray<Scalar>::from_shape(shape);
-  for (auto& x : a) x = static_cast<Scalar>(random.normal());
-  return a;
-}
-
-// A plain tensor, or a dual one with `tangents` random live slots.
-template <class Tensor>
-Tensor random_tensor(const shape_type& shape, std::size_t tangents, random_source& random) {
-  using scalar = scalar_of<Tensor>;
-  if constexpr (fds::autodiff::is_dual_tensor_v<Tensor>) {
-    shape_type block_shape{tangents};
-    block_shape.insert(block_shape.end(), shape.begin(), shape.end());
-    return Tensor(random_values<scalar>(shape, random), random_values<scalar>(block_shape, random), tangents);
-  } else {
-    (void)tangents;
-    return random_values<scalar>(shape, random);
-  }
-}
-
-template <class Tensor>
-void check_identical(const Tensor& found, const Tensor& expected, const std::string& what) {
-  BOOST_TEST_CONTEXT(what) {
-    BOOST_TEST((fds::autodiff::value(found) == fds::autodiff::value(expected)));
-    if constexpr (fds::autodiff::is_dual_tensor_v<Tensor>) {
-      BOOST_TEST((found.live_tangent_block() == expected.live_tangent_block()));
-    }
-  }
-}
-
 // The fused layer and conv2d followed by max_pool2d, on the same input, parameters and upstream
 // gradient: output, input gradient and parameter gradient equal bit for bit.
 template <class Tensor>
@@ -80,15 +49,15 @@ void check_same_as_separate_layers(const conv2d& convolution, const max_pool2d& 
   BOOST_TEST((separate.output_shape(sample) == fused.output_shape(sample)));
 
   random_source random(seed);
-  const auto input = random_tensor<Tensor>(input_shape, 2, random);
-  const auto parameters = random_tensor<Tensor>({parameter_count}, 2, random);
-  const auto upstream = random_tensor<Tensor>(output_shape, 2, random);
+  const auto input = testing::random_tensor<Tensor>(input_shape, 2, random);
+  const auto parameters = testing::random_tensor<Tensor>({parameter_count}, 2, random);
+  const auto upstream = testing::random_tensor<Tensor>(output_shape, 2, random);
   std::vector<scalar> no_buffers;
   const auto expected = testing::run_layer(separate, input, parameters, upstream, mode::training, no_buffers);
   const auto found = testing::run_layer(fused, input, parameters, upstream, mode::training, no_buffers);
-  check_identical(found.output, expected.output, "output");
-  check_identical(found.input_gradient, expected.input_gradient, "input gradient");
-  check_identical(found.parameter_gradient, expected.parameter_gradient, "parameter gradient");
+  testing::check_identical(found.output, expected.output, "output");
+  testing::check_identical(found.input_gradient, expected.input_gradient, "input gradient");
+  testing::check_identical(found.parameter_gradient, expected.parameter_gradient, "parameter gradient");
 }
 
 template <class Tensor>
@@ -131,10 +100,10 @@ BOOST_AUTO_TEST_CASE(pooled_convolution_kernels_in_many_chunks_equal_convolution
   detail::conv_shape shape{9, 2, 8, 7, 3, 3, 1, 1, 8, 7};
   shape.chunk_bytes = 2 * shape.patch() * shape.positions() * sizeof(double);  // 5 chunks
   random_source random(7);
-  const dual x = random_tensor<dual>({9, 2, 8, 7}, 2, random);
-  const dual weight = random_tensor<dual>({3, 18}, 2, random);
-  const dual bias = random_tensor<dual>({3}, 2, random);
-  const dual g = random_tensor<dual>({9, 3, 4, 3}, 2, random);
+  const dual x = testing::random_tensor<dual>({9, 2, 8, 7}, 2, random);
+  const dual weight = testing::random_tensor<dual>({3, 18}, 2, random);
+  const dual bias = testing::random_tensor<dual>({3}, 2, random);
+  const dual g = testing::random_tensor<dual>({9, 3, 4, 3}, 2, random);
   const max_pool2d pool(2);
 
   std::vector<std::uint32_t> winners(9 * 3 * 4 * 3);
@@ -157,8 +126,8 @@ BOOST_AUTO_TEST_CASE(pooled_convolution_kernels_in_many_chunks_equal_convolution
                         expected_input_gradient);
   fds::autodiff::set_thread_count(threads);
 
-  check_identical(found, expected, "output");
-  check_identical(weight_gradient, expected_weight_gradient, "weight gradient");
-  check_identical(bias_gradient, expected_bias_gradient, "bias gradient");
-  check_identical(input_gradient, expected_input_gradient, "input gradient");
+  testing::check_identical(found, expected, "output");
+  testing::check_identical(weight_gradient, expected_weight_gradient, "weight gradient");
+  testing::check_identical(bias_gradient, expected_bias_gradient, "bias gradient");
+  testing::check_identical(input_gradient, expected_input_gradient, "input gradient");
 }

@@ -187,6 +187,37 @@ void check_dual_tangents_by_central_difference(const Layer& layer, const shape_t
   check_close(autodiff::value(pass.input_gradient), plain_pass.input_gradient, 1e-12, "dual value vs plain");
 }
 
+template <class Scalar>
+xt::xarray<Scalar> random_values(const shape_type& shape, random_source& random) {
+  xt::xarray<Scalar> a = xt::xarray<Scalar>::from_shape(shape);
+  for (auto& x : a) x = static_cast<Scalar>(random.normal());
+  return a;
+}
+
+// A plain tensor, or a dual one with `tangents` random live slots.
+template <class Tensor>
+Tensor random_tensor(const shape_type& shape, std::size_t tangents, random_source& random) {
+  using scalar = scalar_of<Tensor>;
+  if constexpr (autodiff::is_dual_tensor_v<Tensor>) {
+    shape_type block_shape{tangents};
+    block_shape.insert(block_shape.end(), shape.begin(), shape.end());
+    return Tensor(random_values<scalar>(shape, random), random_values<scalar>(block_shape, random), tangents);
+  } else {
+    (void)tangents;
+    return random_values<scalar>(shape, random);
+  }
+}
+
+template <class Tensor>
+void check_identical(const Tensor& found, const Tensor& expected, const std::string& what) {
+  BOOST_TEST_CONTEXT(what) {
+    BOOST_TEST((autodiff::value(found) == autodiff::value(expected)));
+    if constexpr (autodiff::is_dual_tensor_v<Tensor>) {
+      BOOST_TEST((found.live_tangent_block() == expected.live_tangent_block()));
+    }
+  }
+}
+
 inline std::string fixture(const std::string& name) { return std::string(FDS_NN_FIXTURES) + "/" + name + ".npy"; }
 
 // Parity with PyTorch (float32): forward output and both gradients of a layer on the fixture's

@@ -95,7 +95,8 @@ BOOST_AUTO_TEST_CASE(wide_resnet_forward_and_gradient_match_pytorch) {
 }
 
 namespace {
-// LeNet and the CNN exactly in the stated order, relu before max-pool (make_* pool first)
+// LeNet, the CNN and WRN-16-1 exactly as stated: each relu its own layer, relu before max-pool
+// (make_lenet pools first; make_cnn and make_wide_resnet fuse batch norm and relu)
 network<double> lenet_relu_then_pool() {
   network<double> net({1, 28, 28});
   net << conv2d(1, 6, 5) << relu() << max_pool2d(2) << conv2d(6, 16, 5) << relu() << max_pool2d(2) << flatten()
@@ -109,6 +110,31 @@ network<double> cnn_relu_then_pool() {
       << conv2d(16, 32, 3, 1, 1, false) << batch_norm2d(32) << relu() << max_pool2d(2)
       << conv2d(32, 64, 3, 1, 1, false) << batch_norm2d(64) << relu() << global_avg_pool2d() << flatten()
       << linear(64, 10);
+  return net;
+}
+
+// The reference's BasicBlock as its layers read (bn1, relu1, conv1, bn2, relu2, conv2, shortcut)
+void add_stated_basic_block(sequential<double>& target, std::size_t in_planes, std::size_t out_planes,
+                            std::size_t stride) {
+  sequential<double> main, shortcut;
+  (in_planes == out_planes ? main : target) << batch_norm2d(in_planes) << relu();
+  main << conv2d(in_planes, out_planes, 3, stride, 1, false) << batch_norm2d(out_planes) << relu()
+       << conv2d(out_planes, out_planes, 3, 1, 1, false);
+  if (in_planes != out_planes) shortcut << conv2d(in_planes, out_planes, 1, stride, 0, false);
+  target << residual<double>(std::move(main), std::move(shortcut));
+}
+
+network<double> wide_resnet_16_1_as_stated() {
+  network<double> net({3, 32, 32});
+  net << conv2d(3, 16, 3, 1, 1, false);
+  const std::size_t widths[4] = {16, 16, 32, 64}, strides[3] = {1, 2, 2};
+  for (std::size_t group = 0; group < 3; ++group) {
+    sequential<double> blocks;
+    add_stated_basic_block(blocks, widths[group], widths[group + 1], strides[group]);
+    add_stated_basic_block(blocks, widths[group + 1], widths[group + 1], 1);
+    net << std::move(blocks);
+  }
+  net << batch_norm2d(64) << relu() << avg_pool2d(8) << flatten() << linear(64, 10);
   return net;
 }
 
@@ -129,7 +155,11 @@ void check_same_network(network<double> stated, network<double> computed) {
 }
 }  // namespace
 
-BOOST_AUTO_TEST_CASE(pooling_before_relu_gives_the_stated_architectures_results_bit_for_bit) {
+BOOST_AUTO_TEST_CASE(pooling_before_relu_and_fused_batch_norm_give_the_stated_architectures_results_bit_for_bit) {
   check_same_network(lenet_relu_then_pool(), make_lenet<double>(1, 28, 10));
   check_same_network(cnn_relu_then_pool(), make_cnn<double>(3, 32, 10));
+}
+
+BOOST_AUTO_TEST_CASE(fused_batch_norm_and_relu_give_the_stated_wide_resnets_results_bit_for_bit) {
+  check_same_network(wide_resnet_16_1_as_stated(), make_wide_resnet<double>(16, 1, 3, 10));
 }
