@@ -107,6 +107,34 @@ BOOST_AUTO_TEST_CASE(conv2d_kernels_give_the_whole_batch_result_in_any_chunking)
   }
 }
 
+// The chunks cover the batch in order, each at most the largest size, sizes within one image of
+// each other, and their count a multiple of the two groups when there is more than one (as the
+// batch allows): the groups, which take the chunks in turn, get the same number of images up to one.
+BOOST_AUTO_TEST_CASE(conv2d_chunks_share_the_batch_evenly_between_the_groups) {
+  for (std::size_t batch : {1, 2, 3, 7, 37, 256}) {
+    for (std::size_t largest : {1, 2, 3, 7, 14, 64, 300}) {
+      BOOST_TEST_CONTEXT("batch " << batch << ", at most " << largest << " images per chunk") {
+        const detail::chunk_plan plan(batch, largest);
+        std::size_t next = 0, smallest = batch, biggest = 0, per_group[detail::chunk_groups] = {};
+        for (std::size_t chunk = 0; chunk < plan.count; ++chunk) {
+          BOOST_TEST(plan.first(chunk) == next);
+          next += plan.images(chunk);
+          smallest = std::min(smallest, plan.images(chunk));
+          biggest = std::max(biggest, plan.images(chunk));
+          per_group[chunk % detail::chunk_groups] += plan.images(chunk);
+        }
+        BOOST_TEST(next == batch);
+        BOOST_TEST(smallest >= 1u);
+        BOOST_TEST(biggest <= largest);
+        BOOST_TEST(biggest - smallest <= 1u);
+        BOOST_TEST(plan.count >= (batch + largest - 1) / largest);
+        if (plan.count > 1 && plan.count < batch) BOOST_TEST(plan.count % detail::chunk_groups == 0u);
+        if (plan.count > 1) BOOST_TEST(per_group[0] - per_group[1] <= 1u);
+      }
+    }
+  }
+}
+
 // The first layer of a network is told nobody reads dL/dx: the parameter gradients stay the same.
 BOOST_AUTO_TEST_CASE(conv2d_skipping_the_input_gradient_keeps_the_parameter_gradients) {
   detail::conv_shape shape{4, 2, 6, 5, 3, 3, 1, 1, 6, 5};
