@@ -172,8 +172,9 @@ Tensor batch_norm2d::backward(const Tensor& output_gradient, const parameter_vie
   xt::xarray<scalar> gamma_block = xt::xarray<scalar>::from_shape({live, channels_});
   xt::xarray<scalar> beta_block = xt::xarray<scalar>::from_shape({live, channels_});
   detail::batch_norm_backward(geometry, g_view, normalized_view, inverse_view, gamma_view, keep.batch_statistics,
-                              live, with_relu_ ? keep.positive.data() : nullptr, input_gradient.data(), input_block.data(), gamma_gradient.data(),
-                              gamma_block.data(), beta_gradient.data(), beta_block.data());
+                              live, with_relu_ ? keep.positive.data() : nullptr, input_gradient.data(),
+                              input_block.data(), gamma_gradient.data(), gamma_block.data(), beta_gradient.data(),
+                              beta_block.data());
   const std::size_t tangent_count = detail::tangent_count_of(output_gradient, keep.gamma);
   parameter_gradient.accumulate(
       0, detail::make_tensor<Tensor>(std::move(gamma_gradient), std::move(gamma_block), tangent_count));

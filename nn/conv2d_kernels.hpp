@@ -257,8 +257,9 @@ chunk_buffers<Scalar> buffers_for_group(const conv_shape& s, std::size_t group, 
 
 // The batch cut into chunks of at most chunk_images, sizes differing by at most one image, and a
 // count that is a multiple of chunk_groups where there is more than one (and the batch allows):
-// the groups, which take the chunks in turn, then get the same number of images up to one. (Equal chunks of the largest size left one thread waiting for the
-// other's last chunk: WRN-16-1's stride-2 convolution to 64 channels ran 10 chunks against 9.)
+// the groups, which take the chunks in turn, then get the same number of images up to one.
+// (Equal chunks of the largest size left one thread waiting for the other's last chunk:
+// WRN-16-1's stride-2 convolution to 64 channels ran 10 chunks against 9.)
 struct chunk_plan {
   std::size_t count, size, larger;  // chunks, their smaller size, how many (the first) hold one more
 
