@@ -79,3 +79,65 @@ BOOST_AUTO_TEST_CASE(clamp_gradient_clamps_value_and_zeroes_clamped_tangents) {
   const auto dual = testing::make_dual(gradient, {plain{1.0, 1.0, 1.0}}, 1);
   testing::check_close(fds::autodiff::tangent(clamp_gradient(dual, 3.0), 0), plain{0.0, 1.0, 0.0}, 0.0, "tangent");
 }
+
+namespace {
+
+using single = fds::autodiff::dual_tensor<float>;
+
+// value and `live` random tangent rows out of `slots`
+single random_dual(std::size_t count, std::size_t live, std::size_t slots, random_source& random) {
+  return single(testing::random_values<float>({count}, random), testing::random_values<float>({live, count}, random),
+                slots);
+}
+
+// The update as the dual operators write it: sgd_step's single pass must round every number the same way.
+template <class LearningRate, class Momentum, class WeightDecay>
+void composed_sgd_step(single& theta, single& velocity, const single& gradient, const LearningRate& lr,
+                       const Momentum& mom, const WeightDecay& wd) {
+  velocity = mom * velocity + gradient + wd * theta;
+  theta = theta - lr * velocity;
+}
+
+template <class LearningRate, class Momentum, class WeightDecay>
+void check_equals_composed_step(std::size_t theta_live, std::size_t velocity_live, std::size_t gradient_live,
+                                const LearningRate& lr, const Momentum& mom, const WeightDecay& wd,
+                                const std::string& what) {
+  // Enough elements for several chunks on both threads, and a tail.
+  const std::size_t count = 20011, slots = 5;
+  random_source random(3);
+  single theta = random_dual(count, theta_live, slots, random);
+  single velocity = random_dual(count, velocity_live, slots, random);
+  const single gradient = random_dual(count, gradient_live, slots, random);
+  single expected_theta = theta, expected_velocity = velocity;
+  for (int step = 0; step < 2; ++step) {
+    sgd_step(theta, velocity, gradient, lr, mom, wd);
+    composed_sgd_step(expected_theta, expected_velocity, gradient, lr, mom, wd);
+  }
+  testing::check_identical(theta, expected_theta, what + ": theta");
+  testing::check_identical(velocity, expected_velocity, what + ": velocity");
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(dual_sgd_step_rounds_as_the_dual_operators) {
+  using dual_number = dual_scalar<float>;
+  const std::size_t slots = 5;
+  const auto lr = dual_number::variable(0.1f, slots, 0), mom = dual_number::variable(0.9f, slots, 3);
+  const auto wd = dual_number::variable(5e-4f, slots, 4);
+  check_equals_composed_step(5, 5, 5, lr, mom, wd, "all slots live");
+  check_equals_composed_step(2, 1, 3, lr, mom, wd, "tensors with fewer live slots than the numbers");
+  check_equals_composed_step(5, 4, 0, lr, mom, wd, "a gradient without tangents");
+  check_equals_composed_step(3, 3, 3, lr, 0.9f, 5e-4f, "plain momentum and weight decay");
+  check_equals_composed_step(2, 0, 1, 0.1f, 0.9f, 5e-4f, "plain numbers");
+  check_equals_composed_step(0, 0, 0, 0.1f, 0.9f, 5e-4f, "no live slot");
+}
+
+BOOST_AUTO_TEST_CASE(dual_sgd_step_rejects_mismatched_tangent_counts) {
+  random_source random(4);
+  single theta = random_dual(7, 1, 3, random), velocity = random_dual(7, 1, 3, random);
+  const single gradient = random_dual(7, 1, 4, random);
+  BOOST_CHECK_THROW(sgd_step(theta, velocity, gradient, 0.1f, 0.9f, 0.0f), std::invalid_argument);
+  const single matching_gradient = random_dual(7, 1, 3, random);
+  BOOST_CHECK_THROW(sgd_step(theta, velocity, matching_gradient, dual_scalar<float>::variable(0.1f, 4, 0), 0.9f, 0.0f),
+                    std::invalid_argument);
+}
