@@ -22,6 +22,7 @@
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <cstddef>
 #include <cstring>
 #include <memory>
@@ -273,21 +274,34 @@ struct chunk_plan {
   std::size_t images(std::size_t chunk) const { return size + (chunk < larger ? 1 : 0); }
 };
 
+// Whether a chunk's body adds into its group's accumulators (the backwards' weight gradients).
+// Then group g takes chunks g, g + chunk_groups, ... in order, so the sums never depend on timing.
+// Without such sums (the forwards) a group takes the next chunk not yet taken: on this shared
+// machine either thread is at times slowed, and with fixed shares the other waited at the end of
+// the call for up to a tenth of it.
+enum class chunk_sums { none, per_group };
+
 // Runs body(first_image, chunk_shape, group, buffers) for every chunk of the batch, the two groups
 // on two threads when the library has two (run_parts). With more cores, GEMMs split over all
 // threads serve better than two chunk threads with one-thread GEMMs, and the groups run in turn.
 // Buffers are taken on the calling thread, where they persist between calls.
 template <class Scalar, class Body>
-void for_each_chunk(const conv_shape& s, std::size_t tangent_rows, Body&& body) {
+void for_each_chunk(const conv_shape& s, std::size_t tangent_rows, chunk_sums sums, Body&& body) {
   const chunk_plan plan(s.batch, chunk_images(s, sizeof(Scalar)));
   const std::size_t chunks = plan.count;
   chunk_buffers<Scalar> buffers[chunk_groups];
   for (std::size_t group = 0; group < chunk_groups; ++group) {
     buffers[group] = buffers_for_group<Scalar>(s, group, tangent_rows);
   }
+  std::atomic<std::size_t> next_chunk{0};
   auto run_group = [&](std::size_t group) {
-    for (std::size_t chunk = group; chunk < chunks; chunk += chunk_groups) {
+    auto run_chunk = [&](std::size_t chunk) {
       body(plan.first(chunk), s.with_batch(plan.images(chunk)), group, buffers[group]);
+    };
+    if (sums == chunk_sums::per_group) {
+      for (std::size_t chunk = group; chunk < chunks; chunk += chunk_groups) run_chunk(chunk);
+    } else {
+      for (std::size_t chunk; (chunk = next_chunk.fetch_add(1, std::memory_order_relaxed)) < chunks;) run_chunk(chunk);
     }
   };
   if (chunks < 2 || autodiff::thread_count() > chunk_groups) {
@@ -440,7 +454,8 @@ xt::xarray<Scalar> conv_forward(const xt::xarray<Scalar>& x, const xt::xarray<Sc
                                 const xt::xarray<Scalar>* bias, const conv_shape& s, const Output& output = {}) {
   xt::xarray<Scalar> y = xt::xarray<Scalar>::from_shape(output.shape(s));
   const chunk_weights<Scalar> w = prepare_weights(weight.data(), s.out_channels, s);
-  for_each_chunk<Scalar>(s, 0, [&](std::size_t first, const conv_shape& c, std::size_t, chunk_buffers<Scalar> b) {
+  for_each_chunk<Scalar>(s, 0, chunk_sums::none, [&](std::size_t first, const conv_shape& c, std::size_t,
+                                                     chunk_buffers<Scalar> b) {
     multiply_columns(w, image_pointer(x.data(), s.input_image(), first), c, false, b.value_columns, b.value_rows);
     output.store(b.value_rows, bias ? bias->data() : nullptr, c, first, true,
                  y.data() + first * output.image_size(s));
@@ -460,7 +475,8 @@ void conv_backward(const xt::xarray<Scalar>& g, const xt::xarray<Scalar>& x, con
   input_gradient = input_gradient_needed ? xt::xarray<Scalar>::from_shape({s.batch, s.channels, s.height, s.width})
                                          : xt::xarray<Scalar>();
   const input_gradient_weights<Scalar> w = prepare_input_gradient_weights(weight.data(), s.out_channels, s);
-  for_each_chunk<Scalar>(s, 0, [&](std::size_t first, const conv_shape& c, std::size_t group, chunk_buffers<Scalar> b) {
+  for_each_chunk<Scalar>(s, 0, chunk_sums::per_group, [&](std::size_t first, const conv_shape& c, std::size_t group,
+                                                          chunk_buffers<Scalar> b) {
     output.load_gradient(image_pointer(g.data(), output.image_size(s), first), c, first, b.value_rows);
     add_product_with_columns(b.value_rows, c.out_channels, image_pointer(x.data(), s.input_image(), first), c,
                              b.value_columns, accumulator(weight_gradient, weight_groups, group));
@@ -519,7 +535,8 @@ autodiff::dual_tensor<Scalar> conv_forward(const autodiff::dual_tensor<Scalar>& 
                            weights.data());
   const chunk_weights<Scalar> stacked = prepare_weights(weights.data(), (1 + weight_live) * out, s);
   const chunk_weights<Scalar> value_weights = prepare_weights(weight.value().data(), out, s);
-  for_each_chunk<Scalar>(s, live, [&](std::size_t first, const conv_shape& c, std::size_t, chunk_buffers<Scalar> b) {
+  for_each_chunk<Scalar>(s, live, chunk_sums::none, [&](std::size_t first, const conv_shape& c, std::size_t,
+                                                        chunk_buffers<Scalar> b) {
     const std::size_t columns = c.columns();
     Scalar* cols = b.value_columns;
     Scalar* rows = b.value_rows;
@@ -585,8 +602,8 @@ void conv_backward(const autodiff::dual_tensor<Scalar>& g, const autodiff::dual_
     input_block = xt::xarray<Scalar>::from_shape({live, s.batch, s.channels, s.height, s.width});
   }
 
-  for_each_chunk<Scalar>(s, gradient_live, [&](std::size_t first, const conv_shape& c, std::size_t group,
-                                                chunk_buffers<Scalar> b) {
+  for_each_chunk<Scalar>(s, gradient_live, chunk_sums::per_group,
+                         [&](std::size_t first, const conv_shape& c, std::size_t group, chunk_buffers<Scalar> b) {
     const std::size_t columns = c.columns();
     Scalar* cols = b.value_columns;
     Scalar* scratch_cols = b.tangent_columns;
