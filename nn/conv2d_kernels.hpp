@@ -18,14 +18,14 @@
 // chunks keep them in cache and out of the page-fault path; the weight gradients accumulate over
 // the chunks (GEMM with beta = 1). With two threads (autodiff/parallel.hpp) the chunks run on both,
 // each GEMM on the thread of its chunk, so the copies around the GEMMs (im2col, col2im, layout
-// changes) use both cores too; the sums do not depend on the thread count (see chunk_groups).
+// changes) use both cores too; the sums do not depend on the thread count (see chunk_dealer).
 #pragma once
 
 #include <algorithm>
-#include <atomic>
 #include <cstddef>
 #include <cstring>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <utility>
 #include <vector>
@@ -212,10 +212,14 @@ inline std::size_t chunk_images(const conv_shape& s, std::size_t scalar_size) {
                                  std::max<std::size_t>(s.batch, 1));
 }
 
-// Chunks are dealt round-robin to two groups; each group sums its chunks' weight gradients in
-// chunk order into its own accumulator, and the result is group 0 + group 1. The sums are
-// therefore the same whether one thread runs both groups or two threads run one each.
+// The chunks run in two groups, one per thread, each with its own buffers (chunk_dealer says which
+// group runs which chunk).
 inline constexpr std::size_t chunk_groups = 2;
+
+// Chunk c adds its weight gradients into accumulator c % chunk_accumulators, in chunk order, and
+// the result is accumulator 0 + 1 + 2 + 3. More accumulators than groups let a thread that is
+// ahead take chunks of an accumulator the other thread is not summing into (chunk_dealer).
+inline constexpr std::size_t chunk_accumulators = 4;
 
 // Memory kept per calling thread, role and group between calls, so a training step neither
 // allocates nor page-faults its column buffers; zero when (re)allocated.
@@ -256,17 +260,13 @@ chunk_buffers<Scalar> buffers_for_group(const conv_shape& s, std::size_t group, 
                                         : 0)};
 }
 
-// The batch cut into chunks of at most chunk_images, sizes differing by at most one image, and a
-// count that is a multiple of chunk_groups where there is more than one (and the batch allows):
-// the groups, which take the chunks in turn, then get the same number of images up to one.
-// (Equal chunks of the largest size left one thread waiting for the other's last chunk:
-// WRN-16-1's stride-2 convolution to 64 channels ran 10 chunks against 9.)
+// The batch cut into the fewest chunks of at most chunk_images, sizes differing by at most one
+// image, so that no small last chunk is left to one thread while the other waits.
 struct chunk_plan {
   std::size_t count, size, larger;  // chunks, their smaller size, how many (the first) hold one more
 
   chunk_plan(std::size_t batch, std::size_t largest_size) {
     count = std::max<std::size_t>(1, (batch + largest_size - 1) / largest_size);
-    if (count > 1) count = std::min(batch, (count + chunk_groups - 1) / chunk_groups * chunk_groups);
     size = batch / count;
     larger = batch % count;
   }
@@ -274,17 +274,50 @@ struct chunk_plan {
   std::size_t images(std::size_t chunk) const { return size + (chunk < larger ? 1 : 0); }
 };
 
-// Whether a chunk's body adds into its group's accumulators (the backwards' weight gradients).
-// Then group g takes chunks g, g + chunk_groups, ... in order, so the sums never depend on timing.
-// Without such sums (the forwards) a group takes the next chunk not yet taken: on this shared
-// machine either thread is at times slowed, and with fixed shares the other waited at the end of
-// the call for up to a tenth of it.
-enum class chunk_sums { none, per_group };
+// Whether a chunk's body adds into accumulators (the backwards' weight gradients).
+enum class chunk_sums { none, into_accumulators };
 
-// Runs body(first_image, chunk_shape, group, buffers) for every chunk of the batch, the two groups
-// on two threads when the library has two (run_parts). With more cores, GEMMs split over all
-// threads serve better than two chunk threads with one-thread GEMMs, and the groups run in turn.
-// Buffers are taken on the calling thread, where they persist between calls.
+// Hands the chunks of one call to the threads as they become free. On this shared machine either
+// thread is at times slowed: with fixed shares the other waited at the end of a call for up to a
+// tenth of it. A thread takes the first chunk not yet handed out; with sums, the first whose
+// accumulator no thread is summing into, so that an accumulator's chunks go out in chunk order and
+// to one thread at a time and the sums never depend on which thread ran a chunk or when. The
+// threads then finish within about a chunk of each other.
+class chunk_dealer {
+ public:
+  chunk_dealer(std::size_t chunks, chunk_sums sums) : chunks_(chunks), sums_(sums) {
+    for (std::size_t a = 0; a < chunk_accumulators; ++a) next_[a] = a;
+  }
+
+  // The next chunk for a thread that has finished chunk `finished` (none: the chunk count), or the
+  // chunk count when none is left for it.
+  std::size_t take(std::size_t finished) {
+    std::lock_guard<std::mutex> dealing(mutex_);
+    if (finished < chunks_) summing_[finished % chunk_accumulators] = false;
+    std::size_t chunk = chunks_;
+    for (std::size_t a = 0; a < chunk_accumulators; ++a) {
+      if (!summing_[a]) chunk = std::min(chunk, next_[a]);
+    }
+    if (chunk == chunks_) return chunks_;
+    const std::size_t a = chunk % chunk_accumulators;
+    next_[a] += chunk_accumulators;
+    summing_[a] = sums_ == chunk_sums::into_accumulators;
+    return chunk;
+  }
+
+ private:
+  std::mutex mutex_;
+  const std::size_t chunks_;
+  const chunk_sums sums_;
+  std::size_t next_[chunk_accumulators];
+  bool summing_[chunk_accumulators] = {};
+};
+
+// Runs body(first_image, chunk_shape, accumulator, buffers) for every chunk of the batch, the two
+// groups on two threads when the library has two (run_parts); accumulator is the chunk's
+// (chunk_accumulators). With more cores, GEMMs split over all threads serve better than two chunk
+// threads with one-thread GEMMs, and the groups run in turn. Buffers are taken on the calling
+// thread, where they persist between calls.
 template <class Scalar, class Body>
 void for_each_chunk(const conv_shape& s, std::size_t tangent_rows, chunk_sums sums, Body&& body) {
   const chunk_plan plan(s.batch, chunk_images(s, sizeof(Scalar)));
@@ -293,15 +326,10 @@ void for_each_chunk(const conv_shape& s, std::size_t tangent_rows, chunk_sums su
   for (std::size_t group = 0; group < chunk_groups; ++group) {
     buffers[group] = buffers_for_group<Scalar>(s, group, tangent_rows);
   }
-  std::atomic<std::size_t> next_chunk{0};
+  chunk_dealer dealer(chunks, sums);
   auto run_group = [&](std::size_t group) {
-    auto run_chunk = [&](std::size_t chunk) {
-      body(plan.first(chunk), s.with_batch(plan.images(chunk)), group, buffers[group]);
-    };
-    if (sums == chunk_sums::per_group) {
-      for (std::size_t chunk = group; chunk < chunks; chunk += chunk_groups) run_chunk(chunk);
-    } else {
-      for (std::size_t chunk; (chunk = next_chunk.fetch_add(1, std::memory_order_relaxed)) < chunks;) run_chunk(chunk);
+    for (std::size_t chunk = dealer.take(chunks); chunk < chunks; chunk = dealer.take(chunk)) {
+      body(plan.first(chunk), s.with_batch(plan.images(chunk)), chunk % chunk_accumulators, buffers[group]);
     }
   };
   if (chunks < 2 || autodiff::thread_count() > chunk_groups) {
@@ -431,20 +459,20 @@ void add_product_with_columns(const Scalar* g, std::size_t gradient_rows, const 
                          c.columns(), Scalar(1), target, c.patch());
 }
 
-// a zero array of `shape` for each group after the first (group 0 writes to the result itself)
+// a zero array of `shape` for each accumulator after the first (accumulator 0 is the result itself)
 template <class Scalar>
-std::vector<xt::xarray<Scalar>> group_accumulators(const std::vector<std::size_t>& shape) {
-  return std::vector<xt::xarray<Scalar>>(chunk_groups - 1, xt::xarray<Scalar>(xt::zeros<Scalar>(shape)));
+std::vector<xt::xarray<Scalar>> extra_accumulators(const std::vector<std::size_t>& shape) {
+  return std::vector<xt::xarray<Scalar>>(chunk_accumulators - 1, xt::xarray<Scalar>(xt::zeros<Scalar>(shape)));
 }
 
 template <class Scalar>
-Scalar* accumulator(xt::xarray<Scalar>& result, std::vector<xt::xarray<Scalar>>& others, std::size_t group) {
-  return group == 0 ? result.data() : others[group - 1].data();
+Scalar* accumulator(xt::xarray<Scalar>& result, std::vector<xt::xarray<Scalar>>& extras, std::size_t index) {
+  return index == 0 ? result.data() : extras[index - 1].data();
 }
 
 template <class Scalar>
-void add_groups(xt::xarray<Scalar>& result, const std::vector<xt::xarray<Scalar>>& others) {
-  for (const auto& other : others) result += other;
+void add_extra_accumulators(xt::xarray<Scalar>& result, const std::vector<xt::xarray<Scalar>>& extras) {
+  for (const auto& extra : extras) result += extra;
 }
 
 // ----- plain -----
@@ -470,23 +498,23 @@ void conv_backward(const xt::xarray<Scalar>& g, const xt::xarray<Scalar>& x, con
                    xt::xarray<Scalar>& bias_gradient, xt::xarray<Scalar>& input_gradient, const Output& output = {}) {
   weight_gradient = xt::zeros<Scalar>({s.out_channels, s.patch()});
   bias_gradient = xt::zeros<Scalar>({with_bias ? s.out_channels : std::size_t{0}});
-  auto weight_groups = group_accumulators<Scalar>({s.out_channels, s.patch()});
-  auto bias_groups = group_accumulators<Scalar>({with_bias ? s.out_channels : std::size_t{0}});
+  auto weight_extras = extra_accumulators<Scalar>({s.out_channels, s.patch()});
+  auto bias_extras = extra_accumulators<Scalar>({with_bias ? s.out_channels : std::size_t{0}});
   input_gradient = input_gradient_needed ? xt::xarray<Scalar>::from_shape({s.batch, s.channels, s.height, s.width})
                                          : xt::xarray<Scalar>();
   const input_gradient_weights<Scalar> w = prepare_input_gradient_weights(weight.data(), s.out_channels, s);
-  for_each_chunk<Scalar>(s, 0, chunk_sums::per_group, [&](std::size_t first, const conv_shape& c, std::size_t group,
-                                                          chunk_buffers<Scalar> b) {
+  for_each_chunk<Scalar>(s, 0, chunk_sums::into_accumulators, [&](std::size_t first, const conv_shape& c,
+                                                                  std::size_t sums, chunk_buffers<Scalar> b) {
     output.load_gradient(image_pointer(g.data(), output.image_size(s), first), c, first, b.value_rows);
     add_product_with_columns(b.value_rows, c.out_channels, image_pointer(x.data(), s.input_image(), first), c,
-                             b.value_columns, accumulator(weight_gradient, weight_groups, group));
-    if (with_bias) row_sums_add(b.value_rows, c.out_channels, c.columns(), accumulator(bias_gradient, bias_groups, group));
+                             b.value_columns, accumulator(weight_gradient, weight_extras, sums));
+    if (with_bias) row_sums_add(b.value_rows, c.out_channels, c.columns(), accumulator(bias_gradient, bias_extras, sums));
     if (input_gradient_needed) {
       input_gradient_of_rows(w, b.value_rows, c, b, b.value_columns, input_gradient.data() + first * s.input_image());
     }
   });
-  add_groups(weight_gradient, weight_groups);
-  add_groups(bias_gradient, bias_groups);
+  add_extra_accumulators(weight_gradient, weight_extras);
+  add_extra_accumulators(bias_gradient, bias_extras);
 }
 
 // ----- dual -----
@@ -577,8 +605,8 @@ void conv_backward(const autodiff::dual_tensor<Scalar>& g, const autodiff::dual_
   // value and live tangents of dL/dW in one array [1 + live, out, patch], and of dL/db [1 + live, out]
   xt::xarray<Scalar> weight_all = xt::zeros<Scalar>({1 + live, out, patch});
   xt::xarray<Scalar> bias_all = xt::zeros<Scalar>({with_bias ? 1 + live : std::size_t{0}, out});
-  auto weight_groups = group_accumulators<Scalar>({1 + live, out, patch});
-  auto bias_groups = group_accumulators<Scalar>({with_bias ? 1 + live : std::size_t{0}, out});
+  auto weight_extras = extra_accumulators<Scalar>({1 + live, out, patch});
+  auto bias_extras = extra_accumulators<Scalar>({with_bias ? 1 + live : std::size_t{0}, out});
   xt::xarray<Scalar> input_value, input_block;
   // the weights of (dL/dX) and (dL/dX)_k: W, [W; dW_k] for every k that has both terms, dW_k for
   // the k whose dG_k is not live
@@ -602,14 +630,14 @@ void conv_backward(const autodiff::dual_tensor<Scalar>& g, const autodiff::dual_
     input_block = xt::xarray<Scalar>::from_shape({live, s.batch, s.channels, s.height, s.width});
   }
 
-  for_each_chunk<Scalar>(s, gradient_live, chunk_sums::per_group,
-                         [&](std::size_t first, const conv_shape& c, std::size_t group, chunk_buffers<Scalar> b) {
+  for_each_chunk<Scalar>(s, gradient_live, chunk_sums::into_accumulators,
+                         [&](std::size_t first, const conv_shape& c, std::size_t sums, chunk_buffers<Scalar> b) {
     const std::size_t columns = c.columns();
     Scalar* cols = b.value_columns;
     Scalar* scratch_cols = b.tangent_columns;
     Scalar* rows = b.value_rows;
     Scalar* tangent_rows = b.tangent_rows(c);
-    Scalar* weight_sums = accumulator(weight_all, weight_groups, group);
+    Scalar* weight_sums = accumulator(weight_all, weight_extras, sums);
     Scalar* weight_tangents = weight_sums + out * patch;
     // dL/dW = G X^T and (dL/dW)_k = dG_k X^T (one product over [G; dG_0; ...]) + G dX_k^T;
     // dL/db and (dL/db)_k: row sums of G and dG_k
@@ -620,7 +648,7 @@ void conv_backward(const autodiff::dual_tensor<Scalar>& g, const autodiff::dual_
     }
     add_product_with_columns(rows, (1 + gradient_live) * out, image_pointer(x.value().data(), s.input_image(), first),
                              c, cols, weight_sums);
-    if (with_bias) row_sums_add(rows, (1 + gradient_live) * out, columns, accumulator(bias_all, bias_groups, group));
+    if (with_bias) row_sums_add(rows, (1 + gradient_live) * out, columns, accumulator(bias_all, bias_extras, sums));
     if (input_gradient_needed) {
       input_gradient_of_rows(value_weights, rows, c, b, scratch_cols, input_value.data() + first * s.input_image());
     }
@@ -662,8 +690,8 @@ void conv_backward(const autodiff::dual_tensor<Scalar>& g, const autodiff::dual_
       }
     }
   });
-  add_groups(weight_all, weight_groups);
-  add_groups(bias_all, bias_groups);
+  add_extra_accumulators(weight_all, weight_extras);
+  add_extra_accumulators(bias_all, bias_extras);
   weight_gradient = split_value_and_tangents(weight_all, {out, patch}, tangent_count);
   bias_gradient = with_bias ? split_value_and_tangents(bias_all, {out}, tangent_count)
                             : autodiff::dual_tensor<Scalar>(xt::zeros<Scalar>({out}), xt::zeros<Scalar>({std::size_t{0}, out}),

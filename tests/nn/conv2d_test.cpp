@@ -1,7 +1,9 @@
 #define BOOST_TEST_MODULE nn_conv2d
 #include <boost/test/unit_test.hpp>
 
+#include <algorithm>
 #include <array>
+#include <numeric>
 #include <utility>
 #include <vector>
 
@@ -107,30 +109,77 @@ BOOST_AUTO_TEST_CASE(conv2d_kernels_give_the_whole_batch_result_in_any_chunking)
   }
 }
 
-// The chunks cover the batch in order, each at most the largest size, sizes within one image of
-// each other, and their count a multiple of the two groups when there is more than one (as the
-// batch allows): the groups, which take the chunks in turn, get the same number of images up to one.
-BOOST_AUTO_TEST_CASE(conv2d_chunks_share_the_batch_evenly_between_the_groups) {
+// The chunks cover the batch in order, as few as the largest size allows, with sizes within one
+// image of each other.
+BOOST_AUTO_TEST_CASE(conv2d_chunks_cover_the_batch_in_the_fewest_even_chunks) {
   for (std::size_t batch : {1, 2, 3, 7, 37, 256}) {
     for (std::size_t largest : {1, 2, 3, 7, 14, 64, 300}) {
       BOOST_TEST_CONTEXT("batch " << batch << ", at most " << largest << " images per chunk") {
         const detail::chunk_plan plan(batch, largest);
-        std::size_t next = 0, smallest = batch, biggest = 0, per_group[detail::chunk_groups] = {};
+        std::size_t next = 0, smallest = batch, biggest = 0;
         for (std::size_t chunk = 0; chunk < plan.count; ++chunk) {
           BOOST_TEST(plan.first(chunk) == next);
           next += plan.images(chunk);
           smallest = std::min(smallest, plan.images(chunk));
           biggest = std::max(biggest, plan.images(chunk));
-          per_group[chunk % detail::chunk_groups] += plan.images(chunk);
         }
         BOOST_TEST(next == batch);
         BOOST_TEST(smallest >= 1u);
         BOOST_TEST(biggest <= largest);
         BOOST_TEST(biggest - smallest <= 1u);
-        BOOST_TEST(plan.count >= (batch + largest - 1) / largest);
-        if (plan.count > 1 && plan.count < batch) BOOST_TEST(plan.count % detail::chunk_groups == 0u);
-        if (plan.count > 1) BOOST_TEST(per_group[0] - per_group[1] <= 1u);
+        BOOST_TEST(plan.count == (batch + largest - 1) / largest);
       }
+    }
+  }
+}
+
+namespace {
+
+// Plays two threads against the dealer: `slow` finishes its first chunk only after the other has
+// taken every chunk it can. Returns the chunks in the order they were handed out.
+std::vector<std::size_t> deal_with_a_slow_thread(std::size_t chunks, detail::chunk_sums sums) {
+  detail::chunk_dealer dealer(chunks, sums);
+  std::vector<std::size_t> order;
+  const std::size_t slow = dealer.take(chunks);
+  if (slow < chunks) order.push_back(slow);
+  for (std::size_t chunk = dealer.take(chunks); chunk < chunks; chunk = dealer.take(chunk)) order.push_back(chunk);
+  for (std::size_t chunk = dealer.take(slow); chunk < chunks; chunk = dealer.take(chunk)) order.push_back(chunk);
+  return order;
+}
+
+}  // namespace
+
+// Every chunk goes out once. With sums, an accumulator's chunks go out in chunk order and never
+// while another thread sums into it, so a thread held up in one chunk holds up only that
+// accumulator's chunks: the other thread runs every other chunk meanwhile.
+BOOST_AUTO_TEST_CASE(conv2d_chunk_dealer_keeps_each_accumulators_order_and_lets_a_free_thread_on) {
+  using detail::chunk_accumulators;
+  for (std::size_t chunks : {1, 2, 3, 4, 5, 9, 38, 256}) {
+    BOOST_TEST_CONTEXT(chunks << " chunks") {
+      const auto summed = deal_with_a_slow_thread(chunks, detail::chunk_sums::into_accumulators);
+      const auto free = deal_with_a_slow_thread(chunks, detail::chunk_sums::none);
+      for (const auto* order : {&summed, &free}) {
+        std::vector<std::size_t> sorted = *order;
+        std::sort(sorted.begin(), sorted.end());
+        std::vector<std::size_t> all(chunks);
+        std::iota(all.begin(), all.end(), std::size_t{0});
+        BOOST_TEST(sorted == all, boost::test_tools::per_element());
+      }
+      std::size_t previous[chunk_accumulators];
+      std::fill(previous, previous + chunk_accumulators, chunks);
+      for (std::size_t chunk : summed) {
+        const std::size_t a = chunk % chunk_accumulators;
+        BOOST_TEST((previous[a] == chunks || previous[a] < chunk));
+        previous[a] = chunk;
+      }
+      // the slow thread's first chunk is 0; only the later chunks of accumulator 0 wait for it
+      std::size_t taken_meanwhile = 0;
+      for (std::size_t i = 1; i < summed.size() && summed[i] % chunk_accumulators != 0; ++i) ++taken_meanwhile;
+      const std::size_t behind_the_slow_one = chunks > 0 ? (chunks - 1) / chunk_accumulators : 0;
+      BOOST_TEST(taken_meanwhile == chunks - 1 - behind_the_slow_one);
+      // without sums the free thread takes every other chunk at once, in order
+      BOOST_TEST(free.size() == chunks);
+      for (std::size_t i = 1; i < free.size(); ++i) BOOST_TEST(free[i] == i);
     }
   }
 }
@@ -150,8 +199,8 @@ BOOST_AUTO_TEST_CASE(conv2d_skipping_the_input_gradient_keeps_the_parameter_grad
   BOOST_TEST(input_full.size() == 4u * 2 * 6 * 5);
 }
 
-// With two threads the chunks run on two threads; the sums are grouped so that the result is
-// the same, bit for bit, as on one thread.
+// With two threads the chunks run on two threads, handed out as the threads become free; the sums
+// are grouped so that the result is the same, bit for bit, as on one thread, in every run.
 BOOST_AUTO_TEST_CASE(conv2d_kernels_give_bitwise_the_same_result_on_one_and_two_threads) {
   // output rows of 5 doubles (im2col + GEMM), and of 4 (direct_convolution.hpp), unpadded and padded
   for (detail::conv_shape shape : {detail::conv_shape{9, 2, 6, 5, 3, 3, 1, 1, 6, 5},
@@ -164,17 +213,20 @@ BOOST_AUTO_TEST_CASE(conv2d_kernels_give_bitwise_the_same_result_on_one_and_two_
     const dual g = random_dual({9, 3, shape.out_height, shape.out_width}, 2, 11);
     const std::size_t threads = fds::autodiff::thread_count();
     std::vector<std::vector<dual>> results;
-    for (std::size_t run_threads : {1, 2}) {
+    for (std::size_t run_threads : {1, 2, 2, 2, 2, 2}) {
       fds::autodiff::set_thread_count(run_threads);
       dual weight_gradient, bias_gradient, input_gradient;
       detail::conv_backward(g, x, weight, true, true, shape, weight_gradient, bias_gradient, input_gradient);
       results.push_back({detail::conv_forward(x, weight, &bias, shape), weight_gradient, bias_gradient, input_gradient});
     }
     fds::autodiff::set_thread_count(threads);
-    for (std::size_t i = 0; i < results[0].size(); ++i) {
-      BOOST_TEST_CONTEXT("padding " << shape.padding << ", output width " << shape.out_width << ", result " << i) {
-        BOOST_TEST((results[0][i].value() == results[1][i].value()));
-        BOOST_TEST((results[0][i].live_tangent_block() == results[1][i].live_tangent_block()));
+    for (std::size_t run = 1; run < results.size(); ++run) {
+      for (std::size_t i = 0; i < results[0].size(); ++i) {
+        BOOST_TEST_CONTEXT("padding " << shape.padding << ", output width " << shape.out_width << ", run " << run
+                                      << ", result " << i) {
+          BOOST_TEST((results[0][i].value() == results[run][i].value()));
+          BOOST_TEST((results[0][i].live_tangent_block() == results[run][i].live_tangent_block()));
+        }
       }
     }
   }
