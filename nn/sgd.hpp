@@ -11,7 +11,8 @@
 // is rounded as the dual operators would round it:
 //   dv'_k     = ((dmom_k v + mom dv_k) + dg_k) + (dwd_k theta + wd dtheta_k)
 //   dtheta'_k = dtheta_k - (dlr_k v' + lr dv'_k)
-// with the tangent of a plain number or of a dead slot an exact zero.
+// with the tangent of a plain number or of a dead slot an exact zero. (Where the operators leave a
+// slot dead in an intermediate sum and treat it as +0, the pass may compute -0: equal numbers.)
 #pragma once
 
 #include <algorithm>
