@@ -274,6 +274,12 @@ struct chunk_plan {
   std::size_t images(std::size_t chunk) const { return size + (chunk < larger ? 1 : 0); }
 };
 
+// The chunks of a call on s.
+template <class Scalar>
+chunk_plan plan_chunks(const conv_shape& s) {
+  return chunk_plan(s.batch, chunk_images(s, sizeof(Scalar)));
+}
+
 // Whether a chunk's body adds into accumulators (the backwards' weight gradients).
 enum class chunk_sums { none, into_accumulators };
 
@@ -320,7 +326,7 @@ class chunk_dealer {
 // thread, where they persist between calls.
 template <class Scalar, class Body>
 void for_each_chunk(const conv_shape& s, std::size_t tangent_rows, chunk_sums sums, Body&& body) {
-  const chunk_plan plan(s.batch, chunk_images(s, sizeof(Scalar)));
+  const chunk_plan plan = plan_chunks<Scalar>(s);
   const std::size_t chunks = plan.count;
   chunk_buffers<Scalar> buffers[chunk_groups];
   for (std::size_t group = 0; group < chunk_groups; ++group) {
@@ -459,10 +465,12 @@ void add_product_with_columns(const Scalar* g, std::size_t gradient_rows, const 
                          c.columns(), Scalar(1), target, c.patch());
 }
 
-// a zero array of `shape` for each accumulator after the first (accumulator 0 is the result itself)
+// a zero array of `shape` for each accumulator after the first that a call on s uses (accumulator
+// 0 is the result itself; a call with fewer chunks than accumulators leaves the others unused)
 template <class Scalar>
-std::vector<xt::xarray<Scalar>> extra_accumulators(const std::vector<std::size_t>& shape) {
-  return std::vector<xt::xarray<Scalar>>(chunk_accumulators - 1, xt::xarray<Scalar>(xt::zeros<Scalar>(shape)));
+std::vector<xt::xarray<Scalar>> extra_accumulators(const std::vector<std::size_t>& shape, const conv_shape& s) {
+  const std::size_t used = std::min(chunk_accumulators, plan_chunks<Scalar>(s).count);
+  return std::vector<xt::xarray<Scalar>>(used - 1, xt::xarray<Scalar>(xt::zeros<Scalar>(shape)));
 }
 
 template <class Scalar>
@@ -498,8 +506,8 @@ void conv_backward(const xt::xarray<Scalar>& g, const xt::xarray<Scalar>& x, con
                    xt::xarray<Scalar>& bias_gradient, xt::xarray<Scalar>& input_gradient, const Output& output = {}) {
   weight_gradient = xt::zeros<Scalar>({s.out_channels, s.patch()});
   bias_gradient = xt::zeros<Scalar>({with_bias ? s.out_channels : std::size_t{0}});
-  auto weight_extras = extra_accumulators<Scalar>({s.out_channels, s.patch()});
-  auto bias_extras = extra_accumulators<Scalar>({with_bias ? s.out_channels : std::size_t{0}});
+  auto weight_extras = extra_accumulators<Scalar>({s.out_channels, s.patch()}, s);
+  auto bias_extras = extra_accumulators<Scalar>({with_bias ? s.out_channels : std::size_t{0}}, s);
   input_gradient = input_gradient_needed ? xt::xarray<Scalar>::from_shape({s.batch, s.channels, s.height, s.width})
                                          : xt::xarray<Scalar>();
   const input_gradient_weights<Scalar> w = prepare_input_gradient_weights(weight.data(), s.out_channels, s);
@@ -605,8 +613,8 @@ void conv_backward(const autodiff::dual_tensor<Scalar>& g, const autodiff::dual_
   // value and live tangents of dL/dW in one array [1 + live, out, patch], and of dL/db [1 + live, out]
   xt::xarray<Scalar> weight_all = xt::zeros<Scalar>({1 + live, out, patch});
   xt::xarray<Scalar> bias_all = xt::zeros<Scalar>({with_bias ? 1 + live : std::size_t{0}, out});
-  auto weight_extras = extra_accumulators<Scalar>({1 + live, out, patch});
-  auto bias_extras = extra_accumulators<Scalar>({with_bias ? 1 + live : std::size_t{0}, out});
+  auto weight_extras = extra_accumulators<Scalar>({1 + live, out, patch}, s);
+  auto bias_extras = extra_accumulators<Scalar>({with_bias ? 1 + live : std::size_t{0}, out}, s);
   xt::xarray<Scalar> input_value, input_block;
   // the weights of (dL/dX) and (dL/dX)_k: W, [W; dW_k] for every k that has both terms, dW_k for
   // the k whose dG_k is not live
