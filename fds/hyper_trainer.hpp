@@ -8,12 +8,16 @@
 //       hg = grad L_val(theta_T) . Z_T per bucket, normalized            (hypergradient.hpp)
 //       h <- outer_optimizer(h, hg) for each learned type                (outer_optimizer.hpp)
 //       validation and test accuracy of theta_T (evaluation mode); the best outer step is the
-//       one whose schedules gave the highest validation accuracy
+//       one whose schedules gave the highest validation accuracy; a collapse goes back to it
 //   stop after the last outer step or when every learned type has converged.
 //
 // A diverged inner run (non-finite loss or weights) is reported in its record, its
-// hypergradients are NaN (sign 0: no move, as the reference), its accuracies 0, and the run
-// goes on with the next outer step.
+// hypergradients are NaN, its accuracies 0. With revert_below > 0 (the default) such a step, or
+// one whose validation accuracy falls below revert_below x the best so far, is a collapse: its
+// hypergradients are not applied, the next schedules are the best ones, and the steps of the
+// types that moved since then shrink by their step decay (every type's, if none moved). With
+// revert_below = 0, as the reference, a diverged run's NaNs give sign 0 (no move) and the run
+// goes on.
 //
 //   fds::hyper_trainer trainer(settings, fds::data::load_dataset("FashionMNIST", ""));
 //   while (!trainer.finished()) {
@@ -55,6 +59,9 @@ struct outer_step_record {
     double val_loss = 0.0, val_acc = 0.0, test_acc = 0.0;  // evaluation mode, final weights
     double train_loss = 0.0, train_acc = 0.0;  // means over the inner run's batches
     bool diverged = false;
+    // The outer step collapsed: the next schedules are the best ones, with smaller steps.
+    bool reverted = false;
+    std::string revert_reason;
 };
 
 template <class Scalar>
@@ -75,6 +82,8 @@ class basic_hyper_trainer {
     // The schedules used by the outer step with the best validation accuracy (the initial ones
     // before any step).
     hyper_values best() const { return best_; }
+    // What retraining uses: best() or current(), as settings.retrain_schedule says.
+    hyper_values retrain_schedule() const { return settings_.retrain_schedule == "final" ? current_ : best_; }
     std::size_t best_outer_step() const { return best_outer_step_; }
 
     // Everything needed to resume after the last finished outer step.
@@ -230,18 +239,6 @@ outer_step_record basic_hyper_trainer<Scalar>::run_outer_step(const progress_cal
             if (learned(type)) gradients.of(type).assign(current_.of(type).size(), not_a_number);
     }
 
-    hyper_values next = current_;
-    bool all_converged = true;
-    for (hyper_type type : {hyper_type::lr, hyper_type::mom, hyper_type::wd}) {
-        if (!learned(type)) continue;
-        next.of(type) = optimizer(type)->update(current_.of(type), gradients.of(type));
-        all_converged = all_converged && optimizer(type)->converged();
-        auto& hypergradient = type == hyper_type::lr ? record.hypergrad_lr : type == hyper_type::mom ? record.hypergrad_mom : record.hypergrad_wd;
-        auto& step_size = type == hyper_type::lr ? record.step_size_lr : type == hyper_type::mom ? record.step_size_mom : record.step_size_wd;
-        hypergradient = gradients.of(type);
-        step_size = optimizer(type)->step_sizes();
-    }
-
     if (!inner.diverged) {
         const auto validation_result = evaluate_loader(network_, final_weights, validation, nn::mode::evaluation);
         const data::batch_loader test = evaluation_loader(settings_, dataset, data::split_part::test,
@@ -254,7 +251,39 @@ outer_step_record basic_hyper_trainer<Scalar>::run_outer_step(const progress_cal
     } else {
         record.val_loss = not_a_number;
     }
-    if (record.val_acc > best_validation_accuracy_) {
+
+    // A collapse is judged against an outer step that trained at all (best accuracy > 0).
+    const bool collapsed = settings_.revert_below > 0 && best_validation_accuracy_ > 0 &&
+                           (inner.diverged || record.val_acc < settings_.revert_below * best_validation_accuracy_);
+    hyper_values next = current_;
+    bool all_converged = !collapsed;
+    if (collapsed) {
+        record.reverted = true;
+        record.revert_reason = inner.diverged ? "the inner run diverged"
+                                              : "validation accuracy " + std::to_string(record.val_acc) + " < " +
+                                                    std::to_string(settings_.revert_below) + " x the best " +
+                                                    std::to_string(best_validation_accuracy_);
+        bool any_moved = false;
+        for (hyper_type type : {hyper_type::lr, hyper_type::mom, hyper_type::wd})
+            any_moved = any_moved || (learned(type) && current_.of(type) != best_.of(type));
+        for (hyper_type type : {hyper_type::lr, hyper_type::mom, hyper_type::wd})
+            if (learned(type) && (!any_moved || current_.of(type) != best_.of(type)))
+                optimizer(type)->shrink(step_decay_of(settings_, type));
+        next = best_;
+    }
+    for (hyper_type type : {hyper_type::lr, hyper_type::mom, hyper_type::wd}) {
+        if (!learned(type)) continue;
+        if (!collapsed) {
+            next.of(type) = optimizer(type)->update(current_.of(type), gradients.of(type));
+            all_converged = all_converged && optimizer(type)->converged();
+        }
+        auto& hypergradient = type == hyper_type::lr ? record.hypergrad_lr : type == hyper_type::mom ? record.hypergrad_mom : record.hypergrad_wd;
+        auto& step_size = type == hyper_type::lr ? record.step_size_lr : type == hyper_type::mom ? record.step_size_mom : record.step_size_wd;
+        hypergradient = gradients.of(type);
+        step_size = optimizer(type)->step_sizes();
+    }
+
+    if (!collapsed && record.val_acc > best_validation_accuracy_) {
         best_validation_accuracy_ = record.val_acc;
         best_outer_step_ = outer_step;
         best_ = current_;

@@ -1,7 +1,8 @@
 #pragma once
 // Every option of a hyper-training run. Names and defaults are those of the reference's
 // command line (polo5/FDS main.py), so a user of the reference recognises each one; the
-// defaults here are the reference's except where a comment says otherwise.
+// defaults here are the reference's except where a comment says "ours" (README, "Defaults that
+// differ from the reference", gives the measurements behind each).
 
 #include <cstddef>
 #include <cstdint>
@@ -29,9 +30,10 @@ struct hypertrain_settings {
 
     // Inner loop.
     std::vector<std::size_t> n_inner_epochs_per_outer_steps = {1, 10, 10, 10, 10, 10, 10, 10, 10, 10};
-    double inner_lr_init = 0.0;
-    double inner_mom_init = 0.0;
-    double inner_wd_init = 0.0;
+    // ours: a practitioner's default to refine (the reference starts every value at 0)
+    double inner_lr_init = 0.05;
+    double inner_mom_init = 0.9;
+    double inner_wd_init = 5e-4;
     std::size_t train_batch_size = 256;
     bool clamp_grads = true;
     double clamp_grads_range = 3.0;
@@ -54,11 +56,19 @@ struct hypertrain_settings {
     bool clamp_HZ = true;
     double clamp_HZ_range = 1.0;
     double converged_frac = 0.05;
-    std::string outer_optimizer = "sign";  // sign (the reference's) | adam (ours)
-    double adam_lr = 0.01;                 // Adam step per hyperparameter type, in units of that type
+    std::string outer_optimizer = "rprop";  // ours; rprop (ours) | sign (the reference's) | adam (ours)
+    double rprop_step = 0.3;                // rprop: initial step, a fraction of each value (log scale)
+    double rprop_growth = 1.5;              // rprop: step multiplier while a bucket's sign holds
+    double rprop_max_step = 1.0;            // rprop: largest step (log scale: a factor of e)
+    double adam_lr = 0.01;                  // Adam step per hyperparameter type, in units of that type
+    bool hyper_ranges = true;               // ours: keep lr >= 0, wd >= 0, 0 <= mom < 1 (the reference: none)
+    // ours: an outer step whose inner run diverged, or whose validation accuracy fell below this
+    // fraction of the best so far, goes back to the best values with smaller steps (0: never)
+    double revert_below = 0.8;
 
     // Retraining from scratch with the learned schedule on the whole training set.
     bool retrain_from_scratch = true;
+    std::string retrain_schedule = "best";  // ours: best (highest validation accuracy) | final (the reference's)
     int retrain_n_epochs = 50;  // -1: the last entry of n_inner_epochs_per_outer_steps
 
     std::uint64_t seed = 0;

@@ -7,17 +7,34 @@
 //     if s_old * s_new == -1:  step_i *= step_decay
 //     h_i -= s_new * step_i ;  s_old = s_new
 //     converged = all(step_i / h_i < converged_frac), with h before this update (as the reference)
-//   No range is enforced, as in the reference: a learning rate may go negative if the
-//   hypergradients say so.
+//   With hyper_ranges (the default) the result is projected into the valid range below; without
+//   it, as in the reference, a learning rate or weight decay may go negative.
+//
+// rprop (ours, the default): the sign rule with a step of its own per bucket that grows while
+//   that bucket's hypergradient keeps its sign (Rprop), taken in each type's natural scale, so
+//   every bucket moves by a fraction of itself and responds to its own hypergradient:
+//     s = sign(hg_i);  step_i *= growth if s s_old = 1, *= step_decay if s s_old = -1
+//     step_i = min(step_i, max_step);  s_old = s
+//     lr, wd:  h_i <- h_i exp(-s step_i)                 (log scale: stays > 0)
+//     mom:     h_i <- 1 - (1 - h_i) exp(s step_i)        (log of 1 - mom: stays < 1)
+//   then projected into the valid range. Starting values of lr and wd must be > 0.
+//   converged = all(step_i < converged_frac): every bucket moves by less than that fraction.
 //
 // adam (ours): Adam (beta1 0.9, beta2 0.999, epsilon 1e-12: hypergradients can be tiny) on the
 //   hypergradients with step alpha_X = adam_lr * X_init_step_size / lr_init_step_size, i.e.
 //   adam_lr is the step of learning rates and the other types move in proportion to their own
-//   step scale. Valid ranges are kept by projection after each update (the projected point is
-//   the nearest valid one): lr >= 0, wd >= 0, 0 <= mom <= 1 - 1e-4 (momentum 1 never forgets
-//   and diverges). A non-finite hypergradient leaves its bucket and its moments untouched.
+//   step scale. A non-finite hypergradient leaves its bucket and its moments untouched.
 //   converged = all(|delta_i| < converged_frac * |h_i|) over the buckets.
+//
+// Valid ranges (every optimizer, unless hyper_ranges is off) are kept by projection after each
+// update (the nearest valid point): lr >= 0, wd >= 0, 0 <= mom <= 1 - 1e-4 (momentum 1 never
+// forgets and diverges).
+//
+// After an outer step that collapsed (hyper_trainer.hpp), the trainer goes back to the best
+// values and calls shrink(factor): every step is multiplied by factor and the sign or moment
+// history is forgotten, so the next steps start small and from a clean state.
 
+#include <algorithm>
 #include <cmath>
 #include <cstddef>
 #include <limits>
@@ -43,32 +60,67 @@ class outer_optimizer {
     virtual bool converged() const = 0;
     // Current step size of each bucket (the sign method's adaptive step; Adam's alpha).
     virtual std::vector<double> step_sizes() const = 0;
+    // Smaller steps (times factor) and no memory of earlier hypergradients, after a collapse.
+    virtual void shrink(double factor) = 0;
     virtual nlohmann::json state() const = 0;
     // Throws std::runtime_error naming the missing or malformed key.
     virtual void restore(const nlohmann::json& state) = 0;
 };
 
+struct valid_range {
+    double lower, upper;
+    static valid_range of(hyper_type type);  // lr, wd: [0, inf); mom: [0, 1 - 1e-4]
+    static valid_range unbounded();
+    double project(double value) const { return value < lower ? lower : value > upper ? upper : value; }
+};
+
 class sign_outer_optimizer final : public outer_optimizer {
  public:
     sign_outer_optimizer(std::size_t bucket_count, double initial_step_size, double step_decay,
-                         double converged_frac);
+                         double converged_frac, valid_range range = valid_range::unbounded());
     std::vector<double> update(const std::vector<double>& values, const std::vector<double>& hypergradient) override;
     bool converged() const override { return converged_; }
     std::vector<double> step_sizes() const override { return step_sizes_; }
     const std::vector<double>& signs() const { return signs_; }
+    void shrink(double factor) override;
     nlohmann::json state() const override;
     void restore(const nlohmann::json& state) override;
 
  private:
     std::vector<double> step_sizes_, signs_;
     double step_decay_, converged_frac_;
+    valid_range range_;
     bool converged_ = false;
 };
 
-struct valid_range {
-    double lower, upper;
-    static valid_range of(hyper_type type);  // lr, wd: [0, inf); mom: [0, 1 - 1e-4]
-    double project(double value) const { return value < lower ? lower : value > upper ? upper : value; }
+struct rprop_settings {
+    double initial_step = 0.3;  // fraction of the value's scale (log scale)
+    double growth = 1.5;
+    double step_decay = 0.5;
+    double max_step = 1.0;
+};
+
+class rprop_outer_optimizer final : public outer_optimizer {
+ public:
+    // Throws std::invalid_argument when a step setting is out of range.
+    rprop_outer_optimizer(std::size_t bucket_count, hyper_type type, rprop_settings settings, double converged_frac,
+                          valid_range range);
+    // Throws std::invalid_argument for a learning rate or weight decay <= 0 (no log scale there).
+    std::vector<double> update(const std::vector<double>& values, const std::vector<double>& hypergradient) override;
+    bool converged() const override { return converged_; }
+    std::vector<double> step_sizes() const override { return step_sizes_; }
+    const std::vector<double>& signs() const { return signs_; }
+    void shrink(double factor) override;
+    nlohmann::json state() const override;
+    void restore(const nlohmann::json& state) override;
+
+ private:
+    hyper_type type_;
+    rprop_settings settings_;
+    double converged_frac_;
+    valid_range range_;
+    std::vector<double> step_sizes_, signs_;
+    bool converged_ = false;
 };
 
 class adam_outer_optimizer final : public outer_optimizer {
@@ -77,6 +129,7 @@ class adam_outer_optimizer final : public outer_optimizer {
     std::vector<double> update(const std::vector<double>& values, const std::vector<double>& hypergradient) override;
     bool converged() const override { return converged_; }
     std::vector<double> step_sizes() const override { return std::vector<double>(first_moment_.size(), step_); }
+    void shrink(double factor) override;
     nlohmann::json state() const override;
     void restore(const nlohmann::json& state) override;
 
@@ -91,7 +144,11 @@ class adam_outer_optimizer final : public outer_optimizer {
     bool converged_ = false;
 };
 
-// The optimizer settings.outer_optimizer names ("sign" | "adam") for one hyperparameter type.
+// settings.X_step_decay of a type: the step multiplier on a sign flip, and after a collapse.
+double step_decay_of(const hypertrain_settings& settings, hyper_type type);
+
+// The optimizer settings.outer_optimizer names ("rprop" | "sign" | "adam") for one hyperparameter
+// type, keeping the valid ranges unless settings.hyper_ranges is off.
 std::unique_ptr<outer_optimizer> make_outer_optimizer(const hypertrain_settings& settings, hyper_type type,
                                                       std::size_t bucket_count);
 
@@ -137,9 +194,9 @@ inline double sign_or_zero(double x) { return x > 0 ? 1.0 : x < 0 ? -1.0 : 0.0; 
 }  // namespace detail
 
 inline sign_outer_optimizer::sign_outer_optimizer(std::size_t bucket_count, double initial_step_size,
-                                                  double step_decay, double converged_frac)
+                                                  double step_decay, double converged_frac, valid_range range)
     : step_sizes_(bucket_count, initial_step_size), signs_(bucket_count, 0.0), step_decay_(step_decay),
-      converged_frac_(converged_frac) {}
+      converged_frac_(converged_frac), range_(range) {}
 
 inline std::vector<double> sign_outer_optimizer::update(const std::vector<double>& values,
                                                         const std::vector<double>& hypergradient) {
@@ -152,9 +209,15 @@ inline std::vector<double> sign_outer_optimizer::update(const std::vector<double
         signs_[i] = new_sign;
         // step / 0 is +inf (or NaN for 0 / 0): never converged, as the reference
         if (!(step_sizes_[i] / values[i] < converged_frac_)) converged_ = false;
-        result[i] = values[i] - new_sign * step_sizes_[i];
+        result[i] = range_.project(values[i] - new_sign * step_sizes_[i]);
     }
     return result;
+}
+
+inline void sign_outer_optimizer::shrink(double factor) {
+    for (double& step : step_sizes_) step *= factor;
+    signs_.assign(signs_.size(), 0.0);
+    converged_ = false;
 }
 
 inline nlohmann::json sign_outer_optimizer::state() const {
@@ -176,6 +239,68 @@ inline valid_range valid_range::of(hyper_type type) {
     const double infinity = std::numeric_limits<double>::infinity();
     if (type == hyper_type::mom) return {0.0, 1.0 - 1e-4};
     return {0.0, infinity};
+}
+
+inline valid_range valid_range::unbounded() {
+    const double infinity = std::numeric_limits<double>::infinity();
+    return {-infinity, infinity};
+}
+
+inline rprop_outer_optimizer::rprop_outer_optimizer(std::size_t bucket_count, hyper_type type, rprop_settings settings,
+                                                    double converged_frac, valid_range range)
+    : type_(type), settings_(settings), converged_frac_(converged_frac), range_(range),
+      step_sizes_(bucket_count, settings.initial_step), signs_(bucket_count, 0.0) {
+    if (!(settings.initial_step > 0) || !(settings.max_step >= settings.initial_step))
+        throw std::invalid_argument("rprop outer optimizer: expected 0 < rprop_step <= rprop_max_step, found " +
+                                    std::to_string(settings.initial_step) + " and " + std::to_string(settings.max_step));
+    if (!(settings.growth >= 1)) throw std::invalid_argument("rprop outer optimizer: rprop_growth must be >= 1");
+    if (!(settings.step_decay > 0 && settings.step_decay < 1))
+        throw std::invalid_argument("rprop outer optimizer: the step decay must lie in (0, 1)");
+}
+
+inline std::vector<double> rprop_outer_optimizer::update(const std::vector<double>& values,
+                                                         const std::vector<double>& hypergradient) {
+    detail::check_sizes("rprop_outer_optimizer", values, hypergradient, step_sizes_.size());
+    std::vector<double> result(values.size());
+    converged_ = true;
+    for (std::size_t i = 0; i < values.size(); ++i) {
+        if (type_ != hyper_type::mom && !(values[i] > 0))
+            throw std::invalid_argument(std::string("rprop outer optimizer: ") + hyper_type_name(type_) +
+                                        " bucket " + std::to_string(i) + " is " + std::to_string(values[i]) +
+                                        "; it moves on a log scale and must start > 0 (inner_" +
+                                        hyper_type_name(type_) + "_init), or use --outer_optimizer sign");
+        const double new_sign = detail::sign_or_zero(hypergradient[i]);
+        const double agreement = signs_[i] * new_sign;
+        if (agreement == 1.0) step_sizes_[i] = std::min(step_sizes_[i] * settings_.growth, settings_.max_step);
+        if (agreement == -1.0) step_sizes_[i] *= settings_.step_decay;
+        signs_[i] = new_sign;
+        if (!(step_sizes_[i] < converged_frac_)) converged_ = false;
+        const double factor = std::exp(new_sign * step_sizes_[i]);
+        const double next = type_ == hyper_type::mom ? 1.0 - (1.0 - values[i]) * factor : values[i] / factor;
+        result[i] = range_.project(next);
+    }
+    return result;
+}
+
+inline void rprop_outer_optimizer::shrink(double factor) {
+    for (double& step : step_sizes_) step *= factor;
+    signs_.assign(signs_.size(), 0.0);
+    converged_ = false;
+}
+
+inline nlohmann::json rprop_outer_optimizer::state() const {
+    return {{"method", "rprop"}, {"step_sizes", step_sizes_}, {"signs", signs_}, {"converged", converged_}};
+}
+
+inline void rprop_outer_optimizer::restore(const nlohmann::json& state) {
+    const char* who = "rprop_outer_optimizer";
+    if (detail::require(state, "method", who) != "rprop")
+        throw std::runtime_error("rprop_outer_optimizer: checkpoint key \"method\" is not \"rprop\"");
+    step_sizes_ = detail::require_vector<double>(state, "step_sizes", step_sizes_.size(), who);
+    signs_ = detail::require_vector<double>(state, "signs", signs_.size(), who);
+    const nlohmann::json& converged = detail::require(state, "converged", who);
+    if (!converged.is_boolean()) throw std::runtime_error("rprop_outer_optimizer: checkpoint key \"converged\" is not a boolean");
+    converged_ = converged.get<bool>();
 }
 
 inline adam_outer_optimizer::adam_outer_optimizer(std::size_t bucket_count, double step, valid_range range,
@@ -209,6 +334,14 @@ inline std::vector<double> adam_outer_optimizer::update(const std::vector<double
     return result;
 }
 
+inline void adam_outer_optimizer::shrink(double factor) {
+    step_ *= factor;
+    first_moment_.assign(first_moment_.size(), 0.0);
+    second_moment_.assign(second_moment_.size(), 0.0);
+    update_counts_.assign(update_counts_.size(), 0);
+    converged_ = false;
+}
+
 inline nlohmann::json adam_outer_optimizer::state() const {
     return {{"method", "adam"},
             {"step", step_},
@@ -222,6 +355,9 @@ inline void adam_outer_optimizer::restore(const nlohmann::json& state) {
     const char* who = "adam_outer_optimizer";
     if (detail::require(state, "method", who) != "adam")
         throw std::runtime_error("adam_outer_optimizer: checkpoint key \"method\" is not \"adam\"");
+    const nlohmann::json& step = detail::require(state, "step", who);
+    if (!step.is_number()) throw std::runtime_error("adam_outer_optimizer: checkpoint key \"step\" is not a number");
+    step_ = step.get<double>();
     first_moment_ = detail::require_vector<double>(state, "first_moment", first_moment_.size(), who);
     second_moment_ = detail::require_vector<double>(state, "second_moment", second_moment_.size(), who);
     update_counts_ = detail::require_vector<std::size_t>(state, "update_counts", update_counts_.size(), who);
@@ -230,24 +366,35 @@ inline void adam_outer_optimizer::restore(const nlohmann::json& state) {
     converged_ = converged.get<bool>();
 }
 
+inline double step_decay_of(const hypertrain_settings& settings, hyper_type type) {
+    return type == hyper_type::lr ? settings.lr_step_decay : type == hyper_type::mom ? settings.mom_step_decay : settings.wd_step_decay;
+}
+
 inline std::unique_ptr<outer_optimizer> make_outer_optimizer(const hypertrain_settings& settings, hyper_type type,
                                                              std::size_t bucket_count) {
     const double initial_step = type == hyper_type::lr    ? settings.lr_init_step_size
                                 : type == hyper_type::mom ? settings.mom_init_step_size
                                                           : settings.wd_init_step_size;
-    const double decay = type == hyper_type::lr    ? settings.lr_step_decay
-                         : type == hyper_type::mom ? settings.mom_step_decay
-                                                   : settings.wd_step_decay;
+    const double decay = step_decay_of(settings, type);
+    const valid_range range = settings.hyper_ranges ? valid_range::of(type) : valid_range::unbounded();
+    if (settings.outer_optimizer == "rprop") {
+        rprop_settings rprop;
+        rprop.initial_step = settings.rprop_step;
+        rprop.growth = settings.rprop_growth;
+        rprop.max_step = settings.rprop_max_step;
+        rprop.step_decay = decay;
+        return std::make_unique<rprop_outer_optimizer>(bucket_count, type, rprop, settings.converged_frac, range);
+    }
     if (settings.outer_optimizer == "sign")
-        return std::make_unique<sign_outer_optimizer>(bucket_count, initial_step, decay, settings.converged_frac);
+        return std::make_unique<sign_outer_optimizer>(bucket_count, initial_step, decay, settings.converged_frac, range);
     if (settings.outer_optimizer == "adam") {
         if (!(settings.lr_init_step_size > 0))
             throw std::invalid_argument("adam outer optimizer: lr_init_step_size must be > 0 to scale the steps, found " +
                                         std::to_string(settings.lr_init_step_size));
         const double step = settings.adam_lr * initial_step / settings.lr_init_step_size;
-        return std::make_unique<adam_outer_optimizer>(bucket_count, step, valid_range::of(type), settings.converged_frac);
+        return std::make_unique<adam_outer_optimizer>(bucket_count, step, range, settings.converged_frac);
     }
-    throw std::invalid_argument("outer_optimizer: expected sign or adam, found \"" + settings.outer_optimizer + "\"");
+    throw std::invalid_argument("outer_optimizer: expected rprop, sign or adam, found \"" + settings.outer_optimizer + "\"");
 }
 
 }  // namespace fds

@@ -40,9 +40,29 @@ retrain_result retrain_network(nn::network<Scalar>& network, const hypertrain_se
                                const data::dataset& dataset, const hyper_values& schedule,
                                const progress_callback& progress);
 
+// Epochs and inner steps of a retraining run (the whole training set, last partial batch dropped).
+std::size_t retrain_epochs(const hypertrain_settings& settings);
+std::size_t retrain_total_steps(const hypertrain_settings& settings, const data::dataset& dataset);
+
 // ---------------------------------------------------------------------------------------------
 // Implementation
 // ---------------------------------------------------------------------------------------------
+
+inline std::size_t retrain_epochs(const hypertrain_settings& settings) {
+    if (settings.retrain_n_epochs == 0 || (settings.retrain_n_epochs < 0 && settings.n_inner_epochs_per_outer_steps.empty()))
+        throw std::invalid_argument("retrain_n_epochs: expected a positive count or -1 (the last budget), found " +
+                                    std::to_string(settings.retrain_n_epochs));
+    return settings.retrain_n_epochs < 0 ? settings.n_inner_epochs_per_outer_steps.back()
+                                         : static_cast<std::size_t>(settings.retrain_n_epochs);
+}
+
+inline std::size_t retrain_total_steps(const hypertrain_settings& settings, const data::dataset& dataset) {
+    if (settings.train_batch_size == 0 || settings.train_batch_size > dataset.train_labels.size())
+        throw std::invalid_argument("train_batch_size: " + std::to_string(settings.train_batch_size) +
+                                    " does not fit the " + std::to_string(dataset.train_labels.size()) +
+                                    " training images of " + dataset.name);
+    return retrain_epochs(settings) * (dataset.train_labels.size() / settings.train_batch_size);
+}
 
 template <class Scalar>
 retrain_result retrain_network(nn::network<Scalar>& network, const hypertrain_settings& settings,
@@ -50,11 +70,7 @@ retrain_result retrain_network(nn::network<Scalar>& network, const hypertrain_se
                                const progress_callback& progress) {
     using clock = std::chrono::steady_clock;
     const auto start = clock::now();
-    if (settings.retrain_n_epochs == 0 || (settings.retrain_n_epochs < 0 && settings.n_inner_epochs_per_outer_steps.empty()))
-        throw std::invalid_argument("retrain_n_epochs: expected a positive count or -1 (the last budget), found " +
-                                    std::to_string(settings.retrain_n_epochs));
-    const std::size_t epochs = settings.retrain_n_epochs < 0 ? settings.n_inner_epochs_per_outer_steps.back()
-                                                             : static_cast<std::size_t>(settings.retrain_n_epochs);
+    const std::size_t epochs = retrain_epochs(settings);
     const data::batch_loader train = training_loader(settings, dataset, all_indices(dataset.train_labels.size()),
                                                      stream_seed(settings.seed, seed_stream::retrain_batches));
     const data::batch_loader test = evaluation_loader(settings, dataset, data::split_part::test,

@@ -49,6 +49,8 @@ nlohmann::json history_record(const outer_step_record& record, const hyper_value
     line["train_loss"] = detail::finite_or_null(record.train_loss);
     line["train_acc"] = detail::finite_or_null(record.train_acc);
     line["diverged"] = record.diverged;
+    line["reverted"] = record.reverted;
+    if (record.reverted) line["revert_reason"] = record.revert_reason;
     return line;
 }
 
@@ -75,6 +77,7 @@ std::string history_record_problems(const nlohmann::json& record) {
         }
     }
     if (!record.contains("diverged") || !record["diverged"].is_boolean()) return "\"diverged\" is not a boolean";
+    if (!record.contains("reverted") || !record["reverted"].is_boolean()) return "\"reverted\" is not a boolean";
     return "";
 }
 

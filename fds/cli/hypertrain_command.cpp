@@ -178,7 +178,11 @@ int run_hypertrain(const std::vector<std::string>& arguments, std::ostream& outp
                               {"next_outer_step", trainer.next_outer_step()},
                               {"hypertrain_seconds", hypertrain_seconds},
                               {"trainer", trainer.checkpoint()}});
-        if (record.diverged)
+        if (record.reverted)
+            reporter.message("outer step " + std::to_string(record.outer_step + 1) + " collapsed (" +
+                             record.revert_reason + "): back to the schedules of outer step " +
+                             std::to_string(trainer.best_outer_step() + 1) + ", with smaller steps");
+        else if (record.diverged)
             reporter.message("outer step " + std::to_string(record.outer_step + 1) +
                              ": the inner run diverged (non-finite loss); its hypergradients count as 0");
         reporter.outer_step_finished(record.outer_step, record.val_acc, record.test_acc, record.seconds);
@@ -187,6 +191,7 @@ int run_hypertrain(const std::vector<std::string>& arguments, std::ostream& outp
     if (trainer.converged()) reporter.message("fds: every learned schedule converged");
 
     const hyper_values learned = trainer.current();
+    const hyper_values retrained = trainer.retrain_schedule();
     nlohmann::json summary = {{"program", "fds"},
                               {"version", program_version()},
                               {"status", "finished"},
@@ -205,11 +210,13 @@ int run_hypertrain(const std::vector<std::string>& arguments, std::ostream& outp
     summary["retrain_test_acc"] = nullptr;
     if (settings.retrain_from_scratch && settings.retrain_n_epochs > 0) {
         reporter.message("fds: retraining from scratch for " + std::to_string(settings.retrain_n_epochs) +
-                         (settings.retrain_n_epochs == 1 ? " epoch" : " epochs") + " with the learned schedule");
-        const retrain_result result = retrain(settings, dataset, learned, progress);
+                         (settings.retrain_n_epochs == 1 ? " epoch" : " epochs") + " with the " +
+                         settings.retrain_schedule + " schedule");
+        const retrain_result result = retrain(settings, dataset, retrained, progress);
         retrain_seconds = result.seconds;
         summary["retrain"] = {{"epochs", settings.retrain_n_epochs},
-                              {"schedule", "final"},
+                              {"schedule", settings.retrain_schedule},
+                              {"values", to_json(retrained)},
                               {"test_acc", result.test_acc},
                               {"test_loss", result.test_loss},
                               {"epoch_test_acc", result.epoch_test_acc},
@@ -229,8 +236,8 @@ int run_hypertrain(const std::vector<std::string>& arguments, std::ostream& outp
 
     std::ostringstream report;
     report << "\nlearned schedules (" << trainer.next_outer_step() << " outer steps, best validation at outer step "
-           << trainer.best_outer_step() + 1 << "):\n"
-           << detail::format_schedules(learned);
+           << trainer.best_outer_step() + 1 << "), " << settings.retrain_schedule << ":\n"
+           << detail::format_schedules(retrained);
     if (!summary["retrain_test_acc"].is_null())
         report << "retrained " << settings.retrain_n_epochs << (settings.retrain_n_epochs == 1 ? " epoch" : " epochs")
                << " from scratch: test accuracy " << std::fixed << std::setprecision(2)

@@ -167,12 +167,26 @@ std::vector<option_spec> make_setting_options() {
     add(field_option("clamp_HZ_range", &S::clamp_HZ_range, "Hessian-times-Z clamp", above(0)));
     add(field_option("converged_frac", &S::converged_frac,
                      "stop when every outer step is below this fraction of its hyperparameter", open_unit()));
-    add(choice_option("outer_optimizer", &S::outer_optimizer, "outer update: sign (the reference's) or adam",
-                      {"sign", "adam"}));
+    add(choice_option("outer_optimizer", &S::outer_optimizer,
+                      "outer update: rprop (per-bucket growing steps on a log scale), sign (the reference's) or adam",
+                      {"rprop", "sign", "adam"}));
+    add(field_option("rprop_step", &S::rprop_step, "rprop: initial step, a fraction of each value", above(0)));
+    add(field_option("rprop_growth", &S::rprop_growth, "rprop: step multiplier while a bucket's sign holds",
+                     at_least(1)));
+    add(field_option("rprop_max_step", &S::rprop_max_step, "rprop: largest step (log scale)", above(0)));
     add(field_option("adam_lr", &S::adam_lr, "Adam step, in units of each hyperparameter type", above(0)));
+    add(field_option("hyper_ranges", &S::hyper_ranges,
+                     "keep lr >= 0, wd >= 0, 0 <= mom < 1 (false: the reference's unbounded sign rule)"));
+    add(field_option("revert_below", &S::revert_below,
+                     "a diverged outer step, or one below this fraction of the best validation accuracy, goes back "
+                     "to the best values with smaller steps (0: never)",
+                     {0.0, 1.0, true, false}));
     // other
     add(field_option("retrain_from_scratch", &S::retrain_from_scratch,
                      "retrain from scratch with the learned schedule on the whole training set"));
+    add(choice_option("retrain_schedule", &S::retrain_schedule,
+                      "schedule to retrain with: best (highest validation accuracy) or final (the reference's)",
+                      {"best", "final"}));
     add(field_option("retrain_n_epochs", &S::retrain_n_epochs,
                      "retraining epochs (-1: the last entry of n_inner_epochs_per_outer_steps)", at_least(-1)));
     add(field_option("datasets_path", &S::datasets_path, "dataset directory (empty: the dataset's default place)"));
@@ -394,6 +408,20 @@ hypertrain_settings resolve_settings(hypertrain_settings settings) {
         throw usage_error("--n_inner_epochs_per_outer_steps must be a non-empty list of integers >= 1, found []");
     if (settings.retrain_n_epochs < 0)
         settings.retrain_n_epochs = static_cast<int>(settings.n_inner_epochs_per_outer_steps.back());
+    if (settings.rprop_max_step < settings.rprop_step)
+        throw usage_error("--rprop_max_step must be >= --rprop_step, found " + detail::format_number(settings.rprop_max_step) +
+                          " < " + detail::format_number(settings.rprop_step));
+    if (settings.outer_optimizer == "rprop") {
+        const std::pair<const char*, double> starts[] = {{"lr", settings.inner_lr_init}, {"wd", settings.inner_wd_init}};
+        for (const auto& [name, start] : starts) {
+            const bool learned = std::string(name) == "lr" ? settings.learn_lr : settings.learn_wd;
+            if (learned && !(start > 0))
+                throw usage_error(std::string("--inner_") + name + "_init " + detail::format_number(start) +
+                                  ": the rprop outer optimizer moves " + name +
+                                  " on a log scale and needs a start > 0 (or --outer_optimizer sign, "
+                                  "which learns from 0 as the reference)");
+        }
+    }
     if (!settings.learn_lr && !settings.learn_mom && !settings.learn_wd)
         throw usage_error("--learn_lr, --learn_mom and --learn_wd are all false: nothing to learn (set at least one to true)");
     return settings;

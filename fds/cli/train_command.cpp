@@ -1,20 +1,25 @@
 // `fds train`: plain training from scratch with a given schedule (the reference's BaseLearner),
-// reporting test accuracy. The schedule comes from a JSON file {"lr": [...], "mom": [...],
-// "wd": [...]} or from a finished run's summary.json (its "final" schedule); in the latter case the
-// run's config.json, next to it, supplies the options unless --config is given.
+// reporting test accuracy. The schedule is either a hand schedule (--lr_schedule with --lr, --mom,
+// --wd: fds/hand_schedule.hpp), or a JSON file {"lr": [...], "mom": [...], "wd": [...]}, or a
+// finished run's summary.json (its "final" schedule); in the latter case the run's config.json,
+// next to it, supplies the options unless --config is given.
 
 #include "commands.hpp"
 
 #include "atomic_file.hpp"
 #include "cli_error.hpp"
+#include "closest_name.hpp"
 #include "dataset_loading.hpp"
 #include "embedded_default.hpp"
 #include "options.hpp"
 #include "progress.hpp"
 
+#include <fds/hand_schedule.hpp>
 #include <fds/hyper_trainer.hpp>
 #include <fds/retrain.hpp>
 
+#include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 #include <iomanip>
@@ -25,16 +30,24 @@ namespace fds::cli {
 
 namespace detail {
 
-const argument_grammar train_grammar{"train", {}, {"config", "schedule", "out"}};
+const argument_grammar train_grammar{
+    "train", {}, {"config", "schedule", "out", "lr_schedule", "lr", "mom", "wd", "step_gamma", "warmup_fraction"}};
 
 std::string train_help() {
     std::ostringstream text;
-    text << "usage: fds train --schedule FILE.json [--config FILE.json] [--out RESULT.json] [--OPTION VALUE ...]\n\n"
+    text << "usage: fds train (--schedule FILE.json | --lr_schedule SHAPE --lr LR0 [--mom M] [--wd WD])\n"
+         << "                 [--config FILE.json] [--out RESULT.json] [--OPTION VALUE ...]\n\n"
          << "Trains from scratch on the whole training set for --retrain_n_epochs epochs with a fixed schedule\n"
          << "and reports test accuracy.\n\n"
          << "  --schedule FILE.json                  {\"lr\": [...], \"mom\": [...], \"wd\": [...]}, or a finished run's\n"
          << "                                        summary.json (its final schedule; its config.json supplies the\n"
          << "                                        options unless --config is given)\n"
+         << "  --lr_schedule SHAPE                   a hand schedule: constant, step (x step_gamma at 1/2 and 3/4 of\n"
+         << "                                        the run), cosine, warmup_cosine (linear warm-up over\n"
+         << "                                        warmup_fraction of the run, then cosine) [default cosine]\n"
+         << "  --lr LR0, --mom M, --wd WD            its initial learning rate, momentum and weight decay\n"
+         << "                                        [defaults 0.03, 0.9, 5e-4]\n"
+         << "  --step_gamma G, --warmup_fraction F   [defaults 0.1, 0.05]\n"
          << "  --config FILE.json                    options from a JSON object (flags override it)\n"
          << "  --out RESULT.json                     also write the result there\n"
          << "  --help                                this text\n\n"
@@ -70,6 +83,47 @@ hyper_values read_schedule(const std::string& path) {
     }
 }
 
+double parse_hand_number(const std::map<std::string, std::string>& extra, const std::string& name, double fallback) {
+    auto found = extra.find(name);
+    if (found == extra.end()) return fallback;
+    const std::string& text = found->second;
+    std::size_t used = 0;
+    double value = 0;
+    try {
+        value = std::stod(text, &used);
+    } catch (const std::exception&) {
+        used = 0;
+    }
+    if (used == 0 || used != text.size() || !std::isfinite(value))
+        throw usage_error("--" + name + " must be a number, found '" + text + "'");
+    return value;
+}
+
+bool names_hand_schedule(const std::map<std::string, std::string>& extra) {
+    for (const char* name : {"lr_schedule", "lr", "mom", "wd", "step_gamma", "warmup_fraction"})
+        if (extra.count(name)) return true;
+    return false;
+}
+
+hand_schedule read_hand_schedule(const std::map<std::string, std::string>& extra) {
+    hand_schedule schedule;
+    if (extra.count("lr_schedule")) schedule.shape = extra.at("lr_schedule");
+    schedule.lr = parse_hand_number(extra, "lr", schedule.lr);
+    schedule.mom = parse_hand_number(extra, "mom", schedule.mom);
+    schedule.wd = parse_hand_number(extra, "wd", schedule.wd);
+    schedule.step_gamma = parse_hand_number(extra, "step_gamma", schedule.step_gamma);
+    schedule.warmup_fraction = parse_hand_number(extra, "warmup_fraction", schedule.warmup_fraction);
+    try {
+        hand_schedule_values(schedule, 1);  // checks every field before any data is read
+    } catch (const std::invalid_argument& error) {
+        const auto& shapes = hand_schedule_shapes();
+        const bool unknown_shape = std::find(shapes.begin(), shapes.end(), schedule.shape) == shapes.end();
+        throw usage_error(std::string("--") + error.what() +
+                          (unknown_shape ? did_you_mean(schedule.shape, shapes) : std::string()));
+    }
+    return schedule;
+}
+
 }  // namespace detail
 
 int run_train(const std::vector<std::string>& arguments, std::ostream& output, std::ostream& errors) {
@@ -87,9 +141,20 @@ int run_train(const std::vector<std::string>& arguments, std::ostream& output, s
         output << detail::train_help();
         return 0;
     }
-    if (!parsed.extra.count("schedule")) throw usage_error("fds train needs --schedule FILE.json (see fds train --help)");
+    const bool hand = detail::names_hand_schedule(parsed.extra);
+    if (hand && parsed.extra.count("schedule"))
+        throw usage_error("fds train: give either --schedule FILE.json or a hand schedule (--lr_schedule, --lr, --mom, --wd), not both");
+    if (!hand && !parsed.extra.count("schedule"))
+        throw usage_error("fds train needs --schedule FILE.json or --lr_schedule SHAPE --lr LR0 (see fds train --help)");
     apply_embedded_default(parsed);
-    const hyper_values schedule = detail::read_schedule(parsed.extra["schedule"]);
+    std::optional<hand_schedule> hand_settings;
+    hyper_values schedule;
+    if (hand) {
+        hand_settings = detail::read_hand_schedule(parsed.extra);
+        schedule = hand_schedule_values(*hand_settings, 1);
+    } else {
+        schedule = detail::read_schedule(parsed.extra["schedule"]);
+    }
     hypertrain_settings settings = parsed.settings;
     settings.n_lrs = schedule.lr.size();
     settings.n_moms = schedule.mom.size();
@@ -101,6 +166,17 @@ int run_train(const std::vector<std::string>& arguments, std::ostream& output, s
     apply_thread_count(settings);
 
     const data::dataset dataset = load_dataset_for(settings);
+    if (hand_settings) {
+        // one bucket per step of this run: the hand schedule's shape is exact on every step
+        std::size_t total_steps = 0;
+        try {
+            total_steps = retrain_total_steps(settings, dataset);
+        } catch (const std::invalid_argument& error) {
+            throw usage_error(std::string("--") + error.what());
+        }
+        schedule = hand_schedule_values(*hand_settings, total_steps);
+        settings.n_lrs = schedule.lr.size();
+    }
     progress_reporter reporter(output, standard_output_is_terminal(), {});
     reporter.message("fds train: " + settings.dataset + ", " + settings.architecture + ", " +
                      std::to_string(settings.retrain_n_epochs) + (settings.retrain_n_epochs == 1 ? " epoch" : " epochs"));
@@ -119,7 +195,13 @@ int run_train(const std::vector<std::string>& arguments, std::ostream& output, s
                              {"version", program_version()},
                              {"command", "train"},
                              {"settings", settings_to_json(settings)},
-                             {"schedule", to_json(schedule)},
+                             {"schedule", hand_settings ? nlohmann::json{{"shape", hand_settings->shape},
+                                                                         {"lr", hand_settings->lr},
+                                                                         {"mom", hand_settings->mom},
+                                                                         {"wd", hand_settings->wd},
+                                                                         {"step_gamma", hand_settings->step_gamma},
+                                                                         {"warmup_fraction", hand_settings->warmup_fraction}}
+                                                      : to_json(schedule)},
                              {"test_acc", result.test_acc},
                              {"test_loss", result.test_loss},
                              {"epoch_test_acc", result.epoch_test_acc},

@@ -70,6 +70,7 @@ BOOST_AUTO_TEST_CASE(restore_names_the_missing_or_malformed_key) {
 BOOST_AUTO_TEST_CASE(a_diverging_outer_step_is_reported_moves_nothing_and_the_run_goes_on) {
     const auto dataset = fds::testing::synthetic_dataset(200, 40, 1);
     auto settings = small_settings();
+    settings.revert_below = 0;  // as the reference: no going back
     settings.inner_lr_init = 1e300;  // overflows double within a few steps
     settings.clamp_grads = false;
     auto trainer = small_trainer(settings, dataset);
@@ -79,6 +80,65 @@ BOOST_AUTO_TEST_CASE(a_diverging_outer_step_is_reported_moves_nothing_and_the_ru
     BOOST_TEST(trainer.current().lr == record.schedules_used.lr);  // sign 0: no move
     BOOST_TEST(!trainer.finished());
     BOOST_CHECK_NO_THROW(trainer.run_outer_step({}));
+}
+
+BOOST_AUTO_TEST_CASE(a_collapsed_outer_step_goes_back_to_the_best_values_with_smaller_steps) {
+    const auto dataset = fds::testing::synthetic_dataset(200, 40, 1);
+    auto settings = small_settings();
+    settings.learn_mom = false;
+    settings.learn_wd = false;
+    settings.outer_optimizer = "sign";
+    settings.hyper_ranges = false;
+    settings.lr_init_step_size = 1e300;  // whichever the sign, the next learning rates diverge
+    settings.clamp_grads = false;
+    settings.n_inner_epochs_per_outer_steps = {1, 1, 1};
+    auto trainer = small_trainer(settings, dataset);
+    const auto first = trainer.run_outer_step({});
+    BOOST_TEST(!first.diverged);
+    BOOST_TEST(!first.reverted);
+    BOOST_TEST(first.val_acc > 0.0);
+    BOOST_TEST(std::abs(trainer.current().lr[0]) > 1e299);
+    const auto second = trainer.run_outer_step({});
+    BOOST_TEST(second.diverged);
+    BOOST_TEST(second.reverted);
+    BOOST_TEST(second.revert_reason.find("diverged") != std::string::npos);
+    BOOST_TEST(trainer.current().lr == first.schedules_used.lr);  // back to the best
+    BOOST_TEST(trainer.best_outer_step() == 0u);
+    for (double step : *second.step_size_lr) BOOST_TEST(step == 0.5e300);  // lr_step_decay 0.5
+    BOOST_TEST(trainer.checkpoint()["optimizers"]["lr"]["step_sizes"][0] == 0.5e300);
+    const auto third = trainer.run_outer_step({});
+    BOOST_TEST(third.schedules_used.lr == first.schedules_used.lr);
+    BOOST_TEST(!third.diverged);
+}
+
+BOOST_AUTO_TEST_CASE(a_step_far_below_the_best_validation_accuracy_counts_as_a_collapse) {
+    const auto dataset = fds::testing::synthetic_dataset(200, 40, 1);
+    auto settings = small_settings();
+    settings.revert_below = 1.0 - 1e-12;  // anything short of the best collapses
+    settings.n_inner_epochs_per_outer_steps = {1, 1, 1, 1};
+    auto trainer = small_trainer(settings, dataset);
+    double best = -1;
+    while (!trainer.finished()) {
+        const auto before = trainer.best();
+        const auto record = trainer.run_outer_step({});
+        const bool below = best > 0 && record.val_acc < settings.revert_below * best;
+        BOOST_TEST(record.reverted == below);
+        if (below) BOOST_TEST(trainer.current().lr == before.lr);
+        if (!below) best = std::max(best, record.val_acc);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(retraining_uses_the_best_or_the_final_schedule_as_asked) {
+    const auto dataset = fds::testing::synthetic_dataset(200, 40, 1);
+    auto settings = small_settings();
+    auto trainer = small_trainer(settings, dataset);
+    while (!trainer.finished()) trainer.run_outer_step({});
+    BOOST_TEST(trainer.retrain_schedule().lr == trainer.best().lr);
+    BOOST_TEST(trainer.best().lr != trainer.current().lr);
+    settings.retrain_schedule = "final";
+    auto final_trainer = small_trainer(settings, dataset);
+    while (!final_trainer.finished()) final_trainer.run_outer_step({});
+    BOOST_TEST(final_trainer.retrain_schedule().lr == final_trainer.current().lr);
 }
 
 BOOST_AUTO_TEST_CASE(the_run_stops_when_every_learned_type_has_converged) {
@@ -118,6 +178,8 @@ BOOST_AUTO_TEST_CASE(hyper_training_on_fashion_mnist_learns_a_positive_lr_schedu
     const auto full = fds::data::load_dataset("FashionMNIST", "");
     const auto dataset = fds::testing::first_images(full, 3000, 1000);
     fds::hypertrain_settings settings;
+    settings.outer_optimizer = "sign";  // the reference's way: additive steps from 0
+    settings.inner_lr_init = settings.inner_mom_init = settings.inner_wd_init = 0.0;
     settings.dataset = "FashionMNIST";
     settings.n_lrs = 3;
     settings.n_moms = 1;

@@ -140,7 +140,8 @@ BOOST_AUTO_TEST_CASE(without_dataset_the_embedded_default_applies) {
     BOOST_TEST(settings["n_lrs"] == 7);
     BOOST_TEST(settings["n_moms"] == 1);
     BOOST_TEST(settings["n_wds"] == 1);
-    BOOST_TEST(settings["inner_lr_init"] == 0.0);
+    BOOST_TEST(settings["outer_optimizer"] == "rprop");
+    BOOST_TEST(settings["retrain_schedule"] == "best");
     fs::remove_all(out);
 }
 
