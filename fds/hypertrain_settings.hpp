@@ -71,6 +71,15 @@ struct hypertrain_settings {
     std::string retrain_schedule = "best";  // ours: best (highest validation accuracy) | final (the reference's)
     int retrain_n_epochs = 50;  // -1: the last entry of n_inner_epochs_per_outer_steps
 
+    // Black-box search (`fds search`, ours): the space is the schedules above (schedule_space.hpp).
+    std::string search_method = "random";  // random | hyperband
+    std::size_t search_trials = 20;        // random search: configurations tried
+    std::size_t search_max_epochs = 0;     // epochs of a full-length trial, Hyperband's R (0: retrain_n_epochs)
+    double search_eta = 3.0;               // Hyperband: keep 1 / eta of the configurations per rung
+    double search_lr_min = 1e-3, search_lr_max = 1.0;    // log-uniform
+    double search_mom_min = 0.0, search_mom_max = 0.99;  // uniform
+    double search_wd_min = 1e-6, search_wd_max = 1e-2;   // log-uniform
+
     std::uint64_t seed = 0;
     std::size_t threads = 0;  // 0 = all cores
 };

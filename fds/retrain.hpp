@@ -1,26 +1,26 @@
 #pragma once
-// Retraining from scratch with a learned schedule, as the reference's BaseLearner: a fresh
-// model, the whole training set (no validation split), retrain_n_epochs epochs (-1: the last
-// budget of n_inner_epochs_per_outer_steps), the schedule's buckets spread over all the steps
-// of the run (bucket = floor(n t / T)), plain SGD with momentum and weight decay as
-// torch.optim.SGD (no gradient clamp, as the reference's retraining), and the test accuracy
-// (evaluation mode) after every epoch.
+// Retraining from scratch with a learned schedule, as the reference's BaseLearner: ordinary
+// training (plain_training.hpp) on the whole training set (no validation split) for
+// retrain_n_epochs epochs (-1: the last budget of n_inner_epochs_per_outer_steps), the
+// schedule stretched over all the steps of the run, and the test accuracy (evaluation mode)
+// after every epoch.
 //
 //   fds::retrain_result result = fds::retrain(settings, dataset, trainer.current(), {});
 
 #include <chrono>
 #include <cmath>
 #include <cstddef>
+#include <limits>
 #include <stdexcept>
 #include <string>
 #include <vector>
 
 #include <data/dataset.hpp>
 #include <fds/hypertrain_settings.hpp>
+#include <fds/plain_training.hpp>
 #include <fds/progress.hpp>
 #include <fds/run_setup.hpp>
 #include <fds/schedule.hpp>
-#include <nn/sgd.hpp>
 
 namespace fds {
 
@@ -79,41 +79,29 @@ retrain_result retrain_network(nn::network<Scalar>& network, const hypertrain_se
     const std::size_t batches_per_epoch = train.batches_per_epoch();
     const std::size_t total_steps = epochs * batches_per_epoch;
 
-    network.reset_buffers();
-    xt::xarray<Scalar> parameters =
-        network.initial_parameters(initializer_of(settings), stream_seed(settings.seed, seed_stream::retrain_weights));
-    xt::xarray<Scalar> velocity = xt::zeros<Scalar>(parameters.shape());
     retrain_result result;
-    for (std::size_t epoch = 0; epoch < epochs && !result.diverged; ++epoch) {
-        for (std::size_t b = 0; b < batches_per_epoch; ++b) {
-            const std::size_t step = epoch * batches_per_epoch + b;
-            const step_hypers hypers = hypers_at(schedule, step, total_steps);
-            data::batch batch = train.load(epoch, b);
-            auto trained = network.loss_and_gradient(parameters, images_as<Scalar>(std::move(batch.images)), batch.labels);
-            if (!std::isfinite(static_cast<double>(trained.loss()))) {
-                result.diverged = true;
-                break;
-            }
-            nn::sgd_step(parameters, velocity, trained.gradient, static_cast<Scalar>(hypers.lr),
-                         static_cast<Scalar>(hypers.mom), static_cast<Scalar>(hypers.wd));
-            if (progress) {
-                const double elapsed = std::chrono::duration<double>(clock::now() - start).count();
-                progress_event event;
-                event.phase = "retrain";
-                event.epoch = epoch;
-                event.epochs = epochs;
-                event.inner_step = step + 1;
-                event.inner_steps = total_steps;
-                event.inner_steps_per_second = elapsed > 0 ? static_cast<double>(step + 1) / elapsed : 0.0;
-                progress(event);
-            }
+    auto after_step = [&](std::size_t step, const xt::xarray<Scalar>& parameters) {
+        if (progress) {
+            const double elapsed = std::chrono::duration<double>(clock::now() - start).count();
+            progress_event event;
+            event.phase = "retrain";
+            event.epoch = step / batches_per_epoch;
+            event.epochs = epochs;
+            event.inner_step = step + 1;
+            event.inner_steps = total_steps;
+            event.inner_steps_per_second = elapsed > 0 ? static_cast<double>(step + 1) / elapsed : 0.0;
+            progress(event);
         }
-        if (result.diverged) break;
+        if ((step + 1) % batches_per_epoch != 0) return;
         const auto tested = evaluate_loader(network, parameters, test, nn::mode::evaluation);
         result.epoch_test_acc.push_back(tested.accuracy());
         result.test_acc = tested.accuracy();
         result.test_loss = tested.mean_loss();
-    }
+    };
+    const plain_training_run<Scalar> run =
+        train_with_schedule<Scalar>(network, settings, train, schedule, total_steps,
+                                    stream_seed(settings.seed, seed_stream::retrain_weights), after_step);
+    result.diverged = run.diverged;
     if (result.diverged) {
         result.test_acc = 0.0;
         result.test_loss = std::numeric_limits<double>::quiet_NaN();

@@ -6,7 +6,8 @@
 // Streams (data::derive_seed(seed, stream, outer_step)): the validation split, the training
 // batch order and augmentation, the validation and test batch order, and the initial weights
 // are drawn independently, and afresh for each outer step, as the reference re-splits and
-// re-initializes for each outer step. Retraining uses streams of its own.
+// re-initializes for each outer step. Retraining, black-box trials and the configurations a
+// search draws use streams of their own.
 
 #include <cstddef>
 #include <cstdint>
@@ -35,6 +36,9 @@ enum class seed_stream : std::uint64_t {
     initial_weights = 0xfd5005,
     retrain_batches = 0xfd5101,
     retrain_weights = 0xfd5102,
+    trial_batches = 0xfd5201,
+    trial_weights = 0xfd5202,
+    search_configurations = 0xfd5203,
 };
 std::uint64_t stream_seed(std::uint64_t seed, seed_stream stream, std::uint64_t index = 0);
 

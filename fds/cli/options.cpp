@@ -189,6 +189,20 @@ std::vector<option_spec> make_setting_options() {
                       {"best", "final"}));
     add(field_option("retrain_n_epochs", &S::retrain_n_epochs,
                      "retraining epochs (-1: the last entry of n_inner_epochs_per_outer_steps)", at_least(-1)));
+    // black-box search (fds search)
+    add(choice_option("search_method", &S::search_method, "fds search: random or hyperband", {"random", "hyperband"}));
+    add(field_option("search_trials", &S::search_trials, "fds search: random search's configurations", at_least(1)));
+    add(field_option("search_max_epochs", &S::search_max_epochs,
+                     "fds search: epochs of a full-length trial, Hyperband's R (0: retrain_n_epochs)", at_least(0)));
+    add(field_option("search_eta", &S::search_eta, "fds search: Hyperband keeps 1/eta per rung", above(1)));
+    add(field_option("search_lr_min", &S::search_lr_min, "fds search: lower end of lr (log-uniform)", above(0)));
+    add(field_option("search_lr_max", &S::search_lr_max, "fds search: upper end of lr", above(0)));
+    add(field_option("search_mom_min", &S::search_mom_min, "fds search: lower end of momentum (uniform)",
+                     {0.0, 1.0, true, false}));
+    add(field_option("search_mom_max", &S::search_mom_max, "fds search: upper end of momentum",
+                     {0.0, 1.0, true, false}));
+    add(field_option("search_wd_min", &S::search_wd_min, "fds search: lower end of wd (log-uniform)", above(0)));
+    add(field_option("search_wd_max", &S::search_wd_max, "fds search: upper end of wd", above(0)));
     add(field_option("datasets_path", &S::datasets_path, "dataset directory (empty: the dataset's default place)"));
     add(field_option("seed", &S::seed, "seed of every random choice", at_least(0)));
     add(field_option("threads", &S::threads, "worker threads (0: all cores)", at_least(0)));

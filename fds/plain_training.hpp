@@ -1,0 +1,75 @@
+#pragma once
+// Ordinary training with a fixed schedule: a fresh model, plain SGD with momentum and weight decay
+// as torch.optim.SGD (no gradient clamp, as the reference's retraining), the schedule's buckets
+// spread over the run's total_steps (bucket = floor(n t / T)). Retraining, `fds train` and every
+// black-box trial run this same loop, so they differ only in data, length and seeds.
+//
+//   auto run = fds::train_with_schedule(network, settings, loader, schedule, steps, weight_seed,
+//                                       [&](std::size_t step, const auto& parameters) { ... });
+
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+
+#include <xtensor/xarray.hpp>
+
+#include <data/batch_loader.hpp>
+#include <fds/hypertrain_settings.hpp>
+#include <fds/run_setup.hpp>
+#include <fds/schedule.hpp>
+#include <nn/network.hpp>
+#include <nn/sgd.hpp>
+
+namespace fds {
+
+template <class Scalar>
+struct plain_training_run {
+    xt::xarray<Scalar> parameters;
+    std::size_t steps_run = 0;
+    bool diverged = false;  // a non-finite training loss stopped the run
+};
+
+// Called after every step with (step, parameters after it).
+template <class Scalar>
+using plain_step_callback = std::function<void(std::size_t, const xt::xarray<Scalar>&)>;
+
+// Runs total_steps steps over the loader's batches in order (epoch = step / batches_per_epoch),
+// from the initial weights drawn with weight_seed.
+template <class Scalar>
+plain_training_run<Scalar> train_with_schedule(nn::network<Scalar>& network, const hypertrain_settings& settings,
+                                               const data::batch_loader& train, const hyper_values& schedule,
+                                               std::size_t total_steps, std::uint64_t weight_seed,
+                                               const plain_step_callback<Scalar>& after_step = {});
+
+// ---------------------------------------------------------------------------------------------
+// Implementation
+// ---------------------------------------------------------------------------------------------
+
+template <class Scalar>
+plain_training_run<Scalar> train_with_schedule(nn::network<Scalar>& network, const hypertrain_settings& settings,
+                                               const data::batch_loader& train, const hyper_values& schedule,
+                                               std::size_t total_steps, std::uint64_t weight_seed,
+                                               const plain_step_callback<Scalar>& after_step) {
+    network.reset_buffers();
+    plain_training_run<Scalar> run;
+    run.parameters = network.initial_parameters(initializer_of(settings), weight_seed);
+    xt::xarray<Scalar> velocity = xt::zeros<Scalar>(run.parameters.shape());
+    const std::size_t batches_per_epoch = train.batches_per_epoch();
+    for (std::size_t step = 0; step < total_steps; ++step) {
+        const step_hypers hypers = hypers_at(schedule, step, total_steps);
+        data::batch batch = train.load(step / batches_per_epoch, step % batches_per_epoch);
+        auto trained = network.loss_and_gradient(run.parameters, images_as<Scalar>(std::move(batch.images)), batch.labels);
+        if (!std::isfinite(static_cast<double>(trained.loss()))) {
+            run.diverged = true;
+            break;
+        }
+        nn::sgd_step(run.parameters, velocity, trained.gradient, static_cast<Scalar>(hypers.lr),
+                     static_cast<Scalar>(hypers.mom), static_cast<Scalar>(hypers.wd));
+        ++run.steps_run;
+        if (after_step) after_step(step, run.parameters);
+    }
+    return run;
+}
+
+}  // namespace fds

@@ -1,0 +1,39 @@
+#pragma once
+// Random search (Bergstra & Bengio, JMLR 2012): `count` configurations drawn independently from
+// the schedule space, each trained for the full `epochs`. The draws depend on the seed alone, so
+// a resumed search asks for the same trials in the same order.
+//
+//   auto result = fds::search::random_search(space, 20, 10.0, seed, runner);
+
+#include <cstddef>
+#include <cstdint>
+
+#include <data/random.hpp>
+#include <fds/run_setup.hpp>
+#include <fds/schedule_space.hpp>
+#include <fds/search/search_result.hpp>
+#include <fds/trial.hpp>
+
+namespace fds::search {
+
+search_result random_search(const schedule_space& space, std::size_t count, double epochs, std::uint64_t seed,
+                            const trial_runner& run);
+
+// ---------------------------------------------------------------------------------------------
+// Implementation
+// ---------------------------------------------------------------------------------------------
+
+inline search_result random_search(const schedule_space& space, std::size_t count, double epochs, std::uint64_t seed,
+                                   const trial_runner& run) {
+    data::random_engine engine(stream_seed(seed, seed_stream::search_configurations, 0));
+    search_result result;
+    for (std::size_t id = 0; id < count; ++id) {
+        search_trial trial;
+        trial.request = {id, space.sample(engine), epochs};
+        trial.outcome = run(trial.request);
+        result.trials.push_back(trial);
+    }
+    return result;
+}
+
+}  // namespace fds::search

@@ -1,0 +1,93 @@
+#pragma once
+// One black-box trial: ordinary training (plain_training.hpp) of one schedule from scratch for a
+// given number of epochs (fractions allowed: Hyperband's short rungs) on the training part of
+// the validation split, scored on the held-out part. The split is hyper-training's first one
+// (the same seed stream), fixed over all trials so that they compete on the same images; the
+// initial weights and batch order are drawn afresh per trial from the seed and the trial's id.
+//
+//   fds::trial_outcome outcome = fds::run_trial(network, settings, dataset, {id, schedule, epochs});
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstddef>
+#include <functional>
+#include <limits>
+
+#include <nlohmann/json.hpp>
+
+#include <data/dataset.hpp>
+#include <data/validation_split.hpp>
+#include <fds/hypertrain_settings.hpp>
+#include <fds/plain_training.hpp>
+#include <fds/run_setup.hpp>
+#include <fds/schedule.hpp>
+
+namespace fds {
+
+struct trial_request {
+    std::size_t id = 0;  // position in the search's deterministic order of trials
+    hyper_values schedule;
+    double epochs = 1.0;
+};
+
+struct trial_outcome {
+    double val_acc = 0.0, val_loss = 0.0, test_acc = 0.0;  // evaluation mode; 0 and NaN when diverged
+    std::size_t steps = 0;
+    double seconds = 0.0;
+    bool diverged = false;
+};
+
+// What a search calls for every trial (the real training below, or a test's stand-in).
+using trial_runner = std::function<trial_outcome(const trial_request&)>;
+
+// Inner steps of a trial: round(epochs x batches per epoch), at least one.
+std::size_t trial_steps(double epochs, std::size_t batches_per_epoch);
+
+template <class Scalar>
+trial_outcome run_trial(nn::network<Scalar>& network, const hypertrain_settings& settings,
+                        const data::dataset& dataset, const trial_request& request);
+
+// ---------------------------------------------------------------------------------------------
+// Implementation
+// ---------------------------------------------------------------------------------------------
+
+inline std::size_t trial_steps(double epochs, std::size_t batches_per_epoch) {
+    const double steps = std::round(epochs * static_cast<double>(batches_per_epoch));
+    return std::max<std::size_t>(1, static_cast<std::size_t>(steps));
+}
+
+template <class Scalar>
+trial_outcome run_trial(nn::network<Scalar>& network, const hypertrain_settings& settings,
+                        const data::dataset& dataset, const trial_request& request) {
+    const auto start = std::chrono::steady_clock::now();
+    const data::validation_split split =
+        data::make_validation_split(dataset.train_labels.size(), settings.val_train_fraction, settings.val_train_overlap,
+                                    stream_seed(settings.seed, seed_stream::validation_split, 0));
+    const data::batch_loader train =
+        training_loader(settings, dataset, split.train, stream_seed(settings.seed, seed_stream::trial_batches, request.id));
+    trial_outcome outcome;
+    outcome.steps = trial_steps(request.epochs, train.batches_per_epoch());
+    const plain_training_run<Scalar> run =
+        train_with_schedule<Scalar>(network, settings, train, request.schedule, outcome.steps,
+                                    stream_seed(settings.seed, seed_stream::trial_weights, request.id));
+    outcome.diverged = run.diverged;
+    if (run.diverged) {
+        outcome.val_loss = std::numeric_limits<double>::quiet_NaN();
+    } else {
+        const data::batch_loader validation =
+            evaluation_loader(settings, dataset, data::split_part::train, split.validation,
+                              stream_seed(settings.seed, seed_stream::validation_batches, 0));
+        const data::batch_loader test = evaluation_loader(settings, dataset, data::split_part::test,
+                                                          all_indices(dataset.test_labels.size()),
+                                                          stream_seed(settings.seed, seed_stream::test_batches, 0));
+        const auto validated = evaluate_loader(network, run.parameters, validation, nn::mode::evaluation);
+        outcome.val_acc = validated.accuracy();
+        outcome.val_loss = validated.mean_loss();
+        outcome.test_acc = evaluate_loader(network, run.parameters, test, nn::mode::evaluation).accuracy();
+    }
+    outcome.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    return outcome;
+}
+
+}  // namespace fds
