@@ -58,8 +58,8 @@ struct hypertrain_settings {
     double converged_frac = 0.05;
     std::string outer_optimizer = "rprop";  // ours; rprop (ours) | sign (the reference's) | adam (ours)
     double rprop_step = 0.3;                // rprop: initial step, a fraction of each value (log scale)
-    double rprop_growth = 1.5;              // rprop: step multiplier while a bucket's sign holds
-    double rprop_max_step = 1.0;            // rprop: largest step (log scale: a factor of e)
+    double rprop_growth = 1.2;              // rprop: step multiplier while a bucket's sign holds
+    double rprop_max_step = 0.5;            // rprop: largest step (log scale: a factor of e^0.5)
     double adam_lr = 0.01;                  // Adam step per hyperparameter type, in units of that type
     bool hyper_ranges = true;               // ours: keep lr >= 0, wd >= 0, 0 <= mom < 1 (the reference: none)
     // ours: an outer step whose inner run diverged, or whose validation accuracy fell below this

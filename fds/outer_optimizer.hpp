@@ -95,9 +95,9 @@ class sign_outer_optimizer final : public outer_optimizer {
 
 struct rprop_settings {
     double initial_step = 0.3;  // fraction of the value's scale (log scale)
-    double growth = 1.5;
+    double growth = 1.2;
     double step_decay = 0.5;
-    double max_step = 1.0;
+    double max_step = 0.5;
 };
 
 class rprop_outer_optimizer final : public outer_optimizer {

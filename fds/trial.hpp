@@ -29,6 +29,7 @@ struct trial_request {
     std::size_t id = 0;  // position in the search's deterministic order of trials
     hyper_values schedule;
     double epochs = 1.0;
+    std::size_t bracket = 0, rung = 0;  // Hyperband's s and i; 0 for random search
 };
 
 struct trial_outcome {

@@ -63,6 +63,37 @@ void write_file_atomically(const std::filesystem::path& path, const std::string&
     detail::fsync_directory(directory);
 }
 
+void append_line_durably(const std::filesystem::path& path, const std::string& line) {
+    int descriptor = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (descriptor < 0) throw detail::system_error("cannot open", path);
+    const std::string content = line + "\n";
+    const char* data = content.data();
+    std::size_t remaining = content.size();
+    while (remaining > 0) {
+        ssize_t written = ::write(descriptor, data, remaining);
+        if (written < 0) {
+            if (errno == EINTR) continue;
+            auto error = detail::system_error("cannot append to", path);
+            ::close(descriptor);
+            throw error;
+        }
+        data += written;
+        remaining -= static_cast<std::size_t>(written);
+    }
+    if (::fsync(descriptor) != 0 || ::close(descriptor) != 0) throw detail::system_error("cannot flush", path);
+}
+
+std::vector<std::string> read_whole_lines(const std::filesystem::path& path) {
+    std::vector<std::string> lines;
+    std::optional<std::string> content = read_whole_file(path);
+    if (!content) return lines;
+    std::size_t begin = 0;
+    for (std::size_t end; (end = content->find('\n', begin)) != std::string::npos; begin = end + 1)
+        lines.push_back(content->substr(begin, end - begin));
+    if (begin < content->size()) write_file_atomically(path, content->substr(0, begin));  // a torn last line
+    return lines;
+}
+
 std::optional<std::string> read_whole_file(const std::filesystem::path& path) {
     std::error_code error;
     if (!std::filesystem::exists(path, error)) return std::nullopt;

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace fds::cli {
 
@@ -19,6 +20,16 @@ void write_file_atomically(const std::filesystem::path& path, const std::string&
 // The whole content of `path`, or nothing when it does not exist. Throws std::runtime_error
 // naming the file when it exists but cannot be read.
 std::optional<std::string> read_whole_file(const std::filesystem::path& path);
+
+// Appends one line (a newline is added) and flushes it to disk (fsync) before returning, so a
+// kill leaves every earlier line whole and at most the last one torn. Throws std::runtime_error
+// naming the file on failure.
+void append_line_durably(const std::filesystem::path& path, const std::string& line);
+
+// The lines of a file written by append_line_durably; an unterminated last line (torn by a kill)
+// is dropped, and removed from the file (atomically) so that the next append starts a line of
+// its own. Empty when the file does not exist.
+std::vector<std::string> read_whole_lines(const std::filesystem::path& path);
 
 // Temporary files left behind by a write that was killed start with this prefix (".fds-tmp.").
 bool is_temporary_file_name(const std::string& file_name);

@@ -4,7 +4,8 @@
 // run them in-process and main() only dispatches.
 //
 //   fds hypertrain [options]   hyper-train (FDS), then retrain with the learned schedule
-//   fds train --schedule FILE  plain training with a given schedule
+//   fds train --schedule FILE  plain training with a given schedule (or --lr_schedule SHAPE)
+//   fds search                 black-box search over the same schedules, then retraining
 //   fds info [--dataset NAME]  the dataset's summary as JSON
 
 #include <iosfwd>
@@ -19,6 +20,7 @@ int run_command_line(const std::vector<std::string>& arguments, std::ostream& ou
 
 int run_hypertrain(const std::vector<std::string>& arguments, std::ostream& output, std::ostream& errors);
 int run_train(const std::vector<std::string>& arguments, std::ostream& output, std::ostream& errors);
+int run_search(const std::vector<std::string>& arguments, std::ostream& output, std::ostream& errors);
 int run_info(const std::vector<std::string>& arguments, std::ostream& output, std::ostream& errors);
 
 std::string program_help();

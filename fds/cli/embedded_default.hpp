@@ -1,6 +1,6 @@
 #pragma once
 // The run `fds hypertrain` makes when no dataset is named: real Fashion-MNIST (Debian package
-// dataset-fashion-mnist), a small budget that finishes in about ten minutes on a 2-core machine,
+// dataset-fashion-mnist), a small budget that finishes in a few minutes on a 2-core machine,
 // then retraining. It replaces the reference's defaults (CIFAR-10, WRN-16-1, ten outer steps of
 // up to 10 epochs: many hours on a CPU) for the keys below only, and only when neither a flag
 // nor a config file names the dataset; each key can still be set on its own. With --dataset,
@@ -17,11 +17,9 @@ namespace fds::cli {
 struct embedded_default {
     static constexpr const char* dataset = "FashionMNIST";
     static constexpr const char* architecture = "MLP";
-    // epochs of the inner run of each outer step, then the retraining epochs
+    // epochs of the inner run of each outer step: every inner run at the retraining horizon, so
+    // the schedule is learned for the run it will be used in
     static const std::vector<std::size_t>& budget();
-    // retraining over the horizon the schedule was learned for (the last outer step's epochs): a
-    // schedule learned over 3 epochs and stretched over many more can diverge (negative weight
-    // decays learned by the sign rule make weights grow)
     static constexpr int retrain_n_epochs = 3;
 };
 

@@ -89,10 +89,8 @@ inline search_result hyperband(const schedule_space& space, double max_epochs, d
             std::vector<double> scores;
             for (std::size_t c : alive) {
                 search_trial trial;
-                trial.request = {next_id++, configurations[c], bracket.rungs[i].epochs};
+                trial.request = {next_id++, configurations[c], bracket.rungs[i].epochs, bracket.s, i};
                 trial.outcome = run(trial.request);
-                trial.bracket = bracket.s;
-                trial.rung = i;
                 scores.push_back(trial.outcome.val_acc);
                 result.trials.push_back(trial);
             }

@@ -29,7 +29,7 @@ inline search_result random_search(const schedule_space& space, std::size_t coun
     search_result result;
     for (std::size_t id = 0; id < count; ++id) {
         search_trial trial;
-        trial.request = {id, space.sample(engine), epochs};
+        trial.request = {id, space.sample(engine), epochs, 0, 0};
         trial.outcome = run(trial.request);
         result.trials.push_back(trial);
     }

@@ -12,7 +12,6 @@ namespace fds::search {
 struct search_trial {
     trial_request request;
     trial_outcome outcome;
-    std::size_t bracket = 0, rung = 0;  // Hyperband's s and i; 0 for random search
 };
 
 struct search_result {

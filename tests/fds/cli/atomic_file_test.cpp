@@ -4,6 +4,7 @@
 #include <fds/cli/atomic_file.hpp>
 
 #include <filesystem>
+#include <fstream>
 #include <unistd.h>
 
 using namespace fds::cli;
@@ -61,4 +62,22 @@ BOOST_AUTO_TEST_CASE(writing_into_a_missing_directory_names_the_file) {
 BOOST_AUTO_TEST_CASE(temporary_names_are_recognised) {
     BOOST_TEST(is_temporary_file_name(".fds-tmp.history.jsonl.1234"));
     BOOST_TEST(!is_temporary_file_name("history.jsonl"));
+}
+
+BOOST_AUTO_TEST_CASE(appended_lines_read_back_whole_and_a_torn_last_line_is_dropped_from_the_file) {
+    fs::path directory = fresh_directory("append_lines");
+    const fs::path file = directory / "trials.jsonl";
+    BOOST_TEST(read_whole_lines(file).empty());
+    append_line_durably(file, "{\"trial\": 0}");
+    append_line_durably(file, "{\"trial\": 1}");
+    BOOST_TEST((read_whole_lines(file) == std::vector<std::string>{"{\"trial\": 0}", "{\"trial\": 1}"}));
+    {
+        std::ofstream torn(file, std::ios::app);
+        torn << "{\"tri";  // a write cut short by a kill
+    }
+    BOOST_TEST((read_whole_lines(file) == std::vector<std::string>{"{\"trial\": 0}", "{\"trial\": 1}"}));
+    append_line_durably(file, "{\"trial\": 2}");
+    BOOST_TEST(*read_whole_file(file) == "{\"trial\": 0}\n{\"trial\": 1}\n{\"trial\": 2}\n");
+    BOOST_CHECK_THROW(append_line_durably(directory / "missing" / "x.jsonl", "x"), std::runtime_error);
+    fs::remove_all(directory);
 }

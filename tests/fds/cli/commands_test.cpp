@@ -185,3 +185,78 @@ BOOST_AUTO_TEST_CASE(train_with_a_schedule_reports_test_accuracy) {
     fs::remove(schedule);
     fs::remove(result_file);
 }
+
+BOOST_AUTO_TEST_CASE(train_with_a_hand_schedule_runs_it_over_every_step) {
+    fs::path directory = testing::write_fashion_mnist_subset(fresh_path("hand_data"), 1024, 500);
+    fs::path result_file = fresh_path("hand_result.json");
+    outcome result = run({"train", "--lr_schedule", "cosine", "--lr", "0.05", "--dataset", "FashionMNIST",
+                          "--datasets_path", directory.string(), "--architecture", "MLP", "--retrain_n_epochs", "2",
+                          "--train_batch_size", "128", "--out", result_file.string()});
+    BOOST_TEST(result.code == 0, result.errors);
+    json report = json::parse(std::ifstream(result_file));
+    BOOST_TEST(report["schedule"]["shape"] == "cosine");
+    BOOST_TEST(report["schedule"]["lr"] == 0.05);
+    BOOST_TEST(report["schedule"]["mom"] == 0.9);
+    BOOST_TEST(report["settings"]["n_lrs"] == 2 * (1024 / 128));  // one bucket per step
+    BOOST_TEST(report["test_acc"].get<double>() > 0.5);
+    outcome typo = run({"train", "--lr_schedule", "cosin", "--datasets_path", directory.string()});
+    BOOST_TEST(typo.code == 2);
+    BOOST_TEST(contains(typo.errors, "did you mean 'cosine'"));
+    outcome both = run({"train", "--lr_schedule", "cosine", "--schedule", result_file.string()});
+    BOOST_TEST(both.code == 2);
+    BOOST_TEST(run({"train", "--lr", "-1"}).code == 2);
+    fs::remove_all(directory);
+    fs::remove(result_file);
+}
+
+BOOST_AUTO_TEST_CASE(search_resumes_without_losing_or_repeating_a_trial) {
+    fs::path directory = testing::write_fashion_mnist_subset(fresh_path("search_data"), 1024, 500);
+    fs::path out = fresh_path("search_run");
+    const std::vector<std::string> arguments = {
+        "search", "--search_method", "random", "--search_trials", "3", "--search_max_epochs", "1",
+        "--dataset", "FashionMNIST", "--datasets_path", directory.string(), "--architecture", "MLP",
+        "--train_batch_size", "128", "--val_batch_size", "100", "--val_train_fraction", "0.2",
+        "--retrain_n_epochs", "1", "--search_lr_max", "0.3", "--out", out.string()};
+    outcome first = run(arguments);
+    BOOST_REQUIRE(first.code == 0);
+    auto lines_of = [](const fs::path& file) {
+        std::vector<std::string> lines;
+        std::ifstream stream(file);
+        for (std::string line; std::getline(stream, line);) lines.push_back(line);
+        return lines;
+    };
+    const std::vector<std::string> complete = lines_of(out / "trials.jsonl");
+    BOOST_REQUIRE(complete.size() == 3u);
+    const json summary = json::parse(std::ifstream(out / "summary.json"));
+    BOOST_TEST(summary["trials"] == 3);
+    BOOST_TEST(summary["trainings"] == 3.0);
+    for (const std::string& line : complete) {
+        const json trial = json::parse(line);
+        BOOST_TEST(trial["schedule"]["lr"].size() == 7u);
+        for (const json& lr : trial["schedule"]["lr"]) BOOST_TEST((lr.get<double>() >= 1e-3 && lr.get<double>() <= 0.3));
+    }
+
+    // as if killed during the third trial, with its line torn
+    fs::remove(out / "summary.json");
+    {
+        std::ofstream rewrite(out / "trials.jsonl", std::ios::trunc);
+        rewrite << complete[0] << "\n" << complete[1] << "\n" << complete[2].substr(0, 20);
+    }
+    outcome resumed = run(arguments);
+    BOOST_REQUIRE(resumed.code == 0);
+    BOOST_TEST(contains(resumed.output, "2 trials done"));
+    const std::vector<std::string> after = lines_of(out / "trials.jsonl");
+    BOOST_REQUIRE(after.size() == 3u);  // the torn line was dropped, the trial run again
+    BOOST_TEST(after[0] == complete[0]);
+    BOOST_TEST(after[1] == complete[1]);
+    const json rerun = json::parse(after[2]);
+    BOOST_TEST(rerun["trial"] == 2);
+    BOOST_TEST(rerun["schedule"] == json::parse(complete[2])["schedule"]);
+    BOOST_TEST(rerun["val_acc"] == json::parse(complete[2])["val_acc"]);  // the same trial, the same result
+    const json resumed_summary = json::parse(std::ifstream(out / "summary.json"));
+    BOOST_TEST(resumed_summary["best"] == summary["best"]);
+    BOOST_TEST(resumed_summary["retrain_test_acc"] == summary["retrain_test_acc"]);
+    fs::remove_all(directory);
+    fs::remove_all(out);
+}
+

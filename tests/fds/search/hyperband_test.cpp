@@ -63,7 +63,7 @@ BOOST_AUTO_TEST_CASE(each_rung_trains_the_best_of_the_previous_one_and_the_winne
     for (std::size_t i = 0; i < result.trials.size(); ++i) BOOST_TEST(result.trials[i].request.id == i);
     // within a bracket, rung i + 1 holds exactly the top configurations of rung i
     std::map<std::pair<std::size_t, std::size_t>, std::vector<const fds::search::search_trial*>> rungs;
-    for (const auto& trial : result.trials) rungs[{trial.bracket, trial.rung}].push_back(&trial);
+    for (const auto& trial : result.trials) rungs[{trial.request.bracket, trial.request.rung}].push_back(&trial);
     for (const auto& [key, trials] : rungs) {
         auto next = rungs.find({key.first, key.second + 1});
         if (next == rungs.end()) continue;

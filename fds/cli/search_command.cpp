@@ -1,0 +1,217 @@
+// `fds search`: black-box search over the schedules FDS learns (random search or Hyperband),
+// each trial ordinary training scored on the validation split, then the winner retrained from
+// scratch and tested as `fds hypertrain` retrains. The run directory holds config.json,
+// trials.jsonl (one line per finished trial, appended and fsynced: a kill loses at most the
+// trial in progress, and a re-run asks for the same trials in the same order, reading the
+// finished ones back instead of running them again) and summary.json.
+
+#include "commands.hpp"
+
+#include "atomic_file.hpp"
+#include "cli_error.hpp"
+#include "dataset_loading.hpp"
+#include "embedded_default.hpp"
+#include "options.hpp"
+#include "progress.hpp"
+#include "run_directory.hpp"
+
+#include <fds/hyper_trainer.hpp>
+#include <fds/retrain.hpp>
+#include <fds/schedule_space.hpp>
+#include <fds/search/hyperband.hpp>
+#include <fds/search/random_search.hpp>
+
+#include <iomanip>
+#include <map>
+#include <ostream>
+#include <sstream>
+
+namespace fds::cli {
+
+namespace detail {
+
+const argument_grammar search_grammar{"search", {}, {"config", "out"}};
+
+std::string search_help() {
+    std::ostringstream text;
+    text << "usage: fds search [--config FILE.json] [--out DIR] [--search_method random|hyperband] [--OPTION VALUE ...]\n\n"
+         << "Black-box search over the same schedules FDS learns (n_lrs lr, n_moms momentum, n_wds weight-decay\n"
+         << "values drawn from the search_* ranges), each trial ordinary training on the training split scored on\n"
+         << "the validation split; the best configuration is retrained from scratch and tested. Random search\n"
+         << "trains search_trials configurations for search_max_epochs each; Hyperband (Li et al. 2018) runs\n"
+         << "brackets of successive halving with R = search_max_epochs and eta = search_eta. Re-running the same\n"
+         << "command resumes: finished trials are read back from trials.jsonl.\n\n"
+         << "  --config FILE.json                    options from a JSON object with the same keys\n"
+         << "  --out DIR                             run directory [default runs/search_<method>_<dataset>_<architecture>_S<seed>]\n"
+         << "  --help                                this text\n\n"
+         << embedded_default_help() << "\nOptions:\n"
+         << options_help(search_grammar);
+    return text.str();
+}
+
+nlohmann::json trial_line(const search::search_trial& trial) {
+    const trial_outcome& outcome = trial.outcome;
+    auto finite_or_null = [](double x) { return std::isfinite(x) ? nlohmann::json(x) : nlohmann::json(); };
+    return {{"trial", trial.request.id},       {"bracket", trial.request.bracket},
+            {"rung", trial.request.rung},      {"epochs", trial.request.epochs},
+            {"steps", outcome.steps},          {"schedule", to_json(trial.request.schedule)},
+            {"val_acc", outcome.val_acc},      {"val_loss", finite_or_null(outcome.val_loss)},
+            {"test_acc", outcome.test_acc},    {"seconds", outcome.seconds},
+            {"diverged", outcome.diverged}};
+}
+
+// Finished trials by id, from trials.jsonl; a line that does not parse is an error naming it.
+std::map<std::size_t, nlohmann::json> read_trials(const std::filesystem::path& path) {
+    std::map<std::size_t, nlohmann::json> trials;
+    std::size_t number = 0;
+    for (const std::string& line : read_whole_lines(path)) {
+        ++number;
+        nlohmann::json record;
+        try {
+            record = nlohmann::json::parse(line);
+        } catch (const nlohmann::json::parse_error& error) {
+            throw std::runtime_error(path.string() + " line " + std::to_string(number) + " is not valid JSON: " + error.what());
+        }
+        if (!record.is_object() || !record.contains("trial") || !record["trial"].is_number_unsigned())
+            throw std::runtime_error(path.string() + " line " + std::to_string(number) + " has no \"trial\" number");
+        trials[record["trial"].get<std::size_t>()] = record;
+    }
+    return trials;
+}
+
+trial_outcome outcome_of(const nlohmann::json& record, const trial_request& request, const std::filesystem::path& path) {
+    const std::string where = path.string() + " trial " + std::to_string(request.id);
+    try {
+        if (hyper_values_from_json(record.at("schedule"), "schedule").lr != request.schedule.lr ||
+            record.at("epochs").get<double>() != request.epochs)
+            throw std::runtime_error("holds another configuration than this search draws");
+        trial_outcome outcome;
+        outcome.val_acc = record.at("val_acc").get<double>();
+        outcome.val_loss = record.at("val_loss").is_null() ? std::nan("") : record.at("val_loss").get<double>();
+        outcome.test_acc = record.at("test_acc").get<double>();
+        outcome.steps = record.at("steps").get<std::size_t>();
+        outcome.seconds = record.at("seconds").get<double>();
+        outcome.diverged = record.at("diverged").get<bool>();
+        return outcome;
+    } catch (const nlohmann::json::exception& error) {
+        throw std::runtime_error(where + ": " + error.what());
+    } catch (const std::runtime_error& error) {
+        throw std::runtime_error(where + ": " + error.what());
+    }
+}
+
+}  // namespace detail
+
+int run_search(const std::vector<std::string>& arguments, std::ostream& output, std::ostream& errors) {
+    parsed_arguments parsed = parse_arguments(detail::search_grammar, arguments);
+    if (parsed.help) {
+        output << detail::search_help();
+        return 0;
+    }
+    apply_embedded_default(parsed);
+    const hypertrain_settings settings = resolve_settings(parsed.settings);
+    apply_thread_count(settings);
+    schedule_space space;
+    try {
+        space = schedule_space_of(settings);
+        if (settings.search_method == "hyperband") search::hyperband_brackets(1, settings.search_eta);
+    } catch (const std::invalid_argument& error) {
+        throw usage_error(std::string("--") + error.what());
+    }
+    const double full_epochs = static_cast<double>(settings.search_max_epochs > 0 ? settings.search_max_epochs
+                                                                                  : retrain_epochs(settings));
+    const std::string directory =
+        parsed.extra.count("out") ? parsed.extra["out"]
+                                  : "runs/search_" + settings.search_method + "_" +
+                                        default_run_directory(settings.dataset, settings.architecture, settings.seed).substr(5);
+    const data::dataset dataset = load_dataset_for(settings);
+    run_directory run(directory);
+    const bool resuming = run.open({{"program", "fds"},
+                                    {"version", program_version()},
+                                    {"command", "search"},
+                                    {"seed", settings.seed},
+                                    {"settings", settings_to_json(settings)}});
+    progress_reporter reporter(output, standard_output_is_terminal(), {});
+    end_live_line_on_interrupt();
+    if (std::optional<nlohmann::json> summary = run.read_summary(); summary && summary->value("status", "") == "finished") {
+        reporter.message("fds: " + directory + " holds a finished search; its summary:");
+        output << summary->dump(2) << "\n";
+        return 0;
+    }
+    const std::filesystem::path trials_file = run.file("trials.jsonl");
+    const std::map<std::size_t, nlohmann::json> finished = detail::read_trials(trials_file);
+    reporter.message(std::string(resuming ? "fds: resuming " : "fds: searching into ") + directory + " (" +
+                     settings.search_method + ", " + std::to_string(finished.size()) + " trials done)");
+
+    nn::network<float> network = make_network<float>(settings, dataset);
+    const trial_runner runner = [&](const trial_request& request) {
+        trial_outcome outcome;
+        if (auto done = finished.find(request.id); done != finished.end()) {
+            outcome = detail::outcome_of(done->second, request, trials_file);
+        } else {
+            outcome = run_trial(network, settings, dataset, request);
+            search::search_trial trial{request, outcome};
+            append_line_durably(trials_file, detail::trial_line(trial).dump());
+            std::ostringstream line;
+            line << "trial " << request.id + 1 << ": " << std::setprecision(3) << request.epochs << " epochs, val acc "
+                 << std::fixed << std::setprecision(2) << 100 * outcome.val_acc << "% (" << format_duration(outcome.seconds) << ")";
+            reporter.message(line.str());
+        }
+        return outcome;
+    };
+    const search::search_result result =
+        settings.search_method == "hyperband"
+            ? search::hyperband(space, full_epochs, settings.search_eta, settings.seed, runner)
+            : search::random_search(space, settings.search_trials, full_epochs, settings.seed, runner);
+    double search_seconds = 0.0, trial_epochs = 0.0;
+    for (const search::search_trial& trial : result.trials) {
+        search_seconds += trial.outcome.seconds;
+        trial_epochs += trial.request.epochs;
+    }
+    const search::search_trial& best = result.best();
+
+    nlohmann::json summary = {{"program", "fds"},
+                              {"version", program_version()},
+                              {"status", "finished"},
+                              {"method", settings.search_method},
+                              {"trials", result.trials.size()},
+                              {"trainings", trial_epochs / full_epochs},
+                              {"best_trial", best.request.id},
+                              {"best", to_json(best.request.schedule)},
+                              {"best_val_acc", best.outcome.val_acc},
+                              {"search_seconds", search_seconds}};
+    summary["retrain"] = nullptr;
+    summary["retrain_test_acc"] = nullptr;
+    double retrain_seconds = 0.0;
+    if (settings.retrain_from_scratch) {
+        reporter.message("fds: retraining the best configuration (trial " + std::to_string(best.request.id + 1) +
+                         ") from scratch for " + std::to_string(settings.retrain_n_epochs) + " epochs");
+        const retrain_result retrained = retrain(settings, dataset, best.request.schedule, {});
+        retrain_seconds = retrained.seconds;
+        summary["retrain"] = {{"epochs", settings.retrain_n_epochs}, {"test_acc", retrained.test_acc},
+                              {"epoch_test_acc", retrained.epoch_test_acc}, {"seconds", retrained.seconds},
+                              {"diverged", retrained.diverged}};
+        summary["retrain_test_acc"] = retrained.test_acc;
+        if (retrained.diverged)
+            reporter.message("fds: retraining diverged (non-finite training loss): the configuration that won on the "
+                             "validation split is unstable with other initial weights; its test accuracy counts as 0");
+    }
+    summary["retrain_seconds"] = retrain_seconds;
+    summary["total_seconds"] = search_seconds + retrain_seconds;
+    run.write_summary(summary);
+    reporter.finish();
+    std::ostringstream report;
+    report << "\n" << settings.search_method << " search: " << result.trials.size() << " trials ("
+           << std::setprecision(3) << trial_epochs / full_epochs << " full-length trainings), best validation accuracy "
+           << std::fixed << std::setprecision(2) << 100 * best.outcome.val_acc << "% (trial " << best.request.id + 1 << ")\n";
+    if (!summary["retrain_test_acc"].is_null())
+        report << "retrained " << settings.retrain_n_epochs << " epochs from scratch: test accuracy "
+               << 100 * summary["retrain_test_acc"].get<double>() << "%\n";
+    report << "total " << format_duration(search_seconds + retrain_seconds) << "; run directory " << directory
+           << " (summary.json, trials.jsonl)\n";
+    output << report.str() << std::flush;
+    (void)errors;
+    return 0;
+}
+
+}  // namespace fds::cli
