@@ -21,7 +21,7 @@ std::string program_help() {
            "Forward-mode hyperparameter optimization with sharing (FDS, Micaelli & Storkey 2021).\n\n"
            "commands:\n"
            "  hypertrain   learn lr, momentum and weight-decay schedules, then retrain with them\n"
-           "               (`fds hypertrain` alone: real Fashion-MNIST, MLP, about ten minutes on 2 cores)\n"
+           "               (`fds hypertrain` alone: real Fashion-MNIST, MLP, a few minutes on 2 cores)\n"
            "  train        train from scratch with a given or hand-set schedule and report test accuracy\n"
            "  search       black-box search (random, Hyperband) over the same schedules, then retrain\n"
            "  info         print a dataset's summary as JSON\n\n"
