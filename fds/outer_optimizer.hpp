@@ -74,23 +74,39 @@ struct valid_range {
     double project(double value) const { return value < lower ? lower : value > upper ? upper : value; }
 };
 
+namespace detail {
+
+// What both sign-based optimizers keep: each bucket's step and last sign, and whether the last
+// update converged; their shrink, checkpoint state and restore are the same.
+struct sign_steps {
+    std::vector<double> step_sizes, signs;
+    bool converged = false;
+
+    sign_steps(std::size_t bucket_count, double initial_step);
+    void shrink(double factor);
+    nlohmann::json state(const char* method) const;
+    // Throws std::runtime_error naming `who` and the missing or malformed key.
+    void restore(const nlohmann::json& state, const char* method, const char* who);
+};
+
+}  // namespace detail
+
 class sign_outer_optimizer final : public outer_optimizer {
  public:
     sign_outer_optimizer(std::size_t bucket_count, double initial_step_size, double step_decay,
                          double converged_frac, valid_range range = valid_range::unbounded());
     std::vector<double> update(const std::vector<double>& values, const std::vector<double>& hypergradient) override;
-    bool converged() const override { return converged_; }
-    std::vector<double> step_sizes() const override { return step_sizes_; }
-    const std::vector<double>& signs() const { return signs_; }
-    void shrink(double factor) override;
+    bool converged() const override { return steps_.converged; }
+    std::vector<double> step_sizes() const override { return steps_.step_sizes; }
+    const std::vector<double>& signs() const { return steps_.signs; }
+    void shrink(double factor) override { steps_.shrink(factor); }
     nlohmann::json state() const override;
     void restore(const nlohmann::json& state) override;
 
  private:
-    std::vector<double> step_sizes_, signs_;
+    detail::sign_steps steps_;
     double step_decay_, converged_frac_;
     valid_range range_;
-    bool converged_ = false;
 };
 
 struct rprop_settings {
@@ -107,10 +123,10 @@ class rprop_outer_optimizer final : public outer_optimizer {
                           valid_range range);
     // Throws std::invalid_argument for a learning rate or weight decay <= 0 (no log scale there).
     std::vector<double> update(const std::vector<double>& values, const std::vector<double>& hypergradient) override;
-    bool converged() const override { return converged_; }
-    std::vector<double> step_sizes() const override { return step_sizes_; }
-    const std::vector<double>& signs() const { return signs_; }
-    void shrink(double factor) override;
+    bool converged() const override { return steps_.converged; }
+    std::vector<double> step_sizes() const override { return steps_.step_sizes; }
+    const std::vector<double>& signs() const { return steps_.signs; }
+    void shrink(double factor) override { steps_.shrink(factor); }
     nlohmann::json state() const override;
     void restore(const nlohmann::json& state) override;
 
@@ -119,8 +135,7 @@ class rprop_outer_optimizer final : public outer_optimizer {
     rprop_settings settings_;
     double converged_frac_;
     valid_range range_;
-    std::vector<double> step_sizes_, signs_;
-    bool converged_ = false;
+    detail::sign_steps steps_;
 };
 
 class adam_outer_optimizer final : public outer_optimizer {
@@ -191,48 +206,61 @@ std::vector<T> require_vector(const nlohmann::json& object, const std::string& k
 // sign(x) with NaN and 0 giving 0, as torch.sign
 inline double sign_or_zero(double x) { return x > 0 ? 1.0 : x < 0 ? -1.0 : 0.0; }
 
+inline sign_steps::sign_steps(std::size_t bucket_count, double initial_step)
+    : step_sizes(bucket_count, initial_step), signs(bucket_count, 0.0) {}
+
+inline void sign_steps::shrink(double factor) {
+    for (double& step : step_sizes) step *= factor;
+    signs.assign(signs.size(), 0.0);
+    converged = false;
+}
+
+inline nlohmann::json sign_steps::state(const char* method) const {
+    return {{"method", method}, {"step_sizes", step_sizes}, {"signs", signs}, {"converged", converged}};
+}
+
+inline void sign_steps::restore(const nlohmann::json& state, const char* method, const char* who) {
+    if (require(state, "method", who) != method)
+        throw std::runtime_error(std::string(who) + ": checkpoint key \"method\" is not \"" + method + "\"");
+    std::vector<double> restored_steps = require_vector<double>(state, "step_sizes", step_sizes.size(), who);
+    std::vector<double> restored_signs = require_vector<double>(state, "signs", signs.size(), who);
+    const nlohmann::json& restored_converged = require(state, "converged", who);
+    if (!restored_converged.is_boolean())
+        throw std::runtime_error(std::string(who) + ": checkpoint key \"converged\" is not a boolean");
+    step_sizes = std::move(restored_steps);
+    signs = std::move(restored_signs);
+    converged = restored_converged.get<bool>();
+}
+
 }  // namespace detail
 
 inline sign_outer_optimizer::sign_outer_optimizer(std::size_t bucket_count, double initial_step_size,
                                                   double step_decay, double converged_frac, valid_range range)
-    : step_sizes_(bucket_count, initial_step_size), signs_(bucket_count, 0.0), step_decay_(step_decay),
-      converged_frac_(converged_frac), range_(range) {}
+    : steps_(bucket_count, initial_step_size), step_decay_(step_decay), converged_frac_(converged_frac),
+      range_(range) {}
 
 inline std::vector<double> sign_outer_optimizer::update(const std::vector<double>& values,
                                                         const std::vector<double>& hypergradient) {
-    detail::check_sizes("sign_outer_optimizer", values, hypergradient, step_sizes_.size());
+    detail::check_sizes("sign_outer_optimizer", values, hypergradient, steps_.step_sizes.size());
     std::vector<double> result(values.size());
-    converged_ = true;
+    std::vector<double>& step_sizes = steps_.step_sizes;
+    std::vector<double>& signs = steps_.signs;
+    steps_.converged = true;
     for (std::size_t i = 0; i < values.size(); ++i) {
         const double new_sign = detail::sign_or_zero(hypergradient[i]);
-        if (signs_[i] * new_sign == -1.0) step_sizes_[i] *= step_decay_;
-        signs_[i] = new_sign;
+        if (signs[i] * new_sign == -1.0) step_sizes[i] *= step_decay_;
+        signs[i] = new_sign;
         // step / 0 is +inf (or NaN for 0 / 0): never converged, as the reference
-        if (!(step_sizes_[i] / values[i] < converged_frac_)) converged_ = false;
-        result[i] = range_.project(values[i] - new_sign * step_sizes_[i]);
+        if (!(step_sizes[i] / values[i] < converged_frac_)) steps_.converged = false;
+        result[i] = range_.project(values[i] - new_sign * step_sizes[i]);
     }
     return result;
 }
 
-inline void sign_outer_optimizer::shrink(double factor) {
-    for (double& step : step_sizes_) step *= factor;
-    signs_.assign(signs_.size(), 0.0);
-    converged_ = false;
-}
-
-inline nlohmann::json sign_outer_optimizer::state() const {
-    return {{"method", "sign"}, {"step_sizes", step_sizes_}, {"signs", signs_}, {"converged", converged_}};
-}
+inline nlohmann::json sign_outer_optimizer::state() const { return steps_.state("sign"); }
 
 inline void sign_outer_optimizer::restore(const nlohmann::json& state) {
-    const char* who = "sign_outer_optimizer";
-    if (detail::require(state, "method", who) != "sign")
-        throw std::runtime_error("sign_outer_optimizer: checkpoint key \"method\" is not \"sign\"");
-    step_sizes_ = detail::require_vector<double>(state, "step_sizes", step_sizes_.size(), who);
-    signs_ = detail::require_vector<double>(state, "signs", signs_.size(), who);
-    const nlohmann::json& converged = detail::require(state, "converged", who);
-    if (!converged.is_boolean()) throw std::runtime_error("sign_outer_optimizer: checkpoint key \"converged\" is not a boolean");
-    converged_ = converged.get<bool>();
+    steps_.restore(state, "sign", "sign_outer_optimizer");
 }
 
 inline valid_range valid_range::of(hyper_type type) {
@@ -249,7 +277,7 @@ inline valid_range valid_range::unbounded() {
 inline rprop_outer_optimizer::rprop_outer_optimizer(std::size_t bucket_count, hyper_type type, rprop_settings settings,
                                                     double converged_frac, valid_range range)
     : type_(type), settings_(settings), converged_frac_(converged_frac), range_(range),
-      step_sizes_(bucket_count, settings.initial_step), signs_(bucket_count, 0.0) {
+      steps_(bucket_count, settings.initial_step) {
     if (!(settings.initial_step > 0) || !(settings.max_step >= settings.initial_step))
         throw std::invalid_argument("rprop outer optimizer: expected 0 < rprop_step <= rprop_max_step, found " +
                                     std::to_string(settings.initial_step) + " and " + std::to_string(settings.max_step));
@@ -260,9 +288,11 @@ inline rprop_outer_optimizer::rprop_outer_optimizer(std::size_t bucket_count, hy
 
 inline std::vector<double> rprop_outer_optimizer::update(const std::vector<double>& values,
                                                          const std::vector<double>& hypergradient) {
-    detail::check_sizes("rprop_outer_optimizer", values, hypergradient, step_sizes_.size());
+    detail::check_sizes("rprop_outer_optimizer", values, hypergradient, steps_.step_sizes.size());
     std::vector<double> result(values.size());
-    converged_ = true;
+    std::vector<double>& step_sizes = steps_.step_sizes;
+    std::vector<double>& signs = steps_.signs;
+    steps_.converged = true;
     for (std::size_t i = 0; i < values.size(); ++i) {
         if (type_ != hyper_type::mom && !(values[i] > 0))
             throw std::invalid_argument(std::string("rprop outer optimizer: ") + hyper_type_name(type_) +
@@ -270,37 +300,22 @@ inline std::vector<double> rprop_outer_optimizer::update(const std::vector<doubl
                                         "; it moves on a log scale and must start > 0 (inner_" +
                                         hyper_type_name(type_) + "_init), or use --outer_optimizer sign");
         const double new_sign = detail::sign_or_zero(hypergradient[i]);
-        const double agreement = signs_[i] * new_sign;
-        if (agreement == 1.0) step_sizes_[i] = std::min(step_sizes_[i] * settings_.growth, settings_.max_step);
-        if (agreement == -1.0) step_sizes_[i] *= settings_.step_decay;
-        signs_[i] = new_sign;
-        if (!(step_sizes_[i] < converged_frac_)) converged_ = false;
-        const double factor = std::exp(new_sign * step_sizes_[i]);
+        const double agreement = signs[i] * new_sign;
+        if (agreement == 1.0) step_sizes[i] = std::min(step_sizes[i] * settings_.growth, settings_.max_step);
+        if (agreement == -1.0) step_sizes[i] *= settings_.step_decay;
+        signs[i] = new_sign;
+        if (!(step_sizes[i] < converged_frac_)) steps_.converged = false;
+        const double factor = std::exp(new_sign * step_sizes[i]);
         const double next = type_ == hyper_type::mom ? 1.0 - (1.0 - values[i]) * factor : values[i] / factor;
         result[i] = range_.project(next);
     }
     return result;
 }
 
-inline void rprop_outer_optimizer::shrink(double factor) {
-    for (double& step : step_sizes_) step *= factor;
-    signs_.assign(signs_.size(), 0.0);
-    converged_ = false;
-}
-
-inline nlohmann::json rprop_outer_optimizer::state() const {
-    return {{"method", "rprop"}, {"step_sizes", step_sizes_}, {"signs", signs_}, {"converged", converged_}};
-}
+inline nlohmann::json rprop_outer_optimizer::state() const { return steps_.state("rprop"); }
 
 inline void rprop_outer_optimizer::restore(const nlohmann::json& state) {
-    const char* who = "rprop_outer_optimizer";
-    if (detail::require(state, "method", who) != "rprop")
-        throw std::runtime_error("rprop_outer_optimizer: checkpoint key \"method\" is not \"rprop\"");
-    step_sizes_ = detail::require_vector<double>(state, "step_sizes", step_sizes_.size(), who);
-    signs_ = detail::require_vector<double>(state, "signs", signs_.size(), who);
-    const nlohmann::json& converged = detail::require(state, "converged", who);
-    if (!converged.is_boolean()) throw std::runtime_error("rprop_outer_optimizer: checkpoint key \"converged\" is not a boolean");
-    converged_ = converged.get<bool>();
+    steps_.restore(state, "rprop", "rprop_outer_optimizer");
 }
 
 inline adam_outer_optimizer::adam_outer_optimizer(std::size_t bucket_count, double step, valid_range range,

@@ -26,6 +26,24 @@ void fsync_directory(const std::filesystem::path& directory) {
     ::close(descriptor);
 }
 
+// Writes all of `content` (write may take less than asked, or be interrupted); on failure closes
+// the descriptor and throws naming `path`.
+void write_all(int descriptor, const std::string& content, const std::filesystem::path& path) {
+    const char* data = content.data();
+    std::size_t remaining = content.size();
+    while (remaining > 0) {
+        ssize_t written = ::write(descriptor, data, remaining);
+        if (written < 0) {
+            if (errno == EINTR) continue;
+            auto error = system_error("cannot write", path);
+            ::close(descriptor);
+            throw error;
+        }
+        data += written;
+        remaining -= static_cast<std::size_t>(written);
+    }
+}
+
 }  // namespace detail
 
 bool is_temporary_file_name(const std::string& file_name) { return file_name.rfind(detail::temporary_prefix, 0) == 0; }
@@ -36,19 +54,11 @@ void write_file_atomically(const std::filesystem::path& path, const std::string&
         directory / (detail::temporary_prefix + path.filename().string() + "." + std::to_string(::getpid()));
     int descriptor = ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (descriptor < 0) throw detail::system_error("cannot create", temporary);
-    const char* data = content.data();
-    std::size_t remaining = content.size();
-    while (remaining > 0) {
-        ssize_t written = ::write(descriptor, data, remaining);
-        if (written < 0) {
-            if (errno == EINTR) continue;
-            auto error = detail::system_error("cannot write", temporary);
-            ::close(descriptor);
-            ::unlink(temporary.c_str());
-            throw error;
-        }
-        data += written;
-        remaining -= static_cast<std::size_t>(written);
+    try {
+        detail::write_all(descriptor, content, temporary);
+    } catch (const std::runtime_error&) {
+        ::unlink(temporary.c_str());
+        throw;
     }
     if (::fsync(descriptor) != 0 || ::close(descriptor) != 0) {
         auto error = detail::system_error("cannot flush", temporary);
@@ -66,20 +76,7 @@ void write_file_atomically(const std::filesystem::path& path, const std::string&
 void append_line_durably(const std::filesystem::path& path, const std::string& line) {
     int descriptor = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (descriptor < 0) throw detail::system_error("cannot open", path);
-    const std::string content = line + "\n";
-    const char* data = content.data();
-    std::size_t remaining = content.size();
-    while (remaining > 0) {
-        ssize_t written = ::write(descriptor, data, remaining);
-        if (written < 0) {
-            if (errno == EINTR) continue;
-            auto error = detail::system_error("cannot append to", path);
-            ::close(descriptor);
-            throw error;
-        }
-        data += written;
-        remaining -= static_cast<std::size_t>(written);
-    }
+    detail::write_all(descriptor, line + "\n", path);
     if (::fsync(descriptor) != 0 || ::close(descriptor) != 0) throw detail::system_error("cannot flush", path);
 }
 

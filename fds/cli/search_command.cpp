@@ -82,8 +82,9 @@ std::map<std::size_t, nlohmann::json> read_trials(const std::filesystem::path& p
 trial_outcome outcome_of(const nlohmann::json& record, const trial_request& request, const std::filesystem::path& path) {
     const std::string where = path.string() + " trial " + std::to_string(request.id);
     try {
-        if (hyper_values_from_json(record.at("schedule"), "schedule").lr != request.schedule.lr ||
-            record.at("epochs").get<double>() != request.epochs)
+        const hyper_values recorded = hyper_values_from_json(record.at("schedule"), "schedule");
+        if (recorded.lr != request.schedule.lr || recorded.mom != request.schedule.mom ||
+            recorded.wd != request.schedule.wd || record.at("epochs").get<double>() != request.epochs)
             throw std::runtime_error("holds another configuration than this search draws");
         trial_outcome outcome;
         outcome.val_acc = record.at("val_acc").get<double>();
@@ -113,8 +114,7 @@ int run_search(const std::vector<std::string>& arguments, std::ostream& output, 
     apply_thread_count(settings);
     schedule_space space;
     try {
-        space = schedule_space_of(settings);
-        if (settings.search_method == "hyperband") search::hyperband_brackets(1, settings.search_eta);
+        space = schedule_space_of(settings);  // search_eta > 1 is the option table's check
     } catch (const std::invalid_argument& error) {
         throw usage_error(std::string("--") + error.what());
     }
