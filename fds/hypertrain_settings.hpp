@@ -66,6 +66,13 @@ struct hypertrain_settings {
     // fraction of the best so far, goes back to the best values with smaller steps (0: never)
     double revert_below = 0.8;
 
+    // Greedy alternatives (`fds hypertrain --method hd|greedy`, ours: greedy_hyper_training.hpp).
+    std::string method = "fds";      // fds | hd (Baydin et al. 2018) | greedy (truncated-horizon FDS)
+    std::size_t greedy_horizon = 50; // greedy: inner steps per hypergradient and update
+    double hd_lr_beta = 1e-3;        // hd: hyper-learning rate of lr (h <- h - beta dL/dh)
+    double hd_mom_beta = 1e-3;       // hd: of momentum
+    double hd_wd_beta = 1e-6;        // hd: of weight decay
+
     // Retraining from scratch with the learned schedule on the whole training set.
     bool retrain_from_scratch = true;
     std::string retrain_schedule = "best";  // ours: best (highest validation accuracy) | final (the reference's)

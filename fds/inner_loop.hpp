@@ -35,6 +35,7 @@
 #include <cmath>
 #include <cstddef>
 #include <functional>
+#include <stdexcept>
 #include <utility>
 #include <vector>
 
@@ -85,6 +86,14 @@ inner_loop_result<Scalar> run_inner_loop(nn::network<Scalar>& network, const xt:
                                          const hyper_values& schedules, const tangent_layout& layout,
                                          const inner_loop_options& options, BatchAt&& batch_at,
                                          const inner_step_callback& after_step = {});
+
+// The same from a running training's weights and velocity, with fresh tangents (Z = C = 0):
+// the truncated horizon of the greedy methods (greedy_hyper_training.hpp).
+template <class Scalar, class BatchAt>
+inner_loop_result<Scalar> continue_inner_loop(nn::network<Scalar>& network, const xt::xarray<Scalar>& start_parameters,
+                                              const xt::xarray<Scalar>& start_velocity, const hyper_values& schedules,
+                                              const tangent_layout& layout, const inner_loop_options& options,
+                                              BatchAt&& batch_at, const inner_step_callback& after_step = {});
 
 // ---------------------------------------------------------------------------------------------
 // Implementation
@@ -165,6 +174,15 @@ inner_loop_result<Scalar> run_inner_loop(nn::network<Scalar>& network, const xt:
                                          const hyper_values& schedules, const tangent_layout& layout,
                                          const inner_loop_options& options, BatchAt&& batch_at,
                                          const inner_step_callback& after_step) {
+    return continue_inner_loop(network, initial_parameters, xt::xarray<Scalar>(xt::zeros<Scalar>(initial_parameters.shape())),
+                               schedules, layout, options, std::forward<BatchAt>(batch_at), after_step);
+}
+
+template <class Scalar, class BatchAt>
+inner_loop_result<Scalar> continue_inner_loop(nn::network<Scalar>& network, const xt::xarray<Scalar>& start_parameters,
+                                              const xt::xarray<Scalar>& start_velocity, const hyper_values& schedules,
+                                              const tangent_layout& layout, const inner_loop_options& options,
+                                              BatchAt&& batch_at, const inner_step_callback& after_step) {
     using dual = autodiff::dual_tensor<Scalar>;
     using dual_number = autodiff::dual_scalar<Scalar>;
     const std::size_t tangent_count = layout.tangent_count();
@@ -172,8 +190,10 @@ inner_loop_result<Scalar> run_inner_loop(nn::network<Scalar>& network, const xt:
     const std::array<hyper_type, 3> types{hyper_type::lr, hyper_type::mom, hyper_type::wd};
 
     inner_loop_result<Scalar> result;
-    result.parameters = dual(initial_parameters, tangent_count);
-    result.velocity = dual(xt::zeros<Scalar>(initial_parameters.shape()), tangent_count);
+    if (start_velocity.shape() != start_parameters.shape())
+        throw std::invalid_argument("continue_inner_loop: the velocity's shape differs from the parameters'");
+    result.parameters = dual(start_parameters, tangent_count);
+    result.velocity = dual(start_velocity, tangent_count);
     double loss_sum = 0.0;
     std::size_t correct = 0, seen = 0;
 

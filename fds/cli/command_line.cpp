@@ -20,10 +20,12 @@ std::string program_help() {
     return "usage: fds COMMAND [options]\n\n"
            "Forward-mode hyperparameter optimization with sharing (FDS, Micaelli & Storkey 2021).\n\n"
            "commands:\n"
-           "  hypertrain   learn lr, momentum and weight-decay schedules, then retrain with them\n"
+           "  hypertrain   learn lr, momentum and weight-decay schedules, then retrain with them (--method hd|greedy:\n"
+           "               the greedy alternatives)\n"
            "               (`fds hypertrain` alone: real Fashion-MNIST, MLP, a few minutes on 2 cores)\n"
            "  train        train from scratch with a given or hand-set schedule and report test accuracy\n"
-           "  search       black-box search (random, Hyperband) over the same schedules, then retrain\n"
+           "  search       black-box search (random, Hyperband, hand-tuned) over the same schedules, then retrain\n"
+           "  compare      every method (hand, hd, greedy, fds, random, hyperband) on one setup, several seeds\n"
            "  info         print a dataset's summary as JSON\n\n"
            "`fds COMMAND --help` lists the options of a command; `fds --version` prints the version.\n\n"
            "exit codes:\n"
@@ -36,7 +38,7 @@ std::string program_help() {
 }
 
 int run_command_line(const std::vector<std::string>& arguments, std::ostream& output, std::ostream& errors) {
-    const std::vector<std::string> commands = {"hypertrain", "train", "search", "info"};
+    const std::vector<std::string> commands = {"hypertrain", "train", "search", "compare", "info"};
     try {
         if (arguments.empty()) {
             errors << program_help();
@@ -55,9 +57,10 @@ int run_command_line(const std::vector<std::string>& arguments, std::ostream& ou
         if (command == "hypertrain") return run_hypertrain(rest, output, errors);
         if (command == "train") return run_train(rest, output, errors);
         if (command == "search") return run_search(rest, output, errors);
+        if (command == "compare") return run_compare(rest, output, errors);
         if (command == "info") return run_info(rest, output, errors);
         throw usage_error("unknown command '" + command + "'" + did_you_mean(command, commands) +
-                          "; commands: hypertrain, train, search, info (fds --help)");
+                          "; commands: hypertrain, train, search, compare, info (fds --help)");
     } catch (const cli_error& error) {
         output << std::flush;
         errors << "fds: error: " << error.what() << "\n";

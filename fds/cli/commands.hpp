@@ -6,9 +6,12 @@
 //   fds hypertrain [options]   hyper-train (FDS), then retrain with the learned schedule
 //   fds train --schedule FILE  plain training with a given schedule (or --lr_schedule SHAPE)
 //   fds search                 black-box search over the same schedules, then retraining
+//   fds compare                every method on one setup and several seeds, side by side
 //   fds info [--dataset NAME]  the dataset's summary as JSON
 
 #include <iosfwd>
+
+#include <fds/hypertrain_settings.hpp>
 #include <string>
 #include <vector>
 
@@ -22,6 +25,10 @@ int run_hypertrain(const std::vector<std::string>& arguments, std::ostream& outp
 int run_train(const std::vector<std::string>& arguments, std::ostream& output, std::ostream& errors);
 int run_search(const std::vector<std::string>& arguments, std::ostream& output, std::ostream& errors);
 int run_info(const std::vector<std::string>& arguments, std::ostream& output, std::ostream& errors);
+int run_compare(const std::vector<std::string>& arguments, std::ostream& output, std::ostream& errors);
+
+// `fds hypertrain --method hd|greedy` (greedy_command.cpp), on resolved settings.
+int run_greedy_hypertrain(const hypertrain_settings& settings, const std::string& directory, std::ostream& output);
 
 std::string program_help();
 std::string program_version();

@@ -9,6 +9,7 @@
 #include "history_record.hpp"
 #include "options.hpp"
 #include "progress.hpp"
+#include "retrain_summary.hpp"
 #include "run_directory.hpp"
 #include "schedule_plot.hpp"
 
@@ -31,7 +32,9 @@ std::string hypertrain_help() {
     text << "usage: fds hypertrain [--config FILE.json] [--out DIR] [--OPTION VALUE ...]\n\n"
          << "Learns learning-rate, momentum and weight-decay schedules by forward-mode hypergradients with\n"
          << "sharing (FDS), then retrains from scratch with the learned schedule and reports test accuracy.\n"
-         << "Re-running the same command resumes an interrupted run from its directory.\n\n"
+         << "Re-running the same command resumes an interrupted run from its directory. --method hd or greedy\n"
+         << "runs a greedy alternative instead (hypergradient descent; FDS over greedy_horizon steps), updating\n"
+         << "the hyperparameters within one training run, and retrains its schedule the same way.\n\n"
          << "  --config FILE.json                    options from a JSON object with the same keys (or a run's\n"
          << "                                        config.json); flags override it\n"
          << "  --out DIR                             run directory [default runs/<dataset>_<architecture>_S<seed>]\n"
@@ -40,18 +43,6 @@ std::string hypertrain_help() {
          << embedded_default_help() << "\nOptions (names and defaults of the reference, polo5/FDS main.py):\n"
          << options_help(hypertrain_grammar);
     return text.str();
-}
-
-progress_update update_of(const progress_event& event) {
-    progress_update update;
-    update.phase = event.phase;
-    update.outer_step = event.outer_step;
-    update.epoch = event.epoch;
-    update.epochs = event.epochs;
-    update.inner_step = event.inner_step;
-    update.inner_steps = event.inner_steps;
-    update.inner_steps_per_second = event.inner_steps_per_second;
-    return update;
 }
 
 std::string format_values(const std::vector<double>& values) {
@@ -111,6 +102,7 @@ int run_hypertrain(const std::vector<std::string>& arguments, std::ostream& outp
                                    {"command", "hypertrain"},
                                    {"seed", settings.seed},
                                    {"settings", settings_to_json(settings)}};
+    if (settings.method != "fds") return run_greedy_hypertrain(settings, directory, output);
     run_directory run(directory);
     const bool resuming = run.open(config);
     progress_reporter reporter(output, standard_output_is_terminal(), settings.n_inner_epochs_per_outer_steps);
@@ -158,7 +150,7 @@ int run_hypertrain(const std::vector<std::string>& arguments, std::ostream& outp
     reporter.message(std::string(resuming ? "fds: resuming " : "fds: hyper-training into ") + directory + " (" +
                      settings.dataset + ", " + settings.architecture + ", " + std::to_string(trainer.next_outer_step()) +
                      "/" + std::to_string(settings.n_inner_epochs_per_outer_steps.size()) + " outer steps done)");
-    auto progress = [&](const progress_event& event) { reporter.update(detail::update_of(event)); };
+    auto progress = [&](const progress_event& event) { reporter.update(update_of(event)); };
     bool plot_warned = false;
     std::size_t steps_this_session = 0;
     while (!trainer.finished()) {
@@ -205,31 +197,10 @@ int run_hypertrain(const std::vector<std::string>& arguments, std::ostream& outp
         summary["last_val_acc"] = history.back()["val_acc"];
         summary["last_test_acc"] = history.back()["test_acc"];
     }
-    double retrain_seconds = 0.0;
-    summary["retrain"] = nullptr;
-    summary["retrain_test_acc"] = nullptr;
-    if (settings.retrain_from_scratch && settings.retrain_n_epochs > 0) {
-        reporter.message("fds: retraining from scratch for " + std::to_string(settings.retrain_n_epochs) +
-                         (settings.retrain_n_epochs == 1 ? " epoch" : " epochs") + " with the " +
-                         settings.retrain_schedule + " schedule");
-        const retrain_result result = retrain(settings, dataset, retrained, progress);
-        retrain_seconds = result.seconds;
-        summary["retrain"] = {{"epochs", settings.retrain_n_epochs},
-                              {"schedule", settings.retrain_schedule},
-                              {"values", to_json(retrained)},
-                              {"test_acc", result.test_acc},
-                              {"test_loss", result.test_loss},
-                              {"epoch_test_acc", result.epoch_test_acc},
-                              {"seconds", result.seconds},
-                              {"diverged", result.diverged}};
-        summary["retrain_test_acc"] = result.test_acc;
-        if (result.diverged)
-            reporter.message("fds: retraining diverged (non-finite training loss) after " +
-                             std::to_string(result.epoch_test_acc.size()) + " epochs: the learned schedule is unstable "
-                             "over this many epochs; its test accuracy counts as 0");
-    }
-    summary["retrain_seconds"] = retrain_seconds;
-    summary["total_seconds"] = hypertrain_seconds + retrain_seconds;
+    add_retrain_summary(summary,
+                        retrain_and_summarize(settings, dataset, retrained, "the " + settings.retrain_schedule + " schedule",
+                                              settings.retrain_schedule, reporter, progress),
+                        hypertrain_seconds);
     run.write_summary(summary);
     detail::draw_plot(run, history, learned, reporter, plot_warned);
     reporter.finish();
@@ -242,7 +213,7 @@ int run_hypertrain(const std::vector<std::string>& arguments, std::ostream& outp
         report << "retrained " << settings.retrain_n_epochs << (settings.retrain_n_epochs == 1 ? " epoch" : " epochs")
                << " from scratch: test accuracy " << std::fixed << std::setprecision(2)
                << 100.0 * summary["retrain_test_acc"].get<double>() << "%\n";
-    report << "total " << format_duration(hypertrain_seconds + retrain_seconds) << "; run directory " << directory
+    report << "total " << format_duration(summary["total_seconds"].get<double>()) << "; run directory " << directory
            << " (summary.json, history.jsonl, schedules.png)\n";
     output << report.str() << std::flush;
     (void)errors;

@@ -181,6 +181,15 @@ std::vector<option_spec> make_setting_options() {
                      "a diverged outer step, or one below this fraction of the best validation accuracy, goes back "
                      "to the best values with smaller steps (0: never)",
                      {0.0, 1.0, true, false}));
+    // greedy alternatives
+    add(choice_option("method", &S::method,
+                      "fds hypertrain: fds, hd (hypergradient descent, one step) or greedy (FDS over greedy_horizon steps)",
+                      {"fds", "hd", "greedy"}));
+    add(field_option("greedy_horizon", &S::greedy_horizon, "greedy: inner steps per hypergradient and update",
+                     at_least(1)));
+    add(field_option("hd_lr_beta", &S::hd_lr_beta, "hd: hyper-learning rate of the learning rate", at_least(0)));
+    add(field_option("hd_mom_beta", &S::hd_mom_beta, "hd: hyper-learning rate of the momentum", at_least(0)));
+    add(field_option("hd_wd_beta", &S::hd_wd_beta, "hd: hyper-learning rate of the weight decay", at_least(0)));
     // other
     add(field_option("retrain_from_scratch", &S::retrain_from_scratch,
                      "retrain from scratch with the learned schedule on the whole training set"));
@@ -190,7 +199,9 @@ std::vector<option_spec> make_setting_options() {
     add(field_option("retrain_n_epochs", &S::retrain_n_epochs,
                      "retraining epochs (-1: the last entry of n_inner_epochs_per_outer_steps)", at_least(-1)));
     // black-box search (fds search)
-    add(choice_option("search_method", &S::search_method, "fds search: random or hyperband", {"random", "hyperband"}));
+    add(choice_option("search_method", &S::search_method,
+                      "fds search: random, hyperband or hand (cosine, lr0 in {0.01, 0.03, 0.1})",
+                      {"random", "hyperband", "hand"}));
     add(field_option("search_trials", &S::search_trials, "fds search: random search's configurations", at_least(1)));
     add(field_option("search_max_epochs", &S::search_max_epochs,
                      "fds search: epochs of a full-length trial, Hyperband's R (0: retrain_n_epochs)", at_least(0)));

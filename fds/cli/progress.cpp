@@ -25,6 +25,18 @@ double progress_reporter::remaining_seconds(const progress_update& update) const
     return std::max(0.0, steps_left) / update.inner_steps_per_second;
 }
 
+progress_update update_of(const progress_event& event) {
+    progress_update update;
+    update.phase = event.phase;
+    update.outer_step = event.outer_step;
+    update.epoch = event.epoch;
+    update.epochs = event.epochs;
+    update.inner_step = event.inner_step;
+    update.inner_steps = event.inner_steps;
+    update.inner_steps_per_second = event.inner_steps_per_second;
+    return update;
+}
+
 std::string format_duration(double seconds) {
     if (!std::isfinite(seconds) || seconds < 0) return "?";
     long long whole = static_cast<long long>(std::llround(seconds));

@@ -16,6 +16,8 @@
 #include <string>
 #include <vector>
 
+#include <fds/progress.hpp>
+
 namespace fds::cli {
 
 struct progress_update {
@@ -55,6 +57,9 @@ class progress_reporter {
     std::chrono::steady_clock::time_point last_draw_{};
     std::string last_plain_key_;
 };
+
+// The reporter's view of the library's progress event.
+progress_update update_of(const progress_event& event);
 
 // "1h02m", "4m05s", "12s"; "?" for a non-finite or negative time.
 std::string format_duration(double seconds);

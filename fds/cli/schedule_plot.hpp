@@ -8,6 +8,8 @@
 // schedules.png from it. Without gnuplot the .dat and .gp are still written and the caller gets
 // a warning, not an error: the run itself is unaffected.
 
+#include "gnuplot.hpp"
+
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -15,11 +17,6 @@
 #include <nlohmann/json.hpp>
 
 namespace fds::cli {
-
-struct plot_outcome {
-    bool image_written = false;
-    std::string warning;  // why schedules.png was not drawn, when it was not
-};
 
 // `schedules`: objects {"lr": [...], "mom": [...], "wd": [...]}, one per outer step, then the
 // final schedule. The gnuplot program is `gnuplot` on PATH, or $FDS_GNUPLOT when set.

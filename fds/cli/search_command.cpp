@@ -13,11 +13,13 @@
 #include "embedded_default.hpp"
 #include "options.hpp"
 #include "progress.hpp"
+#include "retrain_summary.hpp"
 #include "run_directory.hpp"
 
 #include <fds/hyper_trainer.hpp>
 #include <fds/retrain.hpp>
 #include <fds/schedule_space.hpp>
+#include <fds/search/hand_tuning.hpp>
 #include <fds/search/hyperband.hpp>
 #include <fds/search/random_search.hpp>
 
@@ -34,13 +36,14 @@ const argument_grammar search_grammar{"search", {}, {"config", "out"}};
 
 std::string search_help() {
     std::ostringstream text;
-    text << "usage: fds search [--config FILE.json] [--out DIR] [--search_method random|hyperband] [--OPTION VALUE ...]\n\n"
+    text << "usage: fds search [--config FILE.json] [--out DIR] [--search_method random|hyperband|hand] [--OPTION VALUE ...]\n\n"
          << "Black-box search over the same schedules FDS learns (n_lrs lr, n_moms momentum, n_wds weight-decay\n"
          << "values drawn from the search_* ranges), each trial ordinary training on the training split scored on\n"
          << "the validation split; the best configuration is retrained from scratch and tested. Random search\n"
          << "trains search_trials configurations for search_max_epochs each; Hyperband (Li et al. 2018) runs\n"
          << "brackets of successive halving with R = search_max_epochs and eta = search_eta. Re-running the same\n"
-         << "command resumes: finished trials are read back from trials.jsonl.\n\n"
+         << "command resumes: finished trials are read back from trials.jsonl. The hand method is the\n"
+         << "hand-tuned baseline: cosine annealing, momentum 0.9, wd 5e-4, lr0 in {0.01, 0.03, 0.1}.\n\n"
          << "  --config FILE.json                    options from a JSON object with the same keys\n"
          << "  --out DIR                             run directory [default runs/search_<method>_<dataset>_<architecture>_S<seed>]\n"
          << "  --help                                this text\n\n"
@@ -159,10 +162,15 @@ int run_search(const std::vector<std::string>& arguments, std::ostream& output, 
         }
         return outcome;
     };
-    const search::search_result result =
-        settings.search_method == "hyperband"
-            ? search::hyperband(space, full_epochs, settings.search_eta, settings.seed, runner)
-            : search::random_search(space, settings.search_trials, full_epochs, settings.seed, runner);
+    search::search_result result;
+    if (settings.search_method == "hyperband") {
+        result = search::hyperband(space, full_epochs, settings.search_eta, settings.seed, runner);
+    } else if (settings.search_method == "hand") {
+        result = search::hand_tuning(trial_steps(full_epochs, trial_batches_per_epoch(settings, dataset)),
+                                     full_epochs, runner);
+    } else {
+        result = search::random_search(space, settings.search_trials, full_epochs, settings.seed, runner);
+    }
     double search_seconds = 0.0, trial_epochs = 0.0;
     for (const search::search_trial& trial : result.trials) {
         search_seconds += trial.outcome.seconds;
@@ -180,24 +188,11 @@ int run_search(const std::vector<std::string>& arguments, std::ostream& output, 
                               {"best", to_json(best.request.schedule)},
                               {"best_val_acc", best.outcome.val_acc},
                               {"search_seconds", search_seconds}};
-    summary["retrain"] = nullptr;
-    summary["retrain_test_acc"] = nullptr;
-    double retrain_seconds = 0.0;
-    if (settings.retrain_from_scratch) {
-        reporter.message("fds: retraining the best configuration (trial " + std::to_string(best.request.id + 1) +
-                         ") from scratch for " + std::to_string(settings.retrain_n_epochs) + " epochs");
-        const retrain_result retrained = retrain(settings, dataset, best.request.schedule, {});
-        retrain_seconds = retrained.seconds;
-        summary["retrain"] = {{"epochs", settings.retrain_n_epochs}, {"test_acc", retrained.test_acc},
-                              {"epoch_test_acc", retrained.epoch_test_acc}, {"seconds", retrained.seconds},
-                              {"diverged", retrained.diverged}};
-        summary["retrain_test_acc"] = retrained.test_acc;
-        if (retrained.diverged)
-            reporter.message("fds: retraining diverged (non-finite training loss): the configuration that won on the "
-                             "validation split is unstable with other initial weights; its test accuracy counts as 0");
-    }
-    summary["retrain_seconds"] = retrain_seconds;
-    summary["total_seconds"] = search_seconds + retrain_seconds;
+    add_retrain_summary(summary,
+                        retrain_and_summarize(settings, dataset, best.request.schedule,
+                                              "the best configuration (trial " + std::to_string(best.request.id + 1) + ")",
+                                              "best", reporter, {}),
+                        search_seconds);
     run.write_summary(summary);
     reporter.finish();
     std::ostringstream report;
@@ -207,7 +202,7 @@ int run_search(const std::vector<std::string>& arguments, std::ostream& output, 
     if (!summary["retrain_test_acc"].is_null())
         report << "retrained " << settings.retrain_n_epochs << " epochs from scratch: test accuracy "
                << 100 * summary["retrain_test_acc"].get<double>() << "%\n";
-    report << "total " << format_duration(search_seconds + retrain_seconds) << "; run directory " << directory
+    report << "total " << format_duration(summary["total_seconds"].get<double>()) << "; run directory " << directory
            << " (summary.json, trials.jsonl)\n";
     output << report.str() << std::flush;
     (void)errors;

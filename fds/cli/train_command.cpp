@@ -180,16 +180,8 @@ int run_train(const std::vector<std::string>& arguments, std::ostream& output, s
     progress_reporter reporter(output, standard_output_is_terminal(), {});
     reporter.message("fds train: " + settings.dataset + ", " + settings.architecture + ", " +
                      std::to_string(settings.retrain_n_epochs) + (settings.retrain_n_epochs == 1 ? " epoch" : " epochs"));
-    const retrain_result result = retrain(settings, dataset, schedule, [&](const progress_event& event) {
-        progress_update update;
-        update.phase = event.phase;
-        update.epoch = event.epoch;
-        update.epochs = event.epochs;
-        update.inner_step = event.inner_step;
-        update.inner_steps = event.inner_steps;
-        update.inner_steps_per_second = event.inner_steps_per_second;
-        reporter.update(update);
-    });
+    const retrain_result result =
+        retrain(settings, dataset, schedule, [&](const progress_event& event) { reporter.update(update_of(event)); });
     reporter.finish();
     nlohmann::json report = {{"program", "fds"},
                              {"version", program_version()},

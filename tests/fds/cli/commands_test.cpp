@@ -260,3 +260,136 @@ BOOST_AUTO_TEST_CASE(search_resumes_without_losing_or_repeating_a_trial) {
     fs::remove_all(out);
 }
 
+
+namespace {
+
+std::vector<std::string> subset_options(const fs::path& data) {
+    return {"--dataset", "FashionMNIST", "--datasets_path", data.string(), "--architecture", "MLP",
+            "--train_batch_size", "128", "--val_batch_size", "100", "--val_train_fraction", "0.2",
+            "--retrain_n_epochs", "1", "--n_inner_epochs_per_outer_steps", "1", "1"};
+}
+
+std::vector<json> json_lines(const fs::path& file) {
+    std::vector<json> lines;
+    std::ifstream stream(file);
+    for (std::string line; std::getline(stream, line);) lines.push_back(json::parse(line));
+    return lines;
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(greedy_hypertrain_leaves_one_history_line_per_segment_and_a_retrained_summary) {
+    fs::path data = testing::write_fashion_mnist_subset(fresh_path("greedy_data"), 1024, 500);
+    fs::path out = fresh_path("greedy_run");
+    std::vector<std::string> arguments = {"hypertrain", "--method", "greedy", "--greedy_horizon", "2", "--out", out.string()};
+    for (const std::string& word : subset_options(data)) arguments.push_back(word);
+    const outcome first = run(arguments);
+    BOOST_REQUIRE_MESSAGE(first.code == 0, first.errors);
+    const std::vector<json> history = json_lines(out / "history.jsonl");
+    const json summary = json::parse(std::ifstream(out / "summary.json"));
+    // 819 training images of 1024 -> 6 batches of 128 per epoch, one epoch: 3 segments of 2 steps
+    BOOST_REQUIRE(history.size() == 3u);
+    for (std::size_t s = 0; s < history.size(); ++s) {
+        BOOST_TEST(history[s]["segment"] == s);
+        BOOST_TEST(history[s]["first_step"] == 2 * s);
+        BOOST_TEST(history[s]["steps"] == 2);
+        BOOST_TEST(history[s]["lr"] == summary["final"]["lr"][s]);
+        BOOST_TEST(history[s]["hypergrad"].contains("lr"));
+    }
+    BOOST_TEST(history[0]["lr"] == 0.05);
+    BOOST_TEST(history[1]["lr"] != history[0]["lr"]);
+    BOOST_TEST(summary["method"] == "greedy");
+    BOOST_TEST(summary["retrain"]["values"] == summary["final"]);
+    BOOST_TEST(summary["retrain_test_acc"].get<double>() > 0.5);
+    BOOST_TEST(fs::exists(out / "schedules.gp"));
+    const outcome again = run(arguments);  // finished: the summary, no second run
+    BOOST_TEST(again.code == 0);
+    BOOST_TEST(contains(again.output, "holds a finished run"));
+    fs::remove_all(data);
+    fs::remove_all(out);
+}
+
+BOOST_AUTO_TEST_CASE(hand_search_trains_the_three_cosine_schedules_over_every_step) {
+    fs::path data = testing::write_fashion_mnist_subset(fresh_path("hand_data"), 1024, 500);
+    fs::path out = fresh_path("hand_run");
+    std::vector<std::string> arguments = {"search", "--search_method", "hand", "--out", out.string()};
+    for (const std::string& word : subset_options(data)) arguments.push_back(word);
+    const outcome result = run(arguments);
+    BOOST_REQUIRE_MESSAGE(result.code == 0, result.errors);
+    const std::vector<json> trials = json_lines(out / "trials.jsonl");
+    BOOST_REQUIRE(trials.size() == 3u);
+    const double lr0[] = {0.01, 0.03, 0.1};
+    for (std::size_t i = 0; i < 3; ++i) {
+        const json& schedule = trials[i]["schedule"];
+        BOOST_TEST(trials[i]["steps"] == 6);
+        BOOST_REQUIRE(schedule["lr"].size() == 6u);  // one bucket per step
+        BOOST_TEST(schedule["lr"][0].get<double>() == lr0[i]);
+        BOOST_TEST(schedule["lr"][3].get<double>() == lr0[i] * 0.5, boost::test_tools::tolerance(1e-12));  // cos(pi/2)
+        BOOST_TEST(schedule["mom"] == json::array({0.9}));
+        BOOST_TEST(schedule["wd"] == json::array({5e-4}));
+    }
+    fs::remove_all(data);
+    fs::remove_all(out);
+}
+
+BOOST_AUTO_TEST_CASE(compare_writes_every_run_and_resumes_without_rerunning_the_finished_ones) {
+    fs::path data = testing::write_fashion_mnist_subset(fresh_path("compare_data"), 1024, 500);
+    fs::path out = fresh_path("compare_run");
+    std::vector<std::string> arguments = {"compare", "--methods", "hand,greedy,fds,random", "--seeds", "2",
+                                          "--search_trials", "2", "--search_lr_max", "0.3", "--out", out.string()};
+    for (const std::string& word : subset_options(data)) arguments.push_back(word);
+    const outcome first = run(arguments);
+    BOOST_REQUIRE_MESSAGE(first.code == 0, first.errors + first.output);
+    const json comparison = json::parse(std::ifstream(out / "compare.json"));
+    BOOST_TEST(comparison["format"] == "fds-compare");
+    BOOST_TEST(comparison["setup"]["seeds"] == json::array({0, 1}));
+    BOOST_REQUIRE(comparison["runs"].size() == 8u);
+    for (const json& method_run : comparison["runs"]) {
+        for (const char* key : {"method", "seed", "seconds", "final_test_acc", "trainings"})
+            BOOST_TEST(method_run["final"].contains(key), key);
+        BOOST_TEST(!method_run["curve"].empty());
+        double previous_seconds = 0.0, previous_val = 0.0;
+        for (const json& point : method_run["curve"]) {  // best so far: never worse, time goes on
+            BOOST_TEST(point["seconds"].get<double>() >= previous_seconds);
+            BOOST_TEST(point["val_acc"].get<double>() >= previous_val);
+            previous_seconds = point["seconds"].get<double>();
+            previous_val = point["val_acc"].get<double>();
+        }
+        // each final test accuracy is that run's own retraining
+        const json summary = json::parse(std::ifstream(
+            out / "runs" / (method_run["method"].get<std::string>() + "_S" + method_run["seed"].dump()) / "summary.json"));
+        BOOST_TEST(method_run["final"]["final_test_acc"] == summary["retrain_test_acc"]);
+    }
+    BOOST_TEST(comparison["runs"][0]["final"]["trainings"] == 3.0);  // hand: three full trainings
+    BOOST_TEST(comparison["runs"][2]["final"]["trainings"] == 2.0);  // fds: two 1-epoch outer steps
+    BOOST_REQUIRE(comparison["table"].size() == 4u);
+    BOOST_TEST(comparison["table"][2]["method"] == "fds");
+    BOOST_TEST(comparison["table"][2]["seeds"] == 2);
+    std::ifstream markdown(out / "compare.md");
+    const std::string table((std::istreambuf_iterator<char>(markdown)), std::istreambuf_iterator<char>());
+    BOOST_TEST(contains(table, "| method | wall time (s) | trainings | final test acc (%)"));
+    BOOST_TEST(fs::exists(out / "compare.gp"));
+
+    // as if stopped while the last run (random, seed 1) was searching: the others are only read back
+    const auto kept_time = fs::last_write_time(out / "runs" / "fds_S0" / "summary.json");
+    fs::remove(out / "runs" / "random_S1" / "summary.json");
+    fs::remove(out / "compare.json");
+    const outcome resumed = run(arguments);
+    BOOST_REQUIRE_MESSAGE(resumed.code == 0, resumed.errors + resumed.output);
+    BOOST_TEST((fs::last_write_time(out / "runs" / "fds_S0" / "summary.json") == kept_time));
+    const json again = json::parse(std::ifstream(out / "compare.json"));
+    BOOST_REQUIRE(again["runs"].size() == comparison["runs"].size());
+    for (std::size_t i = 0; i < again["runs"].size(); ++i) {  // the repeated run read its trials back: the same result
+        BOOST_TEST(again["runs"][i]["curve"] == comparison["runs"][i]["curve"]);
+        BOOST_TEST(again["runs"][i]["final"]["final_test_acc"] == comparison["runs"][i]["final"]["final_test_acc"]);
+        BOOST_TEST(again["runs"][i]["final"]["seconds"] == comparison["runs"][i]["final"]["seconds"]);
+    }
+
+    std::vector<std::string> unknown = arguments;
+    unknown[2] = "hand,bohb";
+    const outcome refused = run(unknown);
+    BOOST_TEST(refused.code == 2);
+    BOOST_TEST(contains(refused.errors, "bohb"));
+    fs::remove_all(data);
+    fs::remove_all(out);
+}

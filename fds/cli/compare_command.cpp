@@ -1,0 +1,213 @@
+// `fds compare`: every method on one setup and several seeds, side by side (comparison.hpp).
+// Each (method, seed) is the method's own command run in-process into DIR/runs/<method>_S<seed>
+// with the options of this command (through DIR/config.json) and its seed, its output in
+// DIR/logs/<method>_S<seed>.log; so each run resumes as its command does, and re-running
+// `fds compare` goes on where it stopped (finished runs are only read back). Then compare.json,
+// compare.md and compare.png (gnuplot's compare.gp beside it) are written from all the runs.
+
+#include "commands.hpp"
+
+#include "cli_error.hpp"
+#include "comparison.hpp"
+#include "embedded_default.hpp"
+#include "gnuplot.hpp"
+#include "atomic_file.hpp"
+#include "options.hpp"
+#include "progress.hpp"
+#include "run_directory.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <fstream>
+#include <iomanip>
+#include <ostream>
+#include <sstream>
+#include <thread>
+
+namespace fds::cli {
+
+namespace detail {
+
+const argument_grammar compare_grammar{"compare", {}, {"config", "out", "methods", "seeds"}};
+const char* const default_methods = "hand,hd,greedy,fds,random,hyperband";
+
+std::string compare_help() {
+    std::ostringstream text;
+    text << "usage: fds compare [--methods LIST] [--seeds N] [--out DIR] [--config FILE.json] [--OPTION VALUE ...]\n\n"
+         << "Runs each method on the same setup (model, data, batch size, split, seeding, retraining) for N seeds\n"
+         << "(seed, seed+1, ...) and compares them: DIR/compare.json (per method and seed the best-so-far curve\n"
+         << "and the retrained test accuracy), compare.md (the table) and compare.png (best-so-far test accuracy\n"
+         << "against wall time, mean and spread over seeds). Methods:\n"
+         << "  hand       cosine, momentum 0.9, wd 5e-4, lr0 in {0.01, 0.03, 0.1} (fds search --search_method hand)\n"
+         << "  hd         hypergradient descent (fds hypertrain --method hd)\n"
+         << "  greedy     FDS over greedy_horizon steps within one run (fds hypertrain --method greedy)\n"
+         << "  fds        FDS (fds hypertrain)\n"
+         << "  random     random search (fds search --search_method random)\n"
+         << "  hyperband  Hyperband (fds search --search_method hyperband)\n"
+         << "Every option below goes to every method. Re-running the same command resumes where it stopped.\n\n"
+         << "  --methods LIST                        comma-separated methods [default " << default_methods << "]\n"
+         << "  --seeds N                             seeds per method [default 3]\n"
+         << "  --out DIR                             comparison directory [default runs/compare_<dataset>_<architecture>_S<seed>]\n"
+         << "  --config FILE.json                    options from a JSON object with the same keys\n"
+         << "  --help                                this text\n\n"
+         << embedded_default_help() << "\nOptions:\n"
+         << options_help(compare_grammar);
+    return text.str();
+}
+
+std::vector<std::string> parse_methods(const std::string& text) {
+    std::vector<std::string> methods;
+    std::stringstream words(text);
+    for (std::string method; std::getline(words, method, ',');) {
+        const auto& known = comparison_methods();
+        if (std::find(known.begin(), known.end(), method) == known.end()) {
+            std::string names;
+            for (const std::string& name : known) names += (names.empty() ? "" : ", ") + name;
+            throw usage_error("--methods: unknown method \"" + method + "\"; expected a comma-separated list of " + names);
+        }
+        if (std::find(methods.begin(), methods.end(), method) == methods.end()) methods.push_back(method);
+    }
+    if (methods.empty()) throw usage_error("--methods: expected at least one method, found \"" + text + "\"");
+    return methods;
+}
+
+std::size_t parse_seed_count(const std::string& text) {
+    try {
+        std::size_t used = 0;
+        const long long value = std::stoll(text, &used);
+        if (used == text.size() && value >= 1 && value <= 1000) return static_cast<std::size_t>(value);
+    } catch (const std::exception&) {
+    }
+    throw usage_error("--seeds must be an integer in [1, 1000], found '" + text + "'");
+}
+
+std::vector<std::string> method_command(const std::string& method) {
+    if (method == "fds") return {"hypertrain"};
+    if (method == "hd" || method == "greedy") return {"hypertrain", "--method", method};
+    return {"search", "--search_method", method};
+}
+
+std::string cpu_name() {
+    std::ifstream cpuinfo("/proc/cpuinfo");
+    for (std::string line; std::getline(cpuinfo, line);)
+        if (line.rfind("model name", 0) == 0 && line.find(':') != std::string::npos) {
+            std::string name = line.substr(line.find(':') + 1);
+            name.erase(0, name.find_first_not_of(' '));
+            return name + " (" + std::to_string(std::max(1u, std::thread::hardware_concurrency())) + " threads)";
+        }
+    return "unknown CPU";
+}
+
+std::string gnuplot_script(const std::filesystem::path& data, const std::filesystem::path& image,
+                           const std::string& terminal, const nlohmann::json& comparison) {
+    const nlohmann::json& setup = comparison.at("setup");
+    std::ostringstream script;
+    script << "set terminal " << terminal << " size 960,640\n"
+           << "set output '" << image.string() << "'\n"
+           << "set title 'fds compare: " << setup.at("dataset").get<std::string>() << " "
+           << setup.at("architecture").get<std::string>() << ", best-so-far test accuracy (mean over seeds, band: min-max)'\n"
+           << "set logscale x\nset grid\nset key bottom right\n"
+           << "set xlabel 'wall seconds since the method started'\nset ylabel 'test accuracy (%)'\n"
+           << "plot ";
+    const nlohmann::json& table = comparison.at("table");
+    for (std::size_t i = 0; i < table.size(); ++i) {
+        const std::string method = table[i].at("method").get<std::string>();
+        script << (i ? ", " : "") << "'" << data.string() << "' index " << i
+               << " using 1:3:4 with filledcurves fs transparent solid 0.15 lc " << i + 1 << " notitle, '" << data.string()
+               << "' index " << i << " using 1:2 with lines lw 2.5 lc " << i + 1 << " title '" << method << "'";
+    }
+    script << "\nset output\n";
+    return script.str();
+}
+
+}  // namespace detail
+
+int run_compare(const std::vector<std::string>& arguments, std::ostream& output, std::ostream& errors) {
+    parsed_arguments parsed = parse_arguments(detail::compare_grammar, arguments);
+    if (parsed.help) {
+        output << detail::compare_help();
+        return 0;
+    }
+    apply_embedded_default(parsed);
+    const hypertrain_settings settings = resolve_settings(parsed.settings);
+    const std::vector<std::string> methods =
+        detail::parse_methods(parsed.extra.count("methods") ? parsed.extra["methods"] : detail::default_methods);
+    const std::size_t seed_count = parsed.extra.count("seeds") ? detail::parse_seed_count(parsed.extra["seeds"]) : 3;
+    const std::string directory =
+        parsed.extra.count("out") ? parsed.extra["out"]
+                                  : "runs/compare_" +
+                                        default_run_directory(settings.dataset, settings.architecture, settings.seed).substr(5);
+    run_directory run(directory);
+    run.open({{"program", "fds"},
+              {"version", program_version()},
+              {"command", "compare"},
+              {"seed", settings.seed},
+              {"settings", settings_to_json(settings)}});
+    progress_reporter reporter(output, false, {});
+    std::filesystem::create_directories(run.file("runs"));
+    std::filesystem::create_directories(run.file("logs"));
+
+    nlohmann::json runs = nlohmann::json::array();
+    std::vector<std::uint64_t> seeds;
+    for (std::size_t s = 0; s < seed_count; ++s) seeds.push_back(settings.seed + s);
+    for (std::uint64_t seed : seeds)
+        for (const std::string& method : methods) {
+            const std::string name = method + "_S" + std::to_string(seed);
+            const std::filesystem::path method_directory = run.file("runs") / name;
+            const std::filesystem::path log_file = run.file("logs") / (name + ".log");
+            std::vector<std::string> command = detail::method_command(method);
+            for (const std::string& word : {std::string("--config"), run.file("config.json").string(), std::string("--seed"),
+                                            std::to_string(seed), std::string("--out"), method_directory.string()})
+                command.push_back(word);
+            const auto start = std::chrono::steady_clock::now();
+            int status = 0;
+            {
+                std::ofstream log(log_file, std::ios::app);
+                if (!log) throw std::runtime_error("cannot write " + log_file.string());
+                log << "$ fds";
+                for (const std::string& word : command) log << " " << word;
+                log << "\n" << std::flush;
+                status = run_command_line(command, log, log);
+            }
+            const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+            if (status != 0)
+                throw cli_error(static_cast<exit_code>(status == 2 || status == 3 || status == 4 ? status : 1),
+                                "compare: " + name + " failed (exit " + std::to_string(status) + "); its output is in " +
+                                    log_file.string());
+            nlohmann::json method_run = read_method_run(method, seed, method_directory);
+            std::ostringstream line;
+            line << name << ": test accuracy " << std::fixed << std::setprecision(2)
+                 << 100 * method_run["final"]["final_test_acc"].get<double>() << "% after retraining, search "
+                 << format_duration(method_run["final"]["seconds"].get<double>()) << " ("
+                 << format_duration(seconds) << " this session)";
+            reporter.message(line.str());
+            runs.push_back(std::move(method_run));
+        }
+
+    nlohmann::json comparison = {{"format", "fds-compare"},
+                                 {"version", 1},
+                                 {"setup",
+                                  {{"dataset", settings.dataset},
+                                   {"architecture", settings.architecture},
+                                   {"retrain_n_epochs", settings.retrain_n_epochs},
+                                   {"n_inner_epochs_per_outer_steps", settings.n_inner_epochs_per_outer_steps},
+                                   {"methods", methods},
+                                   {"seeds", seeds},
+                                   {"cpu", detail::cpu_name()}}},
+                                 {"runs", runs}};
+    comparison["table"] = comparison_table(runs);
+    write_file_atomically(run.file("compare.json"), comparison.dump(2) + "\n");
+    const std::string markdown = comparison_markdown(comparison);
+    write_file_atomically(run.file("compare.md"), markdown);
+    const std::filesystem::path data = std::filesystem::absolute(run.file("compare.dat"));
+    write_file_atomically(data, comparison_plot_data(comparison));
+    const plot_outcome plot = draw_with_gnuplot(run.path(), "compare", [&](const std::filesystem::path& image, const std::string& terminal) {
+        return detail::gnuplot_script(data, image, terminal, comparison);
+    });
+    if (!plot.image_written) reporter.message("warning: " + plot.warning);
+    output << "\n" << markdown << "\nrun directory " << directory << " (compare.json, compare.md, compare.png)\n" << std::flush;
+    (void)errors;
+    return 0;
+}
+
+}  // namespace fds::cli
