@@ -14,9 +14,9 @@
 //                 "table": [one row per method, below]}
 // A table row: method, seeds, seconds (mean), trainings (mean), final_test_acc_mean / _sd (sample
 // standard deviation over seeds; 0 for one seed), curve_test_acc_at_fds_seconds (the mean
-// best-so-far test accuracy at FDS's mean wall time: the equal-time comparison), seconds_to_reach
-// (the mean time its best-so-far test accuracy first reaches the best black-box method's mean
-// final curve value; null when some seed never does).
+// best-so-far test accuracy at FDS's mean wall time: the equal-time comparison),
+// seconds_vs_best_black_box (its mean wall time over that of the black-box method, random or
+// hyperband, with the best mean final test accuracy).
 
 #include <cstdint>
 #include <filesystem>
