@@ -77,6 +77,9 @@ struct hypertrain_settings {
     bool retrain_from_scratch = true;
     std::string retrain_schedule = "best";  // ours: best (highest validation accuracy) | final (the reference's)
     int retrain_n_epochs = 50;  // -1: the last entry of n_inner_epochs_per_outer_steps
+    // ours: a retraining that diverges goes on to the method's next best schedule, up to this
+    // many trainings in all (1: the reference's single retraining)
+    std::size_t retrain_attempts = 3;
 
     // Black-box search (`fds search`, ours): the space is the schedules above (schedule_space.hpp).
     std::string search_method = "random";  // random | hyperband

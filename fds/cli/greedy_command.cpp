@@ -89,8 +89,7 @@ int run_greedy_hypertrain(const hypertrain_settings& settings, const std::string
                               {"last_test_acc", learned.test_acc},
                               {"hypertrain_seconds", learned.seconds}};
     add_retrain_summary(summary,
-                        retrain_and_summarize(settings, dataset, learned.schedule, "the learned schedule", "final",
-                                              reporter, progress),
+                        retrain_and_summarize(settings, dataset, {{learned.schedule, "learned"}}, reporter, progress),
                         learned.seconds);
     run.write_summary(summary);
     reporter.finish();

@@ -16,6 +16,7 @@
 #include <fds/hyper_trainer.hpp>
 #include <fds/retrain.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <iomanip>
 #include <ostream>
@@ -77,6 +78,31 @@ void draw_plot(const run_directory& run, const std::vector<nlohmann::json>& hist
         reporter.message("warning: " + outcome.warning);
         warned = true;
     }
+}
+
+// The schedule settings.retrain_schedule names, then the other outer steps' schedules by
+// validation accuracy (each once), then the final one.
+std::vector<retrain_candidate> retrain_candidates(const hyper_trainer& trainer, const std::vector<nlohmann::json>& history) {
+    std::vector<retrain_candidate> candidates = {{trainer.retrain_schedule(), trainer.settings().retrain_schedule}};
+    std::vector<const nlohmann::json*> steps;
+    for (const nlohmann::json& record : history)
+        if (!record.value("diverged", false) && !record.value("reverted", false)) steps.push_back(&record);
+    std::stable_sort(steps.begin(), steps.end(), [](const nlohmann::json* a, const nlohmann::json* b) {
+        return a->at("val_acc").get<double>() > b->at("val_acc").get<double>();
+    });
+    auto listed = [&](const hyper_values& values) {
+        for (const retrain_candidate& candidate : candidates)
+            if (candidate.schedule.lr == values.lr && candidate.schedule.mom == values.mom && candidate.schedule.wd == values.wd)
+                return true;
+        return false;
+    };
+    for (const nlohmann::json* step : steps) {
+        hyper_values values = hyper_values_from_json(schedules_of(*step), "history");
+        if (!listed(values))
+            candidates.push_back({std::move(values), "outer step " + std::to_string(step->at("outer_step").get<std::size_t>() + 1)});
+    }
+    if (!listed(trainer.current())) candidates.push_back({trainer.current(), "final"});
+    return candidates;
 }
 
 }  // namespace detail
@@ -198,8 +224,8 @@ int run_hypertrain(const std::vector<std::string>& arguments, std::ostream& outp
         summary["last_test_acc"] = history.back()["test_acc"];
     }
     add_retrain_summary(summary,
-                        retrain_and_summarize(settings, dataset, retrained, "the " + settings.retrain_schedule + " schedule",
-                                              settings.retrain_schedule, reporter, progress),
+                        retrain_and_summarize(settings, dataset, detail::retrain_candidates(trainer, history), reporter,
+                                              progress),
                         hypertrain_seconds);
     run.write_summary(summary);
     detail::draw_plot(run, history, learned, reporter, plot_warned);

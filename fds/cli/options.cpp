@@ -198,6 +198,9 @@ std::vector<option_spec> make_setting_options() {
                       {"best", "final"}));
     add(field_option("retrain_n_epochs", &S::retrain_n_epochs,
                      "retraining epochs (-1: the last entry of n_inner_epochs_per_outer_steps)", at_least(-1)));
+    add(field_option("retrain_attempts", &S::retrain_attempts,
+                     "trainings allowed when a retraining diverges (each next one with the next best schedule)",
+                     at_least(1)));
     // black-box search (fds search)
     add(choice_option("search_method", &S::search_method,
                       "fds search: random, hyperband or hand (cosine, lr0 in {0.01, 0.03, 0.1})",

@@ -1,31 +1,47 @@
 #include "retrain_summary.hpp"
 
-
 #include <fds/hyper_trainer.hpp>
 #include <fds/retrain.hpp>
+
+#include <stdexcept>
 
 namespace fds::cli {
 
 nlohmann::json retrain_and_summarize(const hypertrain_settings& settings, const data::dataset& dataset,
-                                     const hyper_values& schedule, const std::string& what, const std::string& label,
-                                     progress_reporter& reporter, const progress_callback& progress) {
+                                     const std::vector<retrain_candidate>& candidates, progress_reporter& reporter,
+                                     const progress_callback& progress) {
     if (!settings.retrain_from_scratch || settings.retrain_n_epochs <= 0) return nullptr;
-    reporter.message("fds: retraining " + what + " from scratch for " + std::to_string(settings.retrain_n_epochs) +
-                     (settings.retrain_n_epochs == 1 ? " epoch" : " epochs"));
-    const retrain_result result = retrain(settings, dataset, schedule, progress);
-    if (result.diverged)
+    if (candidates.empty()) throw std::logic_error("retrain_and_summarize: no schedule to retrain");
+    const std::size_t attempts_allowed = std::min<std::size_t>(std::max<std::size_t>(settings.retrain_attempts, 1),
+                                                               candidates.size());
+    nlohmann::json attempts = nlohmann::json::array();
+    retrain_result result;
+    double seconds = 0.0;
+    std::size_t used = 0;
+    for (; used < attempts_allowed; ++used) {
+        const retrain_candidate& candidate = candidates[used];
+        reporter.message("fds: retraining the " + candidate.label + " schedule from scratch for " +
+                         std::to_string(settings.retrain_n_epochs) + (settings.retrain_n_epochs == 1 ? " epoch" : " epochs"));
+        result = retrain(settings, dataset, candidate.schedule, progress);
+        seconds += result.seconds;
+        attempts.push_back({{"schedule", candidate.label}, {"diverged", result.diverged}, {"seconds", result.seconds}});
+        if (!result.diverged) break;
         reporter.message("fds: retraining diverged (non-finite training loss) after " +
-                         std::to_string(result.epoch_test_acc.size()) + " epochs: " + what +
-                         " is unstable from other initial weights; its test accuracy counts as 0");
+                         std::to_string(result.epoch_test_acc.size()) + " epochs: the " + candidate.label +
+                         " schedule is unstable from other initial weights" +
+                         (used + 1 < attempts_allowed ? "; trying the next candidate" : "; its test accuracy counts as 0"));
+    }
+    const retrain_candidate& last = candidates[std::min(used, attempts_allowed - 1)];
     auto finite_or_null = [](double x) { return std::isfinite(x) ? nlohmann::json(x) : nlohmann::json(); };
     return {{"epochs", settings.retrain_n_epochs},
-            {"schedule", label},
-            {"values", to_json(schedule)},
+            {"schedule", last.label},
+            {"values", to_json(last.schedule)},
             {"test_acc", result.test_acc},
             {"test_loss", finite_or_null(result.test_loss)},
             {"epoch_test_acc", result.epoch_test_acc},
-            {"seconds", result.seconds},
-            {"diverged", result.diverged}};
+            {"seconds", seconds},
+            {"diverged", result.diverged},
+            {"attempts", attempts}};
 }
 
 void add_retrain_summary(nlohmann::json& summary, const nlohmann::json& retrain, double search_seconds) {

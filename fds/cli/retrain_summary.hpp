@@ -1,12 +1,17 @@
 #pragma once
 // The retraining every method ends with (`hypertrain`, `hypertrain --method hd|greedy`,
-// `search`): the chosen schedule retrained from scratch and tested (fds/retrain.hpp), reported in
-// the progress output and summarized for summary.json as
-//   {"epochs", "schedule", "values", "test_acc", "test_loss", "epoch_test_acc", "seconds", "diverged"}.
+// `search`): the chosen schedule retrained from scratch and tested (fds/retrain.hpp). A schedule
+// that wins on the validation split can still diverge from other initial weights; then the next
+// candidate (the method's next best) is retrained, up to settings.retrain_attempts trainings in
+// all, and every attempt is recorded. The summary for summary.json:
+//   {"epochs", "schedule" (the label of the schedule retrained last), "values", "test_acc",
+//    "test_loss", "epoch_test_acc", "seconds" (all attempts), "diverged" (the last attempt),
+//    "attempts": [{"schedule", "diverged", "seconds"}]}
 
 #include "progress.hpp"
 
 #include <string>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -17,11 +22,15 @@
 
 namespace fds::cli {
 
-// Null when settings.retrain_from_scratch is off. `what` names the schedule in messages ("the
-// best schedule") and `label` in the summary ("best").
+struct retrain_candidate {
+    hyper_values schedule;
+    std::string label;  // "best", "outer step 3", "trial 5": in messages and in the summary
+};
+
+// Null when settings.retrain_from_scratch is off. Candidates in order of preference (at least one).
 nlohmann::json retrain_and_summarize(const hypertrain_settings& settings, const data::dataset& dataset,
-                                     const hyper_values& schedule, const std::string& what, const std::string& label,
-                                     progress_reporter& reporter, const progress_callback& progress);
+                                     const std::vector<retrain_candidate>& candidates, progress_reporter& reporter,
+                                     const progress_callback& progress);
 
 // Adds "retrain", "retrain_test_acc", "retrain_seconds" and "total_seconds" (search_seconds plus
 // the retraining's) to a summary.

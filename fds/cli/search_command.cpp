@@ -23,6 +23,7 @@
 #include <fds/search/hyperband.hpp>
 #include <fds/search/random_search.hpp>
 
+#include <algorithm>
 #include <iomanip>
 #include <map>
 #include <ostream>
@@ -102,6 +103,21 @@ trial_outcome outcome_of(const nlohmann::json& record, const trial_request& requ
     } catch (const std::runtime_error& error) {
         throw std::runtime_error(where + ": " + error.what());
     }
+}
+
+// The full-length trials by validation accuracy, the winner first.
+std::vector<retrain_candidate> retrain_candidates(const search::search_result& result) {
+    const search::search_trial& best = result.best();
+    std::vector<const search::search_trial*> trials;
+    for (const search::search_trial& trial : result.trials)
+        if (trial.request.epochs == best.request.epochs && !trial.outcome.diverged) trials.push_back(&trial);
+    std::stable_sort(trials.begin(), trials.end(), [](const search::search_trial* a, const search::search_trial* b) {
+        return a->outcome.val_acc > b->outcome.val_acc;
+    });
+    std::vector<retrain_candidate> candidates = {{best.request.schedule, "best (trial " + std::to_string(best.request.id + 1) + ")"}};
+    for (const search::search_trial* trial : trials)
+        if (trial != &best) candidates.push_back({trial->request.schedule, "trial " + std::to_string(trial->request.id + 1)});
+    return candidates;
 }
 
 }  // namespace detail
@@ -188,10 +204,7 @@ int run_search(const std::vector<std::string>& arguments, std::ostream& output, 
                               {"best", to_json(best.request.schedule)},
                               {"best_val_acc", best.outcome.val_acc},
                               {"search_seconds", search_seconds}};
-    add_retrain_summary(summary,
-                        retrain_and_summarize(settings, dataset, best.request.schedule,
-                                              "the best configuration (trial " + std::to_string(best.request.id + 1) + ")",
-                                              "best", reporter, {}),
+    add_retrain_summary(summary, retrain_and_summarize(settings, dataset, detail::retrain_candidates(result), reporter, {}),
                         search_seconds);
     run.write_summary(summary);
     reporter.finish();

@@ -3,6 +3,10 @@
 
 #include <fds/cli/commands.hpp>
 #include <fds/cli/options.hpp>
+#include <fds/cli/progress.hpp>
+#include <fds/cli/retrain_summary.hpp>
+
+#include <data/dataset.hpp>
 
 #include <filesystem>
 #include <fstream>
@@ -392,4 +396,37 @@ BOOST_AUTO_TEST_CASE(compare_writes_every_run_and_resumes_without_rerunning_the_
     BOOST_TEST(contains(refused.errors, "bohb"));
     fs::remove_all(data);
     fs::remove_all(out);
+}
+
+BOOST_AUTO_TEST_CASE(a_retraining_that_diverges_goes_on_to_the_next_candidate_and_says_so) {
+    fs::path data = testing::write_fashion_mnist_subset(fresh_path("fallback_data"), 512, 200);
+    fds::hypertrain_settings settings;
+    settings.dataset = "FashionMNIST";
+    settings.datasets_path = data.string();
+    settings.architecture = "MLP";
+    settings.train_batch_size = 128;
+    settings.val_batch_size = 100;
+    settings.retrain_n_epochs = 1;
+    const fds::data::dataset dataset = fds::data::load_dataset("FashionMNIST", data.string());
+    const std::vector<retrain_candidate> candidates = {{{{1e30}, {0.9}, {5e-4}}, "unstable"},
+                                                       {{{0.05}, {0.9}, {5e-4}}, "stable"}};
+    std::ostringstream messages;
+    progress_reporter reporter(messages, false, {});
+    const json retrained = retrain_and_summarize(settings, dataset, candidates, reporter, {});
+    BOOST_TEST(retrained["schedule"] == "stable");
+    BOOST_TEST(retrained["diverged"] == false);
+    BOOST_TEST(retrained["test_acc"].get<double>() > 0.3);
+    BOOST_REQUIRE(retrained["attempts"].size() == 2u);
+    BOOST_TEST(retrained["attempts"][0]["schedule"] == "unstable");
+    BOOST_TEST(retrained["attempts"][0]["diverged"] == true);
+    BOOST_TEST(retrained["seconds"].get<double>() >= retrained["attempts"][1]["seconds"].get<double>());
+    BOOST_TEST(contains(messages.str(), "trying the next candidate"));
+
+    settings.retrain_attempts = 1;  // the reference's single retraining
+    const json single = retrain_and_summarize(settings, dataset, candidates, reporter, {});
+    BOOST_TEST(single["schedule"] == "unstable");
+    BOOST_TEST(single["diverged"] == true);
+    BOOST_TEST(single["test_acc"] == 0.0);
+    BOOST_TEST(single["attempts"].size() == 1u);
+    fs::remove_all(data);
 }
