@@ -461,8 +461,12 @@ std::vector<std::string> differing_settings(const nlohmann::json& recorded, cons
     std::set<std::string> keys;
     for (const auto& item : recorded.items()) keys.insert(item.key());
     for (const auto& item : requested.items()) keys.insert(item.key());
+    // an option added after the run was recorded, at its default, leaves the experiment as it was
+    static const nlohmann::json defaults = settings_to_json(hypertrain_settings{});
     for (const std::string& key : keys) {
         if (ignored_keys.count(key)) continue;
+        if (!recorded.contains(key) && requested.contains(key) && defaults.contains(key) && requested[key] == defaults[key])
+            continue;
         nlohmann::json old_value = recorded.contains(key) ? recorded[key] : nlohmann::json("(absent)");
         nlohmann::json new_value = requested.contains(key) ? requested[key] : nlohmann::json("(absent)");
         bool same = old_value == new_value;

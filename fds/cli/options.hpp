@@ -73,7 +73,9 @@ nlohmann::json read_config_file(const std::string& path);
 // (retrain_n_epochs = -1 means the last entry of the budget list).
 hypertrain_settings resolve_settings(hypertrain_settings settings);
 
-// Keys whose values differ between two settings objects, each as "key: old -> new".
+// Keys whose values differ between two settings objects, each as "key: old -> new". A key missing
+// from `recorded` (an option newer than the recorded run) counts as the same when `requested`
+// holds its default.
 std::vector<std::string> differing_settings(const nlohmann::json& recorded, const nlohmann::json& requested,
                                             const std::set<std::string>& ignored_keys);
 

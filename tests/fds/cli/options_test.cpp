@@ -253,3 +253,14 @@ BOOST_AUTO_TEST_CASE(a_restricted_grammar_refuses_other_settings) {
         BOOST_TEST(contains(error.what(), "fds info: unknown option '--n_lrs'"));
     }
 }
+
+BOOST_AUTO_TEST_CASE(an_option_newer_than_the_recorded_run_is_the_same_experiment_at_its_default) {
+    json recorded = settings_to_json(fds::hypertrain_settings{});
+    recorded.erase("retrain_attempts");
+    BOOST_TEST(differing_settings(recorded, settings_to_json(fds::hypertrain_settings{}), {}).empty());
+    fds::hypertrain_settings changed;
+    changed.retrain_attempts = 1;
+    const std::vector<std::string> differences = differing_settings(recorded, settings_to_json(changed), {});
+    BOOST_REQUIRE(differences.size() == 1u);
+    BOOST_TEST(differences[0] == "retrain_attempts: \"(absent)\" -> 1");
+}
