@@ -36,6 +36,10 @@ const std::vector<std::string>& hand_schedule_shapes();
 // Throws std::invalid_argument naming the field for an unknown shape or a value out of range.
 hyper_values hand_schedule_values(const hand_schedule& schedule, std::size_t total_steps);
 
+// The cosine from lr0 sampled at the centres of `buckets` equal buckets: lr0 (1 + cos(pi (j + 1/2) / n)) / 2,
+// every value > 0 (a start FDS refines; hyper_trainer's inner_lr_init_shape).
+std::vector<double> cosine_bucket_values(double lr0, std::size_t buckets);
+
 // ---------------------------------------------------------------------------------------------
 // Implementation
 // ---------------------------------------------------------------------------------------------
@@ -53,6 +57,14 @@ inline double cosine_factor(std::size_t step, std::size_t steps) {
 }
 
 }  // namespace detail
+
+inline std::vector<double> cosine_bucket_values(double lr0, std::size_t buckets) {
+    std::vector<double> values(buckets);
+    const double pi = 3.14159265358979323846;
+    for (std::size_t j = 0; j < buckets; ++j)
+        values[j] = lr0 * 0.5 * (1.0 + std::cos(pi * (static_cast<double>(j) + 0.5) / static_cast<double>(buckets)));
+    return values;
+}
 
 inline hyper_values hand_schedule_values(const hand_schedule& schedule, std::size_t total_steps) {
     const auto& shapes = hand_schedule_shapes();

@@ -40,6 +40,7 @@
 
 #include <data/dataset.hpp>
 #include <data/validation_split.hpp>
+#include <fds/hand_schedule.hpp>
 #include <fds/hypergradient.hpp>
 #include <fds/hypertrain_settings.hpp>
 #include <fds/inner_loop.hpp>
@@ -155,7 +156,13 @@ basic_hyper_trainer<Scalar>::basic_hyper_trainer(const hypertrain_settings& sett
     for (std::size_t epochs : settings.n_inner_epochs_per_outer_steps)
         if (epochs == 0) throw std::invalid_argument("n_inner_epochs_per_outer_steps: an outer step has 0 epochs");
     nn::check_initializer(initializer_of(settings));
-    current_.lr.assign(settings.n_lrs, settings.inner_lr_init);
+    if (settings.inner_lr_init_shape == "cosine")
+        current_.lr = cosine_bucket_values(settings.inner_lr_init, settings.n_lrs);
+    else if (settings.inner_lr_init_shape == "constant")
+        current_.lr.assign(settings.n_lrs, settings.inner_lr_init);
+    else
+        throw std::invalid_argument("inner_lr_init_shape: expected constant or cosine, found \"" +
+                                    settings.inner_lr_init_shape + "\"");
     current_.mom.assign(settings.n_moms, settings.inner_mom_init);
     current_.wd.assign(settings.n_wds, settings.inner_wd_init);
     best_ = current_;

@@ -88,3 +88,16 @@ BOOST_AUTO_TEST_CASE(bad_fields_are_refused_by_name) {
     schedule.warmup_fraction = 1;
     expect_refused(schedule, "warmup_fraction");
 }
+
+BOOST_AUTO_TEST_CASE(cosine_bucket_values_sample_the_cosine_at_bucket_centres) {
+    const double pi = 3.14159265358979323846;
+    const std::vector<double> values = fds::cosine_bucket_values(0.1, 4);
+    BOOST_REQUIRE(values.size() == 4u);
+    const double centres[] = {0.125, 0.375, 0.625, 0.875};
+    for (std::size_t j = 0; j < 4; ++j) {
+        BOOST_TEST(values[j] == 0.05 * (1 + std::cos(pi * centres[j])), boost::test_tools::tolerance(1e-14));
+        BOOST_TEST(values[j] > 0.0);
+    }
+    BOOST_TEST(values[0] + values[3] == 0.1, boost::test_tools::tolerance(1e-14));  // symmetric about lr0 / 2
+    BOOST_TEST(fds::cosine_bucket_values(0.1, 1) == std::vector<double>{0.05});
+}

@@ -141,6 +141,18 @@ BOOST_AUTO_TEST_CASE(retraining_uses_the_best_or_the_final_schedule_as_asked) {
     BOOST_TEST(final_trainer.retrain_schedule().lr == final_trainer.current().lr);
 }
 
+BOOST_AUTO_TEST_CASE(a_cosine_start_shapes_the_first_learning_rates_and_unknown_shapes_are_refused) {
+    const auto dataset = fds::testing::synthetic_dataset(200, 40, 1);
+    auto settings = small_settings();
+    settings.inner_lr_init_shape = "cosine";
+    settings.inner_lr_init = 0.2;
+    auto trainer = small_trainer(settings, dataset);
+    BOOST_TEST(trainer.current().lr == fds::cosine_bucket_values(0.2, settings.n_lrs));
+    BOOST_TEST(trainer.run_outer_step({}).schedules_used.lr == fds::cosine_bucket_values(0.2, settings.n_lrs));
+    settings.inner_lr_init_shape = "linear";
+    BOOST_CHECK_THROW(small_trainer(settings, dataset), std::invalid_argument);
+}
+
 BOOST_AUTO_TEST_CASE(the_run_stops_when_every_learned_type_has_converged) {
     const auto dataset = fds::testing::synthetic_dataset(200, 40, 1);
     auto settings = small_settings();
