@@ -9,7 +9,11 @@
 //     h_{s+1} = update(h_s, hg_s)
 //
 // - HD (Baydin et al., ICLR 2018): S = T (one step per segment), L = the next training batch's
-//   loss, h <- h - beta_X hg (hd_lr_beta, hd_mom_beta, hd_wd_beta), kept in the valid ranges.
+//   loss, and the paper's multiplicative rule on the normalized hypergradient
+//   c = (grad L . Z) / (|grad L| |Z|) (a cosine, so the step does not depend on the gradients'
+//   scale): lr <- lr (1 - beta c), wd <- wd (1 - beta c), (1 - mom) <- (1 - mom) (1 + beta c),
+//   with beta = hd_lr_beta, hd_wd_beta, hd_mom_beta, kept in the valid ranges. (The additive rule
+//   h <- h - beta hg diverged on LeNet: its steps grow with the gradients.)
 // - Greedy FDS: S = ceil(T / greedy_horizon), L = the validation loss as FDS's
 //   (hypergradient.hpp), h updated by the configured outer optimizer with one bucket per type.
 //   With one segment (greedy_horizon >= T) this is FDS's first outer step with one bucket per
@@ -57,6 +61,7 @@ struct greedy_segment_record {
     std::size_t segment = 0, first_step = 0, steps = 0;
     double lr = 0.0, mom = 0.0, wd = 0.0;  // the values the segment trained with
     hyper_values hypergradient;             // one entry per learned type (empty: not learned)
+    hyper_values cosine;                    // hypergradient direction: (grad L . Z) / (|grad L| |Z|), same entries
     double train_loss = 0.0;                // mean over the segment's batches
 };
 
@@ -74,8 +79,8 @@ struct greedy_run {
 template <class Scalar>
 using greedy_objective = std::function<xt::xarray<Scalar>(const xt::xarray<Scalar>& parameters, std::size_t next_step)>;
 
-// h_{s+1} from h_s and hg_s, for one type.
-using greedy_update = std::function<double(hyper_type type, double value, double hypergradient)>;
+// h_{s+1} from h_s, hg_s and its cosine c_s, for one type.
+using greedy_update = std::function<double(hyper_type type, double value, double hypergradient, double cosine)>;
 
 // The segments of a run of total_steps steps from initial_parameters (zero velocity): batch_at(t)
 // gives step t's batch. Types not in `learned` keep their start values and carry no tangent.
@@ -95,6 +100,35 @@ greedy_run greedy_hyper_train(nn::network<Scalar>& network, const hypertrain_set
 // ---------------------------------------------------------------------------------------------
 // Implementation
 // ---------------------------------------------------------------------------------------------
+
+namespace detail {
+
+// (direction . Z_k) / (|direction| |Z_k|) for every slot k, by its owner (0 where either is zero).
+template <class Scalar>
+hyper_values tangent_cosines(const autodiff::dual_tensor<Scalar>& parameters, const xt::xarray<Scalar>& direction,
+                             const tangent_layout& layout) {
+    const xt::xarray<Scalar> projections = autodiff::project_tangents(parameters, direction);
+    double direction_norm = 0.0;
+    for (Scalar x : direction) direction_norm += static_cast<double>(x) * static_cast<double>(x);
+    direction_norm = std::sqrt(direction_norm);
+    hyper_values cosines;
+    for (hyper_type type : {hyper_type::lr, hyper_type::mom, hyper_type::wd})
+        if (layout.learned(type)) cosines.of(type).assign(layout.bucket_count(type), 0.0);
+    const std::size_t width = parameters.size();
+    for (std::size_t slot = 0; slot < layout.tangent_count(); ++slot) {
+        double norm = 0.0;
+        if (slot < parameters.live_tangents()) {
+            const Scalar* row = parameters.live_tangent_block().data() + slot * width;
+            for (std::size_t p = 0; p < width; ++p) norm += static_cast<double>(row[p]) * static_cast<double>(row[p]);
+        }
+        const double denominator = direction_norm * std::sqrt(norm);
+        const auto& owner = layout.owner(slot);
+        cosines.of(owner.type)[owner.bucket] = denominator > 0 ? static_cast<double>(projections(slot)) / denominator : 0.0;
+    }
+    return cosines;
+}
+
+}  // namespace detail
 
 inline greedy_method parse_greedy_method(const std::string& name) {
     if (name == "hd") return greedy_method::hd;
@@ -155,9 +189,10 @@ greedy_run run_greedy_segments(nn::network<Scalar>& network, const xt::xarray<Sc
         }
         const xt::xarray<Scalar> direction = objective(parameters, end);
         record.hypergradient = hypergradients(inner.parameters, direction, layout, inner.tangent_steps);
+        record.cosine = detail::tangent_cosines(inner.parameters, direction, layout);
         for (hyper_type type : types) {
             const auto i = static_cast<std::size_t>(type);
-            if (learned[i]) values[i] = update(type, values[i], record.hypergradient.of(type)[0]);
+            if (learned[i]) values[i] = update(type, values[i], record.hypergradient.of(type)[0], record.cosine.of(type)[0]);
         }
         run.segments.push_back(record);
         first_step = end;
@@ -211,10 +246,12 @@ greedy_run greedy_hyper_train(nn::network<Scalar>& network, const hypertrain_set
             data::batch batch = batch_at(next_step);
             return network.loss_and_gradient(parameters, images_as<Scalar>(std::move(batch.images)), batch.labels).gradient;
         };
-        update = [&](hyper_type type, double value, double hypergradient) {
+        update = [&](hyper_type type, double value, double, double cosine) {
             const valid_range range = settings.hyper_ranges ? valid_range::of(type) : valid_range::unbounded();
-            if (!std::isfinite(hypergradient)) return value;
-            return range.project(value - betas[static_cast<std::size_t>(type)] * hypergradient);
+            if (!std::isfinite(cosine)) return value;
+            const double beta = betas[static_cast<std::size_t>(type)];
+            if (type == hyper_type::mom) return range.project(1.0 - (1.0 - value) * (1.0 + beta * cosine));
+            return range.project(value * (1.0 - beta * cosine));
         };
     } else {
         for (hyper_type type : {hyper_type::lr, hyper_type::mom, hyper_type::wd})
@@ -222,7 +259,7 @@ greedy_run greedy_hyper_train(nn::network<Scalar>& network, const hypertrain_set
         objective = [&](const xt::xarray<Scalar>& parameters, std::size_t) {
             return mean_validation_gradient(network, parameters, validation).gradient;
         };
-        update = [&](hyper_type type, double value, double hypergradient) {
+        update = [&](hyper_type type, double value, double hypergradient, double) {
             return optimizers[static_cast<std::size_t>(type)]->update({value}, {hypergradient})[0];
         };
     }

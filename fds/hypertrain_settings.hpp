@@ -70,9 +70,9 @@ struct hypertrain_settings {
     // Greedy alternatives (`fds hypertrain --method hd|greedy`, ours: greedy_hyper_training.hpp).
     std::string method = "fds";      // fds | hd (Baydin et al. 2018) | greedy (truncated-horizon FDS)
     std::size_t greedy_horizon = 50; // greedy: inner steps per hypergradient and update
-    double hd_lr_beta = 1e-3;        // hd: hyper-learning rate of lr (h <- h - beta dL/dh)
-    double hd_mom_beta = 1e-3;       // hd: of momentum
-    double hd_wd_beta = 1e-6;        // hd: of weight decay
+    double hd_lr_beta = 0.01;        // hd: lr <- lr (1 - beta cos(grad L, dtheta/dlr)), per step
+    double hd_mom_beta = 0.01;       // hd: the same on 1 - momentum
+    double hd_wd_beta = 0.01;        // hd: the same on weight decay
 
     // Retraining from scratch with the learned schedule on the whole training set.
     bool retrain_from_scratch = true;

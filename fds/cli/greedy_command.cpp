@@ -29,13 +29,15 @@ namespace detail {
 
 nlohmann::json segment_line(const greedy_segment_record& record) {
     auto finite_or_null = [](double x) { return std::isfinite(x) ? nlohmann::json(x) : nlohmann::json(); };
-    nlohmann::json hypergradient = nlohmann::json::object();
+    nlohmann::json hypergradient = nlohmann::json::object(), cosine = nlohmann::json::object();
     for (hyper_type type : {hyper_type::lr, hyper_type::mom, hyper_type::wd})
-        if (!record.hypergradient.of(type).empty())
+        if (!record.hypergradient.of(type).empty()) {
             hypergradient[hyper_type_name(type)] = finite_or_null(record.hypergradient.of(type)[0]);
+            cosine[hyper_type_name(type)] = finite_or_null(record.cosine.of(type)[0]);
+        }
     return {{"segment", record.segment}, {"first_step", record.first_step}, {"steps", record.steps},
             {"lr", record.lr},           {"mom", record.mom},               {"wd", record.wd},
-            {"hypergrad", hypergradient}, {"train_loss", finite_or_null(record.train_loss)}};
+            {"hypergrad", hypergradient}, {"cosine", cosine}, {"train_loss", finite_or_null(record.train_loss)}};
 }
 
 }  // namespace detail

@@ -190,9 +190,9 @@ std::vector<option_spec> make_setting_options() {
                       {"fds", "hd", "greedy"}));
     add(field_option("greedy_horizon", &S::greedy_horizon, "greedy: inner steps per hypergradient and update",
                      at_least(1)));
-    add(field_option("hd_lr_beta", &S::hd_lr_beta, "hd: hyper-learning rate of the learning rate", at_least(0)));
-    add(field_option("hd_mom_beta", &S::hd_mom_beta, "hd: hyper-learning rate of the momentum", at_least(0)));
-    add(field_option("hd_wd_beta", &S::hd_wd_beta, "hd: hyper-learning rate of the weight decay", at_least(0)));
+    add(field_option("hd_lr_beta", &S::hd_lr_beta, "hd: step of the multiplicative rule on the learning rate (per step, times the hypergradient's cosine)", closed_unit()));
+    add(field_option("hd_mom_beta", &S::hd_mom_beta, "hd: step of the multiplicative rule on the 1 - momentum (per step, times the hypergradient's cosine)", closed_unit()));
+    add(field_option("hd_wd_beta", &S::hd_wd_beta, "hd: step of the multiplicative rule on the weight decay (per step, times the hypergradient's cosine)", closed_unit()));
     // other
     add(field_option("retrain_from_scratch", &S::retrain_from_scratch,
                      "retrain from scratch with the learned schedule on the whole training set"));

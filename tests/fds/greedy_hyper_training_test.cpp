@@ -54,7 +54,7 @@ BOOST_AUTO_TEST_CASE(hd_hypergradient_is_the_finite_difference_of_the_next_train
         auto batch = batch_at(next);
         return network.loss_and_gradient(parameters, fds::images_as<double>(std::move(batch.images)), batch.labels).gradient;
     };
-    const fds::greedy_update keep = [](hyper_type, double value, double) { return value; };
+    const fds::greedy_update keep = [](hyper_type, double value, double, double) { return value; };
     const auto run = fds::run_greedy_segments<double>(network, initial, 3, 3, start, {true, true, true}, options,
                                                       batch_at, next_training_loss, keep);
     BOOST_TEST_REQUIRE(run.segments.size() == 3u);
@@ -100,13 +100,13 @@ BOOST_AUTO_TEST_CASE(greedy_with_one_segment_is_the_first_outer_step_of_fds) {
     BOOST_TEST(greedy.schedule.lr == std::vector<double>{settings.inner_lr_init});
 }
 
-BOOST_AUTO_TEST_CASE(hd_moves_each_value_by_minus_beta_times_its_hypergradient_within_the_ranges) {
+BOOST_AUTO_TEST_CASE(hd_moves_each_value_by_its_multiplicative_rule_within_the_ranges) {
     const auto dataset = fds::testing::synthetic_dataset(200, 40, 2);
     auto settings = small_settings();
     settings.method = "hd";
     settings.hd_lr_beta = 0.05;
     settings.hd_mom_beta = 0.5;
-    settings.hd_wd_beta = 1e-3;
+    settings.hd_wd_beta = 0.2;
     auto network = small_network();
     const fds::greedy_run run = fds::greedy_hyper_train(network, settings, dataset, {});
     BOOST_TEST_REQUIRE(!run.diverged);
@@ -118,7 +118,13 @@ BOOST_AUTO_TEST_CASE(hd_moves_each_value_by_minus_beta_times_its_hypergradient_w
         for (hyper_type type : {hyper_type::lr, hyper_type::mom, hyper_type::wd}) {
             const auto range = fds::valid_range::of(type);
             const double value = run.schedule.of(type)[s], next = run.schedule.of(type)[s + 1];
-            const double expected = range.project(value - betas[static_cast<int>(type)] * run.segments[s].hypergradient.of(type)[0]);
+            const double cosine = run.segments[s].cosine.of(type)[0], beta = betas[static_cast<int>(type)];
+            BOOST_TEST(std::abs(cosine) <= 1.0 + 1e-12);
+            // a positive hypergradient (raising h raises the loss) has a positive cosine: h goes down
+            const double hypergradient = run.segments[s].hypergradient.of(type)[0];
+            BOOST_TEST((cosine == 0 || (cosine > 0) == (hypergradient > 0)));
+            const double expected = type == hyper_type::mom ? range.project(1 - (1 - value) * (1 + beta * cosine))
+                                                            : range.project(value * (1 - beta * cosine));
             BOOST_TEST(next == expected);
             BOOST_TEST(next >= range.lower);
             BOOST_TEST(next <= range.upper);
