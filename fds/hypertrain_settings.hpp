@@ -85,6 +85,7 @@ struct hypertrain_settings {
     // Black-box search (`fds search`, ours): the space is the schedules above (schedule_space.hpp).
     std::string search_method = "random";  // random | hyperband
     std::size_t search_trials = 20;        // random search: configurations tried
+    double search_seconds_budget = 0.0;    // random search: no trial starts after this many seconds (0: none)
     std::size_t search_max_epochs = 0;     // epochs of a full-length trial, Hyperband's R (0: retrain_n_epochs)
     double search_eta = 3.0;               // Hyperband: keep 1 / eta of the configurations per rung
     double search_lr_min = 1e-3, search_lr_max = 1.0;    // log-uniform

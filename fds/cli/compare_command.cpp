@@ -44,6 +44,7 @@ std::string compare_help() {
          << "  fds        FDS (fds hypertrain)\n"
          << "  random     random search (fds search --search_method random)\n"
          << "  hyperband  Hyperband (fds search --search_method hyperband)\n"
+         << "  random_at_fds_time  random search given the wall time FDS took for the same seed (after fds)\n"
          << "Every option below goes to every method. Re-running the same command resumes where it stopped.\n\n"
          << "  --methods LIST                        comma-separated methods [default " << default_methods << "]\n"
          << "  --seeds N                             seeds per method [default 3]\n"
@@ -81,8 +82,12 @@ std::size_t parse_seed_count(const std::string& text) {
     throw usage_error("--seeds must be an integer in [1, 1000], found '" + text + "'");
 }
 
-std::vector<std::string> method_command(const std::string& method) {
+// fds_seconds: the search seconds of this seed's FDS run (for random_at_fds_time).
+std::vector<std::string> method_command(const std::string& method, double fds_seconds) {
     if (method == "fds") return {"hypertrain"};
+    if (method == "random_at_fds_time")
+        return {"search", "--search_method", "random", "--search_trials", "1000000", "--search_seconds_budget",
+                std::to_string(fds_seconds)};
     if (method == "hd" || method == "greedy") return {"hypertrain", "--method", method};
     return {"search", "--search_method", method};
 }
@@ -132,6 +137,9 @@ int run_compare(const std::vector<std::string>& arguments, std::ostream& output,
     const hypertrain_settings settings = resolve_settings(parsed.settings);
     const std::vector<std::string> methods =
         detail::parse_methods(parsed.extra.count("methods") ? parsed.extra["methods"] : detail::default_methods);
+    const auto position = [&](const std::string& name) { return std::find(methods.begin(), methods.end(), name); };
+    if (position("random_at_fds_time") != methods.end() && position("fds") > position("random_at_fds_time"))
+        throw usage_error("--methods: random_at_fds_time needs fds before it (it is given FDS's wall time)");
     const std::size_t seed_count = parsed.extra.count("seeds") ? detail::parse_seed_count(parsed.extra["seeds"]) : 3;
     const std::string directory =
         parsed.extra.count("out") ? parsed.extra["out"]
@@ -150,12 +158,13 @@ int run_compare(const std::vector<std::string>& arguments, std::ostream& output,
     nlohmann::json runs = nlohmann::json::array();
     std::vector<std::uint64_t> seeds;
     for (std::size_t s = 0; s < seed_count; ++s) seeds.push_back(settings.seed + s);
-    for (std::uint64_t seed : seeds)
+    for (std::uint64_t seed : seeds) {
+        double fds_seconds = 0.0;
         for (const std::string& method : methods) {
             const std::string name = method + "_S" + std::to_string(seed);
             const std::filesystem::path method_directory = run.file("runs") / name;
             const std::filesystem::path log_file = run.file("logs") / (name + ".log");
-            std::vector<std::string> command = detail::method_command(method);
+            std::vector<std::string> command = detail::method_command(method, fds_seconds);
             for (const std::string& word : {std::string("--config"), run.file("config.json").string(), std::string("--seed"),
                                             std::to_string(seed), std::string("--out"), method_directory.string()})
                 command.push_back(word);
@@ -181,8 +190,10 @@ int run_compare(const std::vector<std::string>& arguments, std::ostream& output,
                  << format_duration(method_run["final"]["seconds"].get<double>()) << " ("
                  << format_duration(seconds) << " this session)";
             reporter.message(line.str());
+            if (method == "fds") fds_seconds = method_run["final"]["seconds"].get<double>();
             runs.push_back(std::move(method_run));
         }
+    }
 
     nlohmann::json comparison = {{"format", "fds-compare"},
                                  {"version", 1},

@@ -50,7 +50,9 @@ double number_at(const nlohmann::json& object, const std::string& key, const std
     return value.get<double>();
 }
 
-bool is_search_method(const std::string& method) { return method == "random" || method == "hyperband" || method == "hand"; }
+bool is_search_method(const std::string& method) {
+    return method == "random" || method == "hyperband" || method == "hand" || method == "random_at_fds_time";
+}
 
 double mean(const std::vector<double>& values) {
     return values.empty() ? not_a_number : std::accumulate(values.begin(), values.end(), 0.0) / static_cast<double>(values.size());
@@ -69,7 +71,8 @@ nlohmann::json number_or_null(double x) { return std::isfinite(x) ? nlohmann::js
 }  // namespace detail
 
 const std::vector<std::string>& comparison_methods() {
-    static const std::vector<std::string> methods = {"hand", "hd", "greedy", "fds", "random", "hyperband"};
+    static const std::vector<std::string> methods = {"hand", "hd", "greedy", "fds", "random", "hyperband",
+                                                     "random_at_fds_time"};
     return methods;
 }
 

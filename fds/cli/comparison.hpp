@@ -38,7 +38,8 @@ std::vector<curve_point> best_so_far(const std::vector<curve_point>& evaluations
 // The best-so-far value of a curve at a time (its last point at or before t); NaN before its first.
 double curve_test_acc_at(const nlohmann::json& curve, double seconds);
 
-// Reads one method's run (`method`: fds, hd, greedy, or a search method random|hyperband|hand).
+// Reads one method's run (`method`: fds, hd, greedy, or a search method random|hyperband|hand|
+// random_at_fds_time).
 // Throws std::runtime_error naming the file and key when the run is not finished or malformed.
 nlohmann::json read_method_run(const std::string& method, std::uint64_t seed, const std::filesystem::path& directory);
 

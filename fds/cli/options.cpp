@@ -209,6 +209,9 @@ std::vector<option_spec> make_setting_options() {
                       "fds search: random, hyperband or hand (cosine, lr0 in {0.01, 0.03, 0.1})",
                       {"random", "hyperband", "hand"}));
     add(field_option("search_trials", &S::search_trials, "fds search: random search's configurations", at_least(1)));
+    add(field_option("search_seconds_budget", &S::search_seconds_budget,
+                     "fds search: random search starts no trial after this many seconds of trials (0: no limit)",
+                     at_least(0)));
     add(field_option("search_max_epochs", &S::search_max_epochs,
                      "fds search: epochs of a full-length trial, Hyperband's R (0: retrain_n_epochs)", at_least(0)));
     add(field_option("search_eta", &S::search_eta, "fds search: Hyperband keeps 1/eta per rung", above(1)));

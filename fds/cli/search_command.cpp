@@ -185,7 +185,8 @@ int run_search(const std::vector<std::string>& arguments, std::ostream& output, 
         result = search::hand_tuning(trial_steps(full_epochs, trial_batches_per_epoch(settings, dataset)),
                                      full_epochs, runner);
     } else {
-        result = search::random_search(space, settings.search_trials, full_epochs, settings.seed, runner);
+        result = search::random_search(space, settings.search_trials, full_epochs, settings.seed, runner,
+                                       settings.search_seconds_budget);
     }
     double search_seconds = 0.0, trial_epochs = 0.0;
     for (const search::search_trial& trial : result.trials) {

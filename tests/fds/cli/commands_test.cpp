@@ -339,7 +339,7 @@ BOOST_AUTO_TEST_CASE(hand_search_trains_the_three_cosine_schedules_over_every_st
 BOOST_AUTO_TEST_CASE(compare_writes_every_run_and_resumes_without_rerunning_the_finished_ones) {
     fs::path data = testing::write_fashion_mnist_subset(fresh_path("compare_data"), 1024, 500);
     fs::path out = fresh_path("compare_run");
-    std::vector<std::string> arguments = {"compare", "--methods", "hand,greedy,fds,random", "--seeds", "2",
+    std::vector<std::string> arguments = {"compare", "--methods", "hand,greedy,fds,random,random_at_fds_time", "--seeds", "2",
                                           "--search_trials", "2", "--search_lr_max", "0.3", "--out", out.string()};
     for (const std::string& word : subset_options(data)) arguments.push_back(word);
     const outcome first = run(arguments);
@@ -347,7 +347,7 @@ BOOST_AUTO_TEST_CASE(compare_writes_every_run_and_resumes_without_rerunning_the_
     const json comparison = json::parse(std::ifstream(out / "compare.json"));
     BOOST_TEST(comparison["format"] == "fds-compare");
     BOOST_TEST(comparison["setup"]["seeds"] == json::array({0, 1}));
-    BOOST_REQUIRE(comparison["runs"].size() == 8u);
+    BOOST_REQUIRE(comparison["runs"].size() == 10u);
     for (const json& method_run : comparison["runs"]) {
         for (const char* key : {"method", "seed", "seconds", "final_test_acc", "trainings"})
             BOOST_TEST(method_run["final"].contains(key), key);
@@ -366,7 +366,16 @@ BOOST_AUTO_TEST_CASE(compare_writes_every_run_and_resumes_without_rerunning_the_
     }
     BOOST_TEST(comparison["runs"][0]["final"]["trainings"] == 3.0);  // hand: three full trainings
     BOOST_TEST(comparison["runs"][2]["final"]["trainings"] == 2.0);  // fds: two 1-epoch outer steps
-    BOOST_REQUIRE(comparison["table"].size() == 4u);
+    BOOST_REQUIRE(comparison["table"].size() == 5u);
+    for (std::size_t seed = 0; seed < 2; ++seed) {  // random search given FDS's time: no trial started after it
+        const json& fds_run = comparison["runs"][5 * seed + 2];
+        const json& timed = comparison["runs"][5 * seed + 4];
+        BOOST_TEST(timed["method"] == "random_at_fds_time");
+        const double fds_seconds = fds_run["final"]["seconds"].get<double>();
+        const json& curve = timed["curve"];
+        BOOST_TEST(curve.size() >= 1u);
+        if (curve.size() > 1) BOOST_TEST(curve[curve.size() - 2]["seconds"].get<double>() < fds_seconds);
+    }
     BOOST_TEST(comparison["table"][2]["method"] == "fds");
     BOOST_TEST(comparison["table"][2]["seeds"] == 2);
     std::ifstream markdown(out / "compare.md");
@@ -389,6 +398,9 @@ BOOST_AUTO_TEST_CASE(compare_writes_every_run_and_resumes_without_rerunning_the_
         BOOST_TEST(again["runs"][i]["final"]["seconds"] == comparison["runs"][i]["final"]["seconds"]);
     }
 
+    std::vector<std::string> misordered = arguments;
+    misordered[2] = "random_at_fds_time,fds";
+    BOOST_TEST(run(misordered).code == 2);
     std::vector<std::string> unknown = arguments;
     unknown[2] = "hand,bohb";
     const outcome refused = run(unknown);

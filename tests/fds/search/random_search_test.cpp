@@ -64,3 +64,21 @@ BOOST_AUTO_TEST_CASE(types_not_learned_keep_their_initial_value) {
         BOOST_TEST(std::string(error.what()).find("search_lr") != std::string::npos);
     }
 }
+
+BOOST_AUTO_TEST_CASE(a_time_budget_stops_before_the_trial_that_would_start_after_it) {
+    fds::schedule_space space;
+    auto two_seconds_each = [](const fds::trial_request& request) {
+        fds::trial_outcome outcome = by_first_lr(request);
+        outcome.seconds = 2.0;
+        return outcome;
+    };
+    BOOST_TEST(fds::search::random_search(space, 100, 1.0, 3, two_seconds_each, 7.0).trials.size() == 4u);  // 0, 2, 4, 6 s
+    BOOST_TEST(fds::search::random_search(space, 100, 1.0, 3, two_seconds_each, 8.0).trials.size() == 4u);
+    BOOST_TEST(fds::search::random_search(space, 3, 1.0, 3, two_seconds_each, 100.0).trials.size() == 3u);
+    // the trials of a budgeted search are the first ones of the unbudgeted search
+    const auto budgeted = fds::search::random_search(space, 100, 1.0, 3, two_seconds_each, 7.0);
+    const auto full = fds::search::random_search(space, 100, 1.0, 3, two_seconds_each);
+    BOOST_TEST(full.trials.size() == 100u);
+    for (std::size_t i = 0; i < budgeted.trials.size(); ++i)
+        BOOST_TEST(budgeted.trials[i].request.schedule.lr == full.trials[i].request.schedule.lr);
+}
