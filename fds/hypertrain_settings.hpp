@@ -34,7 +34,7 @@ struct hypertrain_settings {
     double inner_lr_init = 0.05;
     double inner_mom_init = 0.9;
     double inner_wd_init = 5e-4;
-    std::string inner_lr_init_shape = "constant";  // ours: constant | cosine (from inner_lr_init over the buckets)
+    std::string inner_lr_init_shape = "cosine";  // ours: cosine (from inner_lr_init over the buckets) | constant
     std::size_t train_batch_size = 256;
     bool clamp_grads = true;
     double clamp_grads_range = 3.0;

@@ -147,7 +147,7 @@ std::vector<option_spec> make_setting_options() {
     add(field_option("inner_wd_init", &S::inner_wd_init, "initial weight decay of every bucket", at_least(0)));
     add(choice_option("inner_lr_init_shape", &S::inner_lr_init_shape,
                       "initial learning rates: constant, or cosine from inner_lr_init over the buckets",
-                      {"constant", "cosine"}));
+                      {"cosine", "constant"}));
     add(field_option("train_batch_size", &S::train_batch_size, "training batch size", at_least(1)));
     add(field_option("clamp_grads", &S::clamp_grads, "clamp each inner gradient to +/- clamp_grads_range"));
     add(field_option("clamp_grads_range", &S::clamp_grads_range, "inner gradient clamp", above(0)));

@@ -86,6 +86,7 @@ BOOST_AUTO_TEST_CASE(greedy_with_one_segment_is_the_first_outer_step_of_fds) {
     auto settings = small_settings();
     settings.method = "greedy";
     settings.greedy_horizon = 1000;  // longer than the run: one segment, the whole horizon
+    settings.inner_lr_init_shape = "constant";  // greedy starts from the single value inner_lr_init
     fds::basic_hyper_trainer<double> trainer(settings, dataset, small_network());
     const fds::outer_step_record outer = trainer.run_outer_step({});
     auto network = small_network();

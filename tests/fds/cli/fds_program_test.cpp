@@ -174,7 +174,8 @@ BOOST_AUTO_TEST_CASE(end_to_end_hypertrain_on_real_fashion_mnist_learns_and_retr
     std::vector<std::string> arguments = {"hypertrain", "--dataset", "FashionMNIST", "--datasets_path",
                                           data_directory().string(), "--architecture", "MLP", "--train_batch_size",
                                           "128", "--n_inner_epochs_per_outer_steps", "1", "1", "1", "1",
-                                          "--retrain_n_epochs", "2", "--threads", "1", "--out", out.string()};
+                                          "--retrain_n_epochs", "2", "--threads", "1", "--out", out.string(),
+                                          "--inner_lr_init_shape", "constant"};  // learning from a flat start
     BOOST_REQUIRE(run(arguments, log) == 0);
     std::string output = read_text(log);
     BOOST_TEST(output.find("learned schedules") != std::string::npos, output);
