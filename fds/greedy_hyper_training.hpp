@@ -74,6 +74,13 @@ struct greedy_run {
     double seconds = 0.0;
 };
 
+// What run_greedy_segments leaves: the run and the weights after its last segment.
+template <class Scalar>
+struct greedy_segments_result {
+    greedy_run run;
+    xt::xarray<Scalar> parameters;
+};
+
 // The gradient of the objective at the weights after a segment; `next_step` is the first step
 // after it (HD's next batch).
 template <class Scalar>
@@ -85,11 +92,13 @@ using greedy_update = std::function<double(hyper_type type, double value, double
 // The segments of a run of total_steps steps from initial_parameters (zero velocity): batch_at(t)
 // gives step t's batch. Types not in `learned` keep their start values and carry no tangent.
 template <class Scalar, class BatchAt>
-greedy_run run_greedy_segments(nn::network<Scalar>& network, const xt::xarray<Scalar>& initial_parameters,
-                               std::size_t total_steps, std::size_t segment_count, const step_hypers& start,
-                               const std::array<bool, hyper_type_count>& learned, const inner_loop_options& options,
-                               BatchAt&& batch_at, const greedy_objective<Scalar>& objective,
-                               const greedy_update& update, const progress_callback& progress = {});
+greedy_segments_result<Scalar> run_greedy_segments(nn::network<Scalar>& network, const xt::xarray<Scalar>& initial_parameters,
+                                                   std::size_t total_steps, std::size_t segment_count,
+                                                   const step_hypers& start,
+                                                   const std::array<bool, hyper_type_count>& learned,
+                                                   const inner_loop_options& options, BatchAt&& batch_at,
+                                                   const greedy_objective<Scalar>& objective, const greedy_update& update,
+                                                   const progress_callback& progress = {});
 
 // The whole method from the settings (settings.method "hd" or "greedy"): the training run on the
 // training part of the split for retrain_epochs(settings) epochs, then the run's own accuracies.
@@ -137,11 +146,13 @@ inline greedy_method parse_greedy_method(const std::string& name) {
 }
 
 template <class Scalar, class BatchAt>
-greedy_run run_greedy_segments(nn::network<Scalar>& network, const xt::xarray<Scalar>& initial_parameters,
-                               std::size_t total_steps, std::size_t segment_count, const step_hypers& start,
-                               const std::array<bool, hyper_type_count>& learned, const inner_loop_options& options,
-                               BatchAt&& batch_at, const greedy_objective<Scalar>& objective,
-                               const greedy_update& update, const progress_callback& progress) {
+greedy_segments_result<Scalar> run_greedy_segments(nn::network<Scalar>& network, const xt::xarray<Scalar>& initial_parameters,
+                                                   std::size_t total_steps, std::size_t segment_count,
+                                                   const step_hypers& start,
+                                                   const std::array<bool, hyper_type_count>& learned,
+                                                   const inner_loop_options& options, BatchAt&& batch_at,
+                                                   const greedy_objective<Scalar>& objective, const greedy_update& update,
+                                                   const progress_callback& progress) {
     if (total_steps == 0 || segment_count == 0 || segment_count > total_steps)
         throw std::invalid_argument("greedy run: expected 1 <= segments <= steps, found " + std::to_string(segment_count) +
                                     " segments of " + std::to_string(total_steps) + " steps");
@@ -211,7 +222,7 @@ greedy_run run_greedy_segments(nn::network<Scalar>& network, const xt::xarray<Sc
                 break;
             }
     network.reset_buffers();
-    return run;
+    return {std::move(run), std::move(parameters)};
 }
 
 template <class Scalar>
@@ -275,14 +286,11 @@ greedy_run greedy_hyper_train(nn::network<Scalar>& network, const hypertrain_set
         event.epochs = total_steps / batches_per_epoch;
         if (progress) progress(event);
     };
-    xt::xarray<Scalar> final_parameters;  // the weights after the last segment, as the objective sees them
-    greedy_run run = run_greedy_segments<Scalar>(
+    greedy_segments_result<Scalar> segments = run_greedy_segments<Scalar>(
         network, initial, total_steps, segment_count, start, {settings.learn_lr, settings.learn_mom, settings.learn_wd},
-        options, batch_at, [&](const xt::xarray<Scalar>& parameters, std::size_t next_step) {
-            final_parameters = parameters;
-            return objective(parameters, next_step);
-        },
-        update, progress ? progress_callback(progress_by_epoch) : progress_callback());
+        options, batch_at, objective, update, progress ? progress_callback(progress_by_epoch) : progress_callback());
+    greedy_run& run = segments.run;
+    const xt::xarray<Scalar>& final_parameters = segments.parameters;
     if (!run.diverged) {
         const auto validated = evaluate_loader(network, final_parameters, validation, nn::mode::evaluation);
         const data::batch_loader test = evaluation_loader(settings, dataset, data::split_part::test,
@@ -295,7 +303,7 @@ greedy_run greedy_hyper_train(nn::network<Scalar>& network, const hypertrain_set
         run.val_loss = std::nan("");
     }
     run.seconds = std::chrono::duration<double>(clock::now() - start_time).count();
-    return run;
+    return std::move(run);
 }
 
 }  // namespace fds

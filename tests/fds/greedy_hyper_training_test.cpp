@@ -56,7 +56,7 @@ BOOST_AUTO_TEST_CASE(hd_hypergradient_is_the_finite_difference_of_the_next_train
     };
     const fds::greedy_update keep = [](hyper_type, double value, double, double) { return value; };
     const auto run = fds::run_greedy_segments<double>(network, initial, 3, 3, start, {true, true, true}, options,
-                                                      batch_at, next_training_loss, keep);
+                                                      batch_at, next_training_loss, keep).run;
     BOOST_TEST_REQUIRE(run.segments.size() == 3u);
 
     // Step 1 starts from the weights and velocity after step 0 (velocity non-zero, so the momentum's
