@@ -18,6 +18,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <fstream>
 #include <iomanip>
 #include <ostream>
@@ -106,12 +107,21 @@ std::string cpu_name() {
 std::string gnuplot_script(const std::filesystem::path& data, const std::filesystem::path& image,
                            const std::string& terminal, const nlohmann::json& comparison) {
     const nlohmann::json& setup = comparison.at("setup");
+    // from a little below the worst final best-so-far accuracy: the early points of a search
+    // (a first trial at 10%) would squash the curves that matter
+    double low = 100.0, high = 0.0;
+    for (const nlohmann::json& run : comparison.at("runs")) {
+        const double final_value = 100 * run.at("curve").back().at("test_acc").get<double>();
+        low = std::min(low, final_value);
+        high = std::max(high, final_value);
+    }
     std::ostringstream script;
     script << "set terminal " << terminal << " size 960,640\n"
            << "set output '" << image.string() << "'\n"
            << "set title 'fds compare: " << setup.at("dataset").get<std::string>() << " "
            << setup.at("architecture").get<std::string>() << ", best-so-far test accuracy (mean over seeds, band: min-max)'\n"
-           << "set logscale x\nset grid\nset key bottom right\n"
+           << "set logscale x\nset grid\nset key bottom right noenhanced\n"
+           << "set yrange [" << std::max(0.0, std::floor(low) - 3) << ":" << std::min(100.0, std::ceil(high) + 1) << "]\n"
            << "set xlabel 'wall seconds since the method started'\nset ylabel 'test accuracy (%)'\n"
            << "plot ";
     const nlohmann::json& table = comparison.at("table");
