@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cmath>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <limits>
 #include <sstream>
@@ -425,13 +426,27 @@ void apply_settings_json(hypertrain_settings& settings, const nlohmann::json& ob
 }
 
 nlohmann::json read_config_file(const std::string& path) {
+    std::error_code ignored;
+    if (std::filesystem::is_directory(path, ignored))
+        throw usage_error("config file " + path + " is a directory; expected a JSON file (a run's config.json)");
     std::ifstream file(path);
     if (!file) throw usage_error("config file " + path + " cannot be opened");
+    // no option nests deeper than a list; a deeper document is refused while it is read, before
+    // anything recursive (its destruction, an error message) meets it
+    constexpr int deepest = 32;
+    const nlohmann::json::parser_callback_t depth_limit = [&](int depth, nlohmann::json::parse_event_t, nlohmann::json&) {
+        if (depth > deepest)
+            throw usage_error("config file " + path + " nests deeper than " + std::to_string(deepest) +
+                              " levels; expected an object of option keys");
+        return true;
+    };
     nlohmann::json object;
     try {
-        object = nlohmann::json::parse(file);
+        object = nlohmann::json::parse(file, depth_limit);
     } catch (const nlohmann::json::parse_error& error) {
         throw usage_error("config file " + path + " is not valid JSON: " + error.what());
+    } catch (const nlohmann::json::out_of_range& error) {
+        throw usage_error("config file " + path + " holds a number out of range: " + error.what());
     }
     if (object.is_object() && object.contains("settings") && object["settings"].is_object()) return object["settings"];
     return object;

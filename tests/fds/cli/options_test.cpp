@@ -264,3 +264,23 @@ BOOST_AUTO_TEST_CASE(an_option_newer_than_the_recorded_run_is_the_same_experimen
     BOOST_REQUIRE(differences.size() == 1u);
     BOOST_TEST(differences[0] == "retrain_attempts: \"(absent)\" -> 1");
 }
+
+BOOST_AUTO_TEST_CASE(a_config_nested_too_deep_or_a_directory_is_refused_by_name) {
+    const fs::path deep = fs::temp_directory_path() / ("fds_options_deep_" + std::to_string(::getpid()) + ".json");
+    std::ofstream(deep) << "{\"dataset\": " << std::string(100000, '[') << std::string(100000, ']') << "}";
+    try {
+        read_config_file(deep.string());
+        BOOST_FAIL("a config nested 100,000 levels deep was accepted");
+    } catch (const cli_error& error) {
+        BOOST_TEST((error.code() == exit_code::usage));
+        BOOST_TEST(std::string(error.what()).find(deep.string() + " nests deeper than") != std::string::npos, error.what());
+    }
+    fs::remove(deep);
+    const fs::path directory = fs::temp_directory_path();
+    try {
+        read_config_file(directory.string());
+        BOOST_FAIL("a directory was read as a config file");
+    } catch (const cli_error& error) {
+        BOOST_TEST(std::string(error.what()).find("is a directory") != std::string::npos, error.what());
+    }
+}
