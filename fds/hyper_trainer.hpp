@@ -192,9 +192,12 @@ outer_step_record basic_hyper_trainer<Scalar>::run_outer_step(const progress_cal
     const std::size_t epochs = settings_.n_inner_epochs_per_outer_steps[outer_step];
     const data::dataset& dataset = *dataset_;
 
+    // the reference re-splits every outer step; one split makes the outer steps' validation
+    // accuracies, and so the choice of the best one, measured on the same images
+    const std::size_t split_index = settings_.fixed_validation_split ? 0 : outer_step;
     const data::validation_split split =
         data::make_validation_split(dataset.train_labels.size(), settings_.val_train_fraction, settings_.val_train_overlap,
-                                    stream_seed(settings_.seed, seed_stream::validation_split, outer_step));
+                                    stream_seed(settings_.seed, seed_stream::validation_split, split_index));
     const data::batch_loader train =
         training_loader(settings_, dataset, split.train, stream_seed(settings_.seed, seed_stream::train_batches, outer_step));
     const std::size_t batches_per_epoch = train.batches_per_epoch();

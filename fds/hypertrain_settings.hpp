@@ -48,6 +48,7 @@ struct hypertrain_settings {
     std::size_t val_batch_size = 500;
     double val_train_fraction = 0.05;
     bool val_train_overlap = false;
+    bool fixed_validation_split = false;  // ours: one split for every outer step (the reference: a new one each)
     double lr_init_step_size = 0.1;
     double mom_init_step_size = 0.1;
     double wd_init_step_size = 3e-4;

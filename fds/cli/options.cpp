@@ -160,6 +160,8 @@ std::vector<option_spec> make_setting_options() {
     add(field_option("val_train_fraction", &S::val_train_fraction,
                      "fraction of the training set held out for validation", open_unit()));
     add(field_option("val_train_overlap", &S::val_train_overlap, "validation images also stay in the training set"));
+    add(field_option("fixed_validation_split", &S::fixed_validation_split,
+                     "one validation split for every outer step (false: a new one each, as the reference)"));
     add(field_option("lr_init_step_size", &S::lr_init_step_size, "initial outer step of the learning rates", above(0)));
     add(field_option("mom_init_step_size", &S::mom_init_step_size, "initial outer step of the momentums", above(0)));
     add(field_option("wd_init_step_size", &S::wd_init_step_size, "initial outer step of the weight decays", above(0)));

@@ -153,6 +153,34 @@ BOOST_AUTO_TEST_CASE(a_cosine_start_shapes_the_first_learning_rates_and_unknown_
     BOOST_CHECK_THROW(small_trainer(settings, dataset), std::invalid_argument);
 }
 
+BOOST_AUTO_TEST_CASE(a_fixed_validation_split_scores_every_outer_step_on_the_same_images) {
+    const auto dataset = fds::testing::synthetic_dataset(200, 40, 1);
+    auto settings = small_settings();
+    settings.learn_lr = settings.learn_mom = settings.learn_wd = true;
+    settings.n_inner_epochs_per_outer_steps = {1, 1};
+    // the split each outer step draws: the same one throughout, or a new one per step
+    auto split_of = [&](bool fixed, std::size_t outer_step) {
+        settings.fixed_validation_split = fixed;
+        const std::size_t index = fixed ? 0 : outer_step;
+        return fds::data::make_validation_split(dataset.train_labels.size(), settings.val_train_fraction,
+                                                settings.val_train_overlap,
+                                                fds::stream_seed(settings.seed, fds::seed_stream::validation_split, index))
+            .validation;
+    };
+    BOOST_TEST(split_of(true, 0) == split_of(true, 1));
+    BOOST_TEST(split_of(false, 0) != split_of(false, 1));
+    // and the trainer uses it: the first outer step is the same either way, the second is not
+    settings.fixed_validation_split = true;
+    auto fixed = small_trainer(settings, dataset);
+    settings.fixed_validation_split = false;
+    auto resplit = small_trainer(settings, dataset);
+    const auto first_fixed = fixed.run_outer_step({}), first_resplit = resplit.run_outer_step({});
+    BOOST_TEST(first_fixed.val_acc == first_resplit.val_acc);  // outer step 0: the same split either way
+    BOOST_TEST(first_fixed.val_loss == first_resplit.val_loss);
+    const auto second_fixed = fixed.run_outer_step({}), second_resplit = resplit.run_outer_step({});
+    BOOST_TEST(second_fixed.val_loss != second_resplit.val_loss);
+}
+
 BOOST_AUTO_TEST_CASE(the_run_stops_when_every_learned_type_has_converged) {
     const auto dataset = fds::testing::synthetic_dataset(200, 40, 1);
     auto settings = small_settings();
