@@ -90,7 +90,8 @@ using greedy_objective = std::function<xt::xarray<Scalar>(const xt::xarray<Scala
 using greedy_update = std::function<double(hyper_type type, double value, double hypergradient, double cosine)>;
 
 // The segments of a run of total_steps steps from initial_parameters (zero velocity): batch_at(t)
-// gives step t's batch. Types not in `learned` keep their start values and carry no tangent.
+// gives step t's batch, after_step(t, total_steps) follows each step. Types not in `learned` keep
+// their start values and carry no tangent.
 template <class Scalar, class BatchAt>
 greedy_segments_result<Scalar> run_greedy_segments(nn::network<Scalar>& network, const xt::xarray<Scalar>& initial_parameters,
                                                    std::size_t total_steps, std::size_t segment_count,
@@ -98,7 +99,7 @@ greedy_segments_result<Scalar> run_greedy_segments(nn::network<Scalar>& network,
                                                    const std::array<bool, hyper_type_count>& learned,
                                                    const inner_loop_options& options, BatchAt&& batch_at,
                                                    const greedy_objective<Scalar>& objective, const greedy_update& update,
-                                                   const progress_callback& progress = {});
+                                                   const inner_step_callback& after_step = {});
 
 // The whole method from the settings (settings.method "hd" or "greedy"): the training run on the
 // training part of the split for retrain_epochs(settings) epochs, then the run's own accuracies.
@@ -152,7 +153,7 @@ greedy_segments_result<Scalar> run_greedy_segments(nn::network<Scalar>& network,
                                                    const std::array<bool, hyper_type_count>& learned,
                                                    const inner_loop_options& options, BatchAt&& batch_at,
                                                    const greedy_objective<Scalar>& objective, const greedy_update& update,
-                                                   const progress_callback& progress) {
+                                                   const inner_step_callback& after_step) {
     if (total_steps == 0 || segment_count == 0 || segment_count > total_steps)
         throw std::invalid_argument("greedy run: expected 1 <= segments <= steps, found " + std::to_string(segment_count) +
                                     " segments of " + std::to_string(total_steps) + " steps");
@@ -162,7 +163,6 @@ greedy_segments_result<Scalar> run_greedy_segments(nn::network<Scalar>& network,
     xt::xarray<Scalar> parameters = initial_parameters;
     xt::xarray<Scalar> velocity = xt::zeros<Scalar>(initial_parameters.shape());
     std::array<double, 3> values{start.lr, start.mom, start.wd};
-    const auto start_time = std::chrono::steady_clock::now();
     std::size_t first_step = 0;
     for (std::size_t segment = 0; segment < segment_count; ++segment) {
         // floor(S t / T) == segment exactly for t in [first_step, end)
@@ -177,19 +177,12 @@ greedy_segments_result<Scalar> run_greedy_segments(nn::network<Scalar>& network,
         record.wd = values[2];
         hyper_values used{{values[0]}, {values[1]}, {values[2]}};
         const tangent_layout layout({1, 1, 1}, {learned[0], learned[1], learned[2]}, record.steps);
-        auto after_step = [&](std::size_t step, std::size_t) {
-            if (!progress) return;
-            const double elapsed = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_time).count();
-            progress_event event;
-            event.phase = "greedy";
-            event.inner_step = first_step + step + 1;
-            event.inner_steps = total_steps;
-            event.inner_steps_per_second = elapsed > 0 ? static_cast<double>(event.inner_step) / elapsed : 0.0;
-            progress(event);
-        };
         const inner_loop_result<Scalar> inner = continue_inner_loop(
             network, parameters, velocity, used, layout, options,
-            [&](std::size_t step) { return batch_at(first_step + step); }, after_step);
+            [&](std::size_t step) { return batch_at(first_step + step); },
+            [&](std::size_t step, std::size_t) {
+                if (after_step) after_step(first_step + step, total_steps);
+            });
         record.train_loss = inner.train_loss_mean;
         parameters = inner.parameters.value();
         velocity = inner.velocity.value();
@@ -281,14 +274,15 @@ greedy_run greedy_hyper_train(nn::network<Scalar>& network, const hypertrain_set
     inner_loop_options options = inner_loop_options_from(settings);
     options.pruning = pruning_rule{};  // a segment's tangents are its whole horizon
     const step_hypers start{settings.inner_lr_init, settings.inner_mom_init, settings.inner_wd_init, 0, 0, 0};
-    auto progress_by_epoch = [&](progress_event event) {
-        event.epoch = (event.inner_step - 1) / batches_per_epoch;
-        event.epochs = total_steps / batches_per_epoch;
-        if (progress) progress(event);
+    const auto train_start = clock::now();
+    auto after_step = [&](std::size_t step, std::size_t steps) {
+        if (!progress) return;
+        const double elapsed = std::chrono::duration<double>(clock::now() - train_start).count();
+        progress(progress_after("greedy", 0, step + 1, steps, batches_per_epoch, elapsed));
     };
     greedy_segments_result<Scalar> segments = run_greedy_segments<Scalar>(
         network, initial, total_steps, segment_count, start, {settings.learn_lr, settings.learn_mom, settings.learn_wd},
-        options, batch_at, objective, update, progress ? progress_callback(progress_by_epoch) : progress_callback());
+        options, batch_at, objective, update, after_step);
     greedy_run& run = segments.run;
     const xt::xarray<Scalar>& final_parameters = segments.parameters;
     if (!run.diverged) {

@@ -218,15 +218,7 @@ outer_step_record basic_hyper_trainer<Scalar>::run_outer_step(const progress_cal
     auto after_step = [&](std::size_t step, std::size_t steps) {
         if (!progress) return;
         const double elapsed = std::chrono::duration<double>(clock::now() - inner_start).count();
-        progress_event event;
-        event.phase = "hypertrain";
-        event.outer_step = outer_step;
-        event.epoch = step / batches_per_epoch;
-        event.epochs = epochs;
-        event.inner_step = step + 1;
-        event.inner_steps = steps;
-        event.inner_steps_per_second = elapsed > 0 ? static_cast<double>(step + 1) / elapsed : 0.0;
-        progress(event);
+        progress(progress_after("hypertrain", outer_step, step + 1, steps, batches_per_epoch, elapsed));
     };
     const inner_loop_result<Scalar> inner = run_inner_loop(
         network_, initial, current_, layout, options_,

@@ -83,14 +83,7 @@ retrain_result retrain_network(nn::network<Scalar>& network, const hypertrain_se
     auto after_step = [&](std::size_t step, const xt::xarray<Scalar>& parameters) {
         if (progress) {
             const double elapsed = std::chrono::duration<double>(clock::now() - start).count();
-            progress_event event;
-            event.phase = "retrain";
-            event.epoch = step / batches_per_epoch;
-            event.epochs = epochs;
-            event.inner_step = step + 1;
-            event.inner_steps = total_steps;
-            event.inner_steps_per_second = elapsed > 0 ? static_cast<double>(step + 1) / elapsed : 0.0;
-            progress(event);
+            progress(progress_after("retrain", 0, step + 1, total_steps, batches_per_epoch, elapsed));
         }
         if ((step + 1) % batches_per_epoch != 0) return;
         const auto tested = evaluate_loader(network, parameters, test, nn::mode::evaluation);

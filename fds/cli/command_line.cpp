@@ -5,6 +5,7 @@
 
 #include "cli_error.hpp"
 #include "closest_name.hpp"
+#include "options.hpp"
 
 #include <ostream>
 
@@ -15,6 +16,14 @@
 namespace fds::cli {
 
 std::string program_version() { return FDS_VERSION; }
+
+nlohmann::json run_config(const std::string& command, const hypertrain_settings& settings) {
+    return {{"program", "fds"},
+            {"version", program_version()},
+            {"command", command},
+            {"seed", settings.seed},
+            {"settings", settings_to_json(settings)}};
+}
 
 std::string program_help() {
     return "usage: fds COMMAND [options]\n\n"

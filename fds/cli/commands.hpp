@@ -11,6 +11,8 @@
 
 #include <iosfwd>
 
+#include <nlohmann/json.hpp>
+
 #include <fds/hypertrain_settings.hpp>
 #include <string>
 #include <vector>
@@ -32,5 +34,8 @@ int run_greedy_hypertrain(const hypertrain_settings& settings, const std::string
 
 std::string program_help();
 std::string program_version();
+
+// What config.json records of a run: {"program", "version", "command", "seed", "settings"}.
+nlohmann::json run_config(const std::string& command, const hypertrain_settings& settings);
 
 }  // namespace fds::cli

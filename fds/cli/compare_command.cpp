@@ -156,11 +156,7 @@ int run_compare(const std::vector<std::string>& arguments, std::ostream& output,
                                   : "runs/compare_" +
                                         default_run_directory(settings.dataset, settings.architecture, settings.seed).substr(5);
     run_directory run(directory);
-    run.open({{"program", "fds"},
-              {"version", program_version()},
-              {"command", "compare"},
-              {"seed", settings.seed},
-              {"settings", settings_to_json(settings)}});
+    run.open(run_config("compare", settings));
     progress_reporter reporter(output, false, {});
     std::filesystem::create_directories(run.file("runs"));
     std::filesystem::create_directories(run.file("logs"));

@@ -1,6 +1,7 @@
 #include "comparison.hpp"
 
 #include "atomic_file.hpp"
+#include "json_number.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -65,8 +66,6 @@ double sample_sd(const std::vector<double>& values) {
     for (double v : values) sum += (v - m) * (v - m);
     return std::sqrt(sum / static_cast<double>(values.size() - 1));
 }
-
-nlohmann::json number_or_null(double x) { return std::isfinite(x) ? nlohmann::json(x) : nlohmann::json(); }
 
 }  // namespace detail
 
@@ -144,7 +143,7 @@ nlohmann::json read_method_run(const std::string& method, std::uint64_t seed, co
              {{"method", method},
               {"seed", seed},
               {"seconds", seconds},
-              {"final_test_acc", detail::number_or_null(final_test_acc)},
+              {"final_test_acc", finite_or_null(final_test_acc)},
               {"trainings", trainings},
               {"retrain_seconds", detail::number_at(summary, "retrain_seconds", summary_file)}}}};
 }
@@ -166,7 +165,7 @@ nlohmann::json comparison_table(const nlohmann::json& runs) {
     const double fds_seconds = by_method.count("fds") ? detail::mean(mean_of("fds", "seconds")) : detail::not_a_number;
     // the best black-box method: the highest mean final (retrained) test accuracy
     double black_box_seconds = detail::not_a_number, black_box_accuracy = -1.0;
-    for (const std::string& method : {"random", "hyperband"}) {
+    for (const char* method : {"random", "hyperband"}) {
         if (!by_method.count(method)) continue;
         const double accuracy = detail::mean(mean_of(method, "final_test_acc"));
         if (accuracy > black_box_accuracy) {
@@ -182,12 +181,12 @@ nlohmann::json comparison_table(const nlohmann::json& runs) {
         const double seconds = detail::mean(mean_of(method, "seconds"));
         table.push_back({{"method", method},
                          {"seeds", by_method[method].size()},
-                         {"seconds", detail::number_or_null(seconds)},
-                         {"trainings", detail::number_or_null(detail::mean(mean_of(method, "trainings")))},
-                         {"final_test_acc_mean", detail::number_or_null(detail::mean(accuracies))},
-                         {"final_test_acc_sd", detail::number_or_null(detail::sample_sd(accuracies))},
-                         {"curve_test_acc_at_fds_seconds", detail::number_or_null(detail::mean(at_fds))},
-                         {"seconds_vs_best_black_box", detail::number_or_null(seconds / black_box_seconds)}});
+                         {"seconds", finite_or_null(seconds)},
+                         {"trainings", finite_or_null(detail::mean(mean_of(method, "trainings")))},
+                         {"final_test_acc_mean", finite_or_null(detail::mean(accuracies))},
+                         {"final_test_acc_sd", finite_or_null(detail::sample_sd(accuracies))},
+                         {"curve_test_acc_at_fds_seconds", finite_or_null(detail::mean(at_fds))},
+                         {"seconds_vs_best_black_box", finite_or_null(seconds / black_box_seconds)}});
     }
     return table;
 }

@@ -10,6 +10,7 @@
 #include "atomic_file.hpp"
 #include "cli_error.hpp"
 #include "dataset_loading.hpp"
+#include "json_number.hpp"
 #include "options.hpp"
 #include "progress.hpp"
 #include "retrain_summary.hpp"
@@ -28,7 +29,6 @@ namespace fds::cli {
 namespace detail {
 
 nlohmann::json segment_line(const greedy_segment_record& record) {
-    auto finite_or_null = [](double x) { return std::isfinite(x) ? nlohmann::json(x) : nlohmann::json(); };
     nlohmann::json hypergradient = nlohmann::json::object(), cosine = nlohmann::json::object();
     for (hyper_type type : {hyper_type::lr, hyper_type::mom, hyper_type::wd})
         if (!record.hypergradient.of(type).empty()) {
@@ -44,11 +44,7 @@ nlohmann::json segment_line(const greedy_segment_record& record) {
 
 int run_greedy_hypertrain(const hypertrain_settings& settings, const std::string& directory, std::ostream& output) {
     run_directory run(directory);
-    const bool resuming = run.open({{"program", "fds"},
-                                    {"version", program_version()},
-                                    {"command", "hypertrain"},
-                                    {"seed", settings.seed},
-                                    {"settings", settings_to_json(settings)}});
+    const bool resuming = run.open(run_config("hypertrain", settings));
     progress_reporter reporter(output, standard_output_is_terminal(), {});
     end_live_line_on_interrupt();
     if (std::optional<nlohmann::json> summary = run.read_summary(); summary && summary->value("status", "") == "finished") {

@@ -1,12 +1,13 @@
 #include "history_record.hpp"
 
+#include "json_number.hpp"
+
 #include <cmath>
 
 namespace fds::cli {
 
 namespace detail {
 
-nlohmann::json finite_or_null(double value) { return std::isfinite(value) ? nlohmann::json(value) : nlohmann::json(); }
 
 nlohmann::json list_or_null(const std::vector<double>& values) {
     nlohmann::json list = nlohmann::json::array();
@@ -43,11 +44,11 @@ nlohmann::json history_record(const outer_step_record& record, const hyper_value
     line["hypergrad"] = hypergrad;
     line["delta"] = delta;
     line["step_size"] = step_size;
-    line["val_loss"] = detail::finite_or_null(record.val_loss);
-    line["val_acc"] = detail::finite_or_null(record.val_acc);
-    line["test_acc"] = detail::finite_or_null(record.test_acc);
-    line["train_loss"] = detail::finite_or_null(record.train_loss);
-    line["train_acc"] = detail::finite_or_null(record.train_acc);
+    line["val_loss"] = finite_or_null(record.val_loss);
+    line["val_acc"] = finite_or_null(record.val_acc);
+    line["test_acc"] = finite_or_null(record.test_acc);
+    line["train_loss"] = finite_or_null(record.train_loss);
+    line["train_acc"] = finite_or_null(record.train_acc);
     line["diverged"] = record.diverged;
     line["reverted"] = record.reverted;
     if (record.reverted) line["revert_reason"] = record.revert_reason;

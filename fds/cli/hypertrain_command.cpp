@@ -123,11 +123,7 @@ int run_hypertrain(const std::vector<std::string>& arguments, std::ostream& outp
     const std::string directory = parsed.extra.count("out")
                                       ? parsed.extra["out"]
                                       : default_run_directory(settings.dataset, settings.architecture, settings.seed);
-    const nlohmann::json config = {{"program", "fds"},
-                                   {"version", program_version()},
-                                   {"command", "hypertrain"},
-                                   {"seed", settings.seed},
-                                   {"settings", settings_to_json(settings)}};
+    const nlohmann::json config = run_config("hypertrain", settings);
     if (settings.method != "fds") return run_greedy_hypertrain(settings, directory, output);
     run_directory run(directory);
     const bool resuming = run.open(config);

@@ -1,5 +1,7 @@
 #include "retrain_summary.hpp"
 
+#include "json_number.hpp"
+
 #include <fds/hyper_trainer.hpp>
 #include <fds/retrain.hpp>
 
@@ -32,7 +34,6 @@ nlohmann::json retrain_and_summarize(const hypertrain_settings& settings, const 
                          (used + 1 < attempts_allowed ? "; trying the next candidate" : "; its test accuracy counts as 0"));
     }
     const retrain_candidate& last = candidates[std::min(used, attempts_allowed - 1)];
-    auto finite_or_null = [](double x) { return std::isfinite(x) ? nlohmann::json(x) : nlohmann::json(); };
     return {{"epochs", settings.retrain_n_epochs},
             {"schedule", last.label},
             {"values", to_json(last.schedule)},

@@ -11,6 +11,7 @@
 #include "cli_error.hpp"
 #include "dataset_loading.hpp"
 #include "embedded_default.hpp"
+#include "json_number.hpp"
 #include "options.hpp"
 #include "progress.hpp"
 #include "retrain_summary.hpp"
@@ -55,7 +56,6 @@ std::string search_help() {
 
 nlohmann::json trial_line(const search::search_trial& trial) {
     const trial_outcome& outcome = trial.outcome;
-    auto finite_or_null = [](double x) { return std::isfinite(x) ? nlohmann::json(x) : nlohmann::json(); };
     return {{"trial", trial.request.id},       {"bracket", trial.request.bracket},
             {"rung", trial.request.rung},      {"epochs", trial.request.epochs},
             {"steps", outcome.steps},          {"schedule", to_json(trial.request.schedule)},
@@ -145,11 +145,7 @@ int run_search(const std::vector<std::string>& arguments, std::ostream& output, 
                                         default_run_directory(settings.dataset, settings.architecture, settings.seed).substr(5);
     const data::dataset dataset = load_dataset_for(settings);
     run_directory run(directory);
-    const bool resuming = run.open({{"program", "fds"},
-                                    {"version", program_version()},
-                                    {"command", "search"},
-                                    {"seed", settings.seed},
-                                    {"settings", settings_to_json(settings)}});
+    const bool resuming = run.open(run_config("search", settings));
     progress_reporter reporter(output, standard_output_is_terminal(), {});
     end_live_line_on_interrupt();
     if (std::optional<nlohmann::json> summary = run.read_summary(); summary && summary->value("status", "") == "finished") {
