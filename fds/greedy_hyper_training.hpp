@@ -86,8 +86,9 @@ struct greedy_segments_result {
 template <class Scalar>
 using greedy_objective = std::function<xt::xarray<Scalar>(const xt::xarray<Scalar>& parameters, std::size_t next_step)>;
 
-// h_{s+1} from h_s, hg_s and its cosine c_s, for one type.
-using greedy_update = std::function<double(hyper_type type, double value, double hypergradient, double cosine)>;
+// h_{s+1} from segment s's value h_s, hypergradient hg_s and its cosine c_s, for one type.
+using greedy_update =
+    std::function<double(hyper_type type, std::size_t segment, double value, double hypergradient, double cosine)>;
 
 // The segments of a run of total_steps steps from initial_parameters (zero velocity): batch_at(t)
 // gives step t's batch, after_step(t, total_steps) follows each step. Types not in `learned` keep
@@ -196,7 +197,8 @@ greedy_segments_result<Scalar> run_greedy_segments(nn::network<Scalar>& network,
         record.cosine = detail::tangent_cosines(inner.parameters, direction, layout);
         for (hyper_type type : types) {
             const auto i = static_cast<std::size_t>(type);
-            if (learned[i]) values[i] = update(type, values[i], record.hypergradient.of(type)[0], record.cosine.of(type)[0]);
+            if (learned[i])
+                values[i] = update(type, segment, values[i], record.hypergradient.of(type)[0], record.cosine.of(type)[0]);
         }
         run.segments.push_back(record);
         first_step = end;
@@ -250,7 +252,7 @@ greedy_run greedy_hyper_train(nn::network<Scalar>& network, const hypertrain_set
             data::batch batch = batch_at(next_step);
             return network.loss_and_gradient(parameters, images_as<Scalar>(std::move(batch.images)), batch.labels).gradient;
         };
-        update = [&](hyper_type type, double value, double, double cosine) {
+        update = [&](hyper_type type, std::size_t, double value, double, double cosine) {
             const valid_range range = settings.hyper_ranges ? valid_range::of(type) : valid_range::unbounded();
             if (!std::isfinite(cosine)) return value;
             const double beta = betas[static_cast<std::size_t>(type)];
@@ -263,7 +265,7 @@ greedy_run greedy_hyper_train(nn::network<Scalar>& network, const hypertrain_set
         objective = [&](const xt::xarray<Scalar>& parameters, std::size_t) {
             return mean_validation_gradient(network, parameters, validation).gradient;
         };
-        update = [&](hyper_type type, double value, double hypergradient, double) {
+        update = [&](hyper_type type, std::size_t, double value, double hypergradient, double) {
             return optimizers[static_cast<std::size_t>(type)]->update({value}, {hypergradient})[0];
         };
     }

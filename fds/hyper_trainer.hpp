@@ -112,6 +112,10 @@ class basic_hyper_trainer {
 
 using hyper_trainer = basic_hyper_trainer<float>;
 
+// The schedules of the first outer step: n_lrs learning rates from inner_lr_init in the shape
+// inner_lr_init_shape, n_moms momentums and n_wds weight decays at their initial values.
+hyper_values initial_schedules(const hypertrain_settings& settings);
+
 nlohmann::json to_json(const hyper_values& values);
 // Throws std::runtime_error naming the key when `json` lacks lr, mom or wd lists.
 hyper_values hyper_values_from_json(const nlohmann::json& json, const std::string& key);
@@ -119,6 +123,20 @@ hyper_values hyper_values_from_json(const nlohmann::json& json, const std::strin
 // ---------------------------------------------------------------------------------------------
 // Implementation
 // ---------------------------------------------------------------------------------------------
+
+inline hyper_values initial_schedules(const hypertrain_settings& settings) {
+    hyper_values schedules;
+    if (settings.inner_lr_init_shape == "cosine")
+        schedules.lr = cosine_bucket_values(settings.inner_lr_init, settings.n_lrs);
+    else if (settings.inner_lr_init_shape == "constant")
+        schedules.lr.assign(settings.n_lrs, settings.inner_lr_init);
+    else
+        throw std::invalid_argument("inner_lr_init_shape: expected constant or cosine, found \"" +
+                                    settings.inner_lr_init_shape + "\"");
+    schedules.mom.assign(settings.n_moms, settings.inner_mom_init);
+    schedules.wd.assign(settings.n_wds, settings.inner_wd_init);
+    return schedules;
+}
 
 inline nlohmann::json to_json(const hyper_values& values) {
     return {{"lr", values.lr}, {"mom", values.mom}, {"wd", values.wd}};
@@ -156,15 +174,7 @@ basic_hyper_trainer<Scalar>::basic_hyper_trainer(const hypertrain_settings& sett
     for (std::size_t epochs : settings.n_inner_epochs_per_outer_steps)
         if (epochs == 0) throw std::invalid_argument("n_inner_epochs_per_outer_steps: an outer step has 0 epochs");
     nn::check_initializer(initializer_of(settings));
-    if (settings.inner_lr_init_shape == "cosine")
-        current_.lr = cosine_bucket_values(settings.inner_lr_init, settings.n_lrs);
-    else if (settings.inner_lr_init_shape == "constant")
-        current_.lr.assign(settings.n_lrs, settings.inner_lr_init);
-    else
-        throw std::invalid_argument("inner_lr_init_shape: expected constant or cosine, found \"" +
-                                    settings.inner_lr_init_shape + "\"");
-    current_.mom.assign(settings.n_moms, settings.inner_mom_init);
-    current_.wd.assign(settings.n_wds, settings.inner_wd_init);
+    current_ = initial_schedules(settings);
     best_ = current_;
     const std::array<std::size_t, 3> counts{settings.n_lrs, settings.n_moms, settings.n_wds};
     for (hyper_type type : {hyper_type::lr, hyper_type::mom, hyper_type::wd})

@@ -93,6 +93,11 @@ struct hypertrain_settings {
     double search_mom_min = 0.0, search_mom_max = 0.99;  // uniform
     double search_wd_min = 1e-6, search_wd_max = 1e-2;   // log-uniform
 
+    // Hypergradient noise (`fds noise`, ours: hypergradient_noise.hpp).
+    std::size_t noise_runs = 12;                 // runs, each its own data order and initialization
+    std::size_t noise_steps = 100;               // inner steps of a run, one lr bucket each
+    std::vector<std::size_t> noise_windows = {};  // sharing windows W (empty: 1, 2, 5, 10, 25, ... and T)
+
     std::uint64_t seed = 0;
     std::size_t threads = 0;  // 0 = all cores
 };

@@ -8,7 +8,7 @@
 namespace fds {
 
 struct progress_event {
-    std::string phase;  // "hypertrain" | "retrain" | "greedy"
+    std::string phase;  // "hypertrain" | "retrain" | "greedy" | "noise"
     std::size_t outer_step = 0;  // 0 while retraining
     std::size_t epoch = 0, epochs = 0;
     std::size_t inner_step = 0, inner_steps = 0;  // step within the run, steps of the run

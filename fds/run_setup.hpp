@@ -21,6 +21,7 @@
 #include <data/batch_loader.hpp>
 #include <data/dataset.hpp>
 #include <data/random.hpp>
+#include <data/validation_split.hpp>
 #include <fds/hypertrain_settings.hpp>
 #include <nn/initializers.hpp>
 #include <nn/models.hpp>
@@ -64,6 +65,11 @@ nn::evaluation_result evaluate_loader(nn::network<Scalar>& network, const xt::xa
 
 template <class Scalar>
 xt::xarray<Scalar> images_as(xt::xarray<float>&& images);
+
+// Builds the model and the first outer step's split and loaders, so that settings the data cannot
+// hold fail before any work is done or any file is written; throws std::invalid_argument naming
+// the setting.
+void check_setup_fits(const hypertrain_settings& settings, const data::dataset& dataset);
 
 // ---------------------------------------------------------------------------------------------
 // Implementation
@@ -127,6 +133,19 @@ xt::xarray<Scalar> images_as(xt::xarray<float>&& images) {
     } else {
         return xt::cast<Scalar>(images);
     }
+}
+
+inline void check_setup_fits(const hypertrain_settings& settings, const data::dataset& dataset) {
+    make_network<float>(settings, dataset);
+    const data::validation_split split =
+        data::make_validation_split(dataset.train_labels.size(), settings.val_train_fraction, settings.val_train_overlap,
+                                    stream_seed(settings.seed, seed_stream::validation_split, 0));
+    if (split.validation.empty())
+        throw std::invalid_argument("val_train_fraction: " + std::to_string(settings.val_train_fraction) + " of the " +
+                                    std::to_string(dataset.train_labels.size()) + " training images of " + dataset.name +
+                                    " holds no validation image");
+    training_loader(settings, dataset, split.train, 0);
+    evaluation_loader(settings, dataset, data::split_part::train, split.validation, 0);
 }
 
 template <class Scalar>

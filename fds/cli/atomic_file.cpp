@@ -46,6 +46,18 @@ void write_all(int descriptor, const std::string& content, const std::filesystem
 
 }  // namespace detail
 
+void check_file_writable(const std::filesystem::path& path) {
+    std::error_code error;
+    if (path.empty()) throw std::runtime_error("cannot write to an empty file name");
+    if (std::filesystem::is_directory(path, error))
+        throw std::runtime_error("cannot write " + path.string() + ": it is a directory");
+    const std::filesystem::path directory = path.parent_path().empty() ? "." : path.parent_path();
+    if (!std::filesystem::is_directory(directory, error))
+        throw std::runtime_error("cannot write " + path.string() + ": its directory " + directory.string() +
+                                 " does not exist");
+    if (::access(directory.c_str(), W_OK) != 0) throw detail::system_error("cannot write into the directory", directory);
+}
+
 bool is_temporary_file_name(const std::string& file_name) { return file_name.rfind(detail::temporary_prefix, 0) == 0; }
 
 void write_file_atomically(const std::filesystem::path& path, const std::string& content) {

@@ -31,6 +31,10 @@ void append_line_durably(const std::filesystem::path& path, const std::string& l
 // its own. Empty when the file does not exist.
 std::vector<std::string> read_whole_lines(const std::filesystem::path& path);
 
+// Throws std::runtime_error naming the file and the reason when `path` could not be written later:
+// its directory is missing or not writable, or the path is a directory. Writes nothing.
+void check_file_writable(const std::filesystem::path& path);
+
 // Temporary files left behind by a write that was killed start with this prefix (".fds-tmp.").
 bool is_temporary_file_name(const std::string& file_name);
 

@@ -35,6 +35,7 @@ std::string program_help() {
            "  train        train from scratch with a given or hand-set schedule and report test accuracy\n"
            "  search       black-box search (random, Hyperband, hand-tuned) over the same schedules, then retrain\n"
            "  compare      every method (hand, hd, greedy, fds, random, hyperband) on one setup, several seeds\n"
+           "  noise        hypergradient noise against the sharing window (the paper's Theorem 4.1)\n"
            "  info         print a dataset's summary as JSON\n\n"
            "`fds COMMAND --help` lists the options of a command; `fds --version` prints the version.\n\n"
            "exit codes:\n"
@@ -47,7 +48,7 @@ std::string program_help() {
 }
 
 int run_command_line(const std::vector<std::string>& arguments, std::ostream& output, std::ostream& errors) {
-    const std::vector<std::string> commands = {"hypertrain", "train", "search", "compare", "info"};
+    const std::vector<std::string> commands = {"hypertrain", "train", "search", "compare", "noise", "info"};
     try {
         if (arguments.empty()) {
             errors << program_help();
@@ -67,9 +68,10 @@ int run_command_line(const std::vector<std::string>& arguments, std::ostream& ou
         if (command == "train") return run_train(rest, output, errors);
         if (command == "search") return run_search(rest, output, errors);
         if (command == "compare") return run_compare(rest, output, errors);
+        if (command == "noise") return run_noise(rest, output, errors);
         if (command == "info") return run_info(rest, output, errors);
         throw usage_error("unknown command '" + command + "'" + did_you_mean(command, commands) +
-                          "; commands: hypertrain, train, search, compare, info (fds --help)");
+                          "; commands: hypertrain, train, search, compare, noise, info (fds --help)");
     } catch (const cli_error& error) {
         output << std::flush;
         errors << "fds: error: " << error.what() << "\n";

@@ -7,12 +7,14 @@
 //   fds train --schedule FILE  plain training with a given schedule (or --lr_schedule SHAPE)
 //   fds search                 black-box search over the same schedules, then retraining
 //   fds compare                every method on one setup and several seeds, side by side
+//   fds noise                  hypergradient noise against the sharing window (Theorem 4.1)
 //   fds info [--dataset NAME]  the dataset's summary as JSON
 
 #include <iosfwd>
 
 #include <nlohmann/json.hpp>
 
+#include <data/dataset.hpp>
 #include <fds/hypertrain_settings.hpp>
 #include <string>
 #include <vector>
@@ -28,9 +30,11 @@ int run_train(const std::vector<std::string>& arguments, std::ostream& output, s
 int run_search(const std::vector<std::string>& arguments, std::ostream& output, std::ostream& errors);
 int run_info(const std::vector<std::string>& arguments, std::ostream& output, std::ostream& errors);
 int run_compare(const std::vector<std::string>& arguments, std::ostream& output, std::ostream& errors);
+int run_noise(const std::vector<std::string>& arguments, std::ostream& output, std::ostream& errors);
 
-// `fds hypertrain --method hd|greedy` (greedy_command.cpp), on resolved settings.
-int run_greedy_hypertrain(const hypertrain_settings& settings, const std::string& directory, std::ostream& output);
+// `fds hypertrain --method hd|greedy` (greedy_command.cpp), on resolved settings and their checked dataset.
+int run_greedy_hypertrain(const hypertrain_settings& settings, const data::dataset& dataset, const std::string& directory,
+                          std::ostream& output);
 
 std::string program_help();
 std::string program_version();

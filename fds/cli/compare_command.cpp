@@ -9,6 +9,7 @@
 
 #include "cli_error.hpp"
 #include "comparison.hpp"
+#include "cpu_name.hpp"
 #include "embedded_default.hpp"
 #include "gnuplot.hpp"
 #include "atomic_file.hpp"
@@ -23,7 +24,6 @@
 #include <iomanip>
 #include <ostream>
 #include <sstream>
-#include <thread>
 
 namespace fds::cli {
 
@@ -51,6 +51,7 @@ std::string compare_help() {
          << "  --seeds N                             seeds per method [default 3]\n"
          << "  --out DIR                             comparison directory [default runs/compare_<dataset>_<architecture>_S<seed>]\n"
          << "  --config FILE.json                    options from a JSON object with the same keys\n"
+         << "  --print_config                        print the resolved config (config.json's content) and exit\n"
          << "  --help                                this text\n\n"
          << embedded_default_help() << "\nOptions:\n"
          << options_help(compare_grammar);
@@ -91,17 +92,6 @@ std::vector<std::string> method_command(const std::string& method, double fds_se
                 std::to_string(fds_seconds)};
     if (method == "hd" || method == "greedy") return {"hypertrain", "--method", method};
     return {"search", "--search_method", method};
-}
-
-std::string cpu_name() {
-    std::ifstream cpuinfo("/proc/cpuinfo");
-    for (std::string line; std::getline(cpuinfo, line);)
-        if (line.rfind("model name", 0) == 0 && line.find(':') != std::string::npos) {
-            std::string name = line.substr(line.find(':') + 1);
-            name.erase(0, name.find_first_not_of(' '));
-            return name + " (" + std::to_string(std::max(1u, std::thread::hardware_concurrency())) + " threads)";
-        }
-    return "unknown CPU";
 }
 
 std::string gnuplot_script(const std::filesystem::path& data, const std::filesystem::path& image,
@@ -145,6 +135,10 @@ int run_compare(const std::vector<std::string>& arguments, std::ostream& output,
     }
     apply_embedded_default(parsed);
     const hypertrain_settings settings = resolve_settings(parsed.settings);
+    if (parsed.print_config) {
+        output << run_config("compare", settings).dump(2) << "\n";
+        return 0;
+    }
     const std::vector<std::string> methods =
         detail::parse_methods(parsed.extra.count("methods") ? parsed.extra["methods"] : detail::default_methods);
     const auto position = [&](const std::string& name) { return std::find(methods.begin(), methods.end(), name); };
@@ -210,7 +204,7 @@ int run_compare(const std::vector<std::string>& arguments, std::ostream& output,
                                    {"n_inner_epochs_per_outer_steps", settings.n_inner_epochs_per_outer_steps},
                                    {"methods", methods},
                                    {"seeds", seeds},
-                                   {"cpu", detail::cpu_name()}}},
+                                   {"cpu", cpu_name()}}},
                                  {"runs", runs}};
     comparison["table"] = comparison_table(runs);
     write_file_atomically(run.file("compare.json"), comparison.dump(2) + "\n");

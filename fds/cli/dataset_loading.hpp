@@ -10,6 +10,10 @@ namespace fds::cli {
 
 data::dataset load_dataset_for(const hypertrain_settings& settings);
 
+// The same, then fds::check_setup_fits: settings the data cannot hold are a usage error (exit 2)
+// raised before a command claims its run directory.
+data::dataset load_checked_dataset(const hypertrain_settings& settings);
+
 // Applies settings.threads to the library's threads (0: keep the default, OpenBLAS's count: all
 // cores unless OPENBLAS_NUM_THREADS says otherwise).
 void apply_thread_count(const hypertrain_settings& settings);

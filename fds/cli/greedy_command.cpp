@@ -42,7 +42,8 @@ nlohmann::json segment_line(const greedy_segment_record& record) {
 
 }  // namespace detail
 
-int run_greedy_hypertrain(const hypertrain_settings& settings, const std::string& directory, std::ostream& output) {
+int run_greedy_hypertrain(const hypertrain_settings& settings, const data::dataset& dataset, const std::string& directory,
+                          std::ostream& output) {
     run_directory run(directory);
     const bool resuming = run.open(run_config("hypertrain", settings));
     progress_reporter reporter(output, standard_output_is_terminal(), {});
@@ -52,7 +53,6 @@ int run_greedy_hypertrain(const hypertrain_settings& settings, const std::string
         output << summary->dump(2) << "\n";
         return 0;
     }
-    const data::dataset dataset = load_dataset_for(settings);
     nn::network<float> network = make_network<float>(settings, dataset);
     reporter.message(std::string(resuming ? "fds: starting again (one training run) in " : "fds: ") + settings.method +
                      " hyper-training into " + directory + " (" + settings.dataset + ", " + settings.architecture + ")");

@@ -40,6 +40,7 @@ std::string hypertrain_help() {
          << "                                        config.json); flags override it\n"
          << "  --out DIR                             run directory [default runs/<dataset>_<architecture>_S<seed>]\n"
          << "  --stop_after_outer_steps N            stop after N more outer steps (resume later by re-running)\n"
+         << "  --print_config                        print the resolved config (config.json's content) and exit\n"
          << "  --help                                this text\n\n"
          << embedded_default_help() << "\nOptions (names and defaults of the reference, polo5/FDS main.py):\n"
          << options_help(hypertrain_grammar);
@@ -124,7 +125,21 @@ int run_hypertrain(const std::vector<std::string>& arguments, std::ostream& outp
                                       ? parsed.extra["out"]
                                       : default_run_directory(settings.dataset, settings.architecture, settings.seed);
     const nlohmann::json config = run_config("hypertrain", settings);
-    if (settings.method != "fds") return run_greedy_hypertrain(settings, directory, output);
+    if (parsed.print_config) {
+        output << config.dump(2) << "\n";
+        return 0;
+    }
+    // everything the options and the data must agree on is checked before the directory is claimed
+    const data::dataset dataset = load_checked_dataset(settings);
+    if (settings.method != "fds") return run_greedy_hypertrain(settings, dataset, directory, output);
+    // the trainer refuses combinations the option table cannot see (e.g. a model for other image sizes)
+    std::optional<hyper_trainer> constructed;
+    try {
+        constructed.emplace(settings, dataset);
+    } catch (const std::invalid_argument& error) {
+        throw usage_error(std::string("these options cannot be trained: ") + error.what());
+    }
+    hyper_trainer& trainer = *constructed;
     run_directory run(directory);
     const bool resuming = run.open(config);
     progress_reporter reporter(output, standard_output_is_terminal(), settings.n_inner_epochs_per_outer_steps);
@@ -140,15 +155,6 @@ int run_hypertrain(const std::vector<std::string>& arguments, std::ostream& outp
         return 0;
     }
 
-    const data::dataset dataset = load_dataset_for(settings);
-    // the trainer refuses combinations the option table cannot see (e.g. a model for other image sizes)
-    std::optional<hyper_trainer> constructed;
-    try {
-        constructed.emplace(settings, dataset);
-    } catch (const std::invalid_argument& error) {
-        throw usage_error(std::string("these options cannot be trained: ") + error.what());
-    }
-    hyper_trainer& trainer = *constructed;
     double hypertrain_seconds = 0.0;
     std::vector<nlohmann::json> history;
     if (std::optional<nlohmann::json> checkpoint = run.read_checkpoint()) {

@@ -124,9 +124,11 @@ std::vector<option_spec> make_setting_options() {
     add(field_option("learn_lr", &S::learn_lr, "learn the learning-rate schedule"));
     add(field_option("learn_mom", &S::learn_mom, "learn the momentum schedule"));
     add(field_option("learn_wd", &S::learn_wd, "learn the weight-decay schedule"));
-    add(field_option("n_lrs", &S::n_lrs, "learning-rate buckets shared by contiguous inner steps", at_least(1)));
-    add(field_option("n_moms", &S::n_moms, "momentum buckets", at_least(1)));
-    add(field_option("n_wds", &S::n_wds, "weight-decay buckets", at_least(1)));
+    // a bucket per inner step is the finest schedule; a million covers any run and fits in memory
+    const numeric_range bucket_counts{1, 1e6, true, true};
+    add(field_option("n_lrs", &S::n_lrs, "learning-rate buckets shared by contiguous inner steps", bucket_counts));
+    add(field_option("n_moms", &S::n_moms, "momentum buckets", bucket_counts));
+    add(field_option("n_wds", &S::n_wds, "weight-decay buckets", bucket_counts));
     add(choice_option("dataset", &S::dataset, "dataset", dataset_names()));
     add(field_option("n_inner_epochs_per_outer_steps", &S::n_inner_epochs_per_outer_steps,
                      "epochs of the inner run of each outer step (one entry per outer step)", at_least(1)));
@@ -226,6 +228,21 @@ std::vector<option_spec> make_setting_options() {
                      {0.0, 1.0, true, false}));
     add(field_option("search_wd_min", &S::search_wd_min, "fds search: lower end of wd (log-uniform)", above(0)));
     add(field_option("search_wd_max", &S::search_wd_max, "fds search: upper end of wd", above(0)));
+    // hypergradient noise (fds noise)
+    add(field_option("noise_runs", &S::noise_runs, "fds noise: runs (data order and initialization drawn for each)",
+                     at_least(2)));
+    add(field_option("noise_steps", &S::noise_steps, "fds noise: inner steps of a run, each its own lr bucket",
+                     at_least(1)));
+    option_spec windows = field_option("noise_windows", &S::noise_windows,
+                                       "fds noise: sharing windows in steps, each at most noise_steps", at_least(1));
+    // no window given: the default windows 1 2 5 10 25 50 ... noise_steps
+    windows.valid_values = "a list of integers >= 1 (empty: 1 2 5 10 25 50 ... noise_steps)";
+    windows.is_valid = [](const json& value) {
+        for (const json& entry : value)
+            if (entry.get<double>() < 1) return false;
+        return true;
+    };
+    add(windows);
     add(field_option("datasets_path", &S::datasets_path, "dataset directory (empty: the dataset's default place)"));
     add(field_option("seed", &S::seed, "seed of every random choice", at_least(0)));
     add(field_option("threads", &S::threads, "worker threads (0: all cores)", at_least(0)));
@@ -455,6 +472,8 @@ nlohmann::json read_config_file(const std::string& path) {
 }
 
 hypertrain_settings resolve_settings(hypertrain_settings settings) {
+    // "dir/" and "dir" name one directory, so one experiment
+    while (settings.datasets_path.size() > 1 && settings.datasets_path.back() == '/') settings.datasets_path.pop_back();
     if (settings.n_inner_epochs_per_outer_steps.empty())
         throw usage_error("--n_inner_epochs_per_outer_steps must be a non-empty list of integers >= 1, found []");
     if (settings.retrain_n_epochs < 0)
@@ -546,7 +565,8 @@ parsed_arguments parse_arguments(const argument_grammar& grammar, const std::vec
 
     // Names first, so that a typo is reported before any value is interpreted.
     for (const flag_words& flag : flags) {
-        if (flag.name == "help" || is_extra(flag.name) || is_accepted_setting(flag.name)) continue;
+        if (flag.name == "help" || flag.name == "print_config" || is_extra(flag.name) || is_accepted_setting(flag.name))
+            continue;
         std::string message = "fds " + grammar.command + ": unknown option '--" + flag.name + "'";
         throw usage_error(message + did_you_mean(flag.name, all_names, "--"));
     }
@@ -572,6 +592,8 @@ parsed_arguments parse_arguments(const argument_grammar& grammar, const std::vec
     for (const flag_words& flag : flags) {
         if (flag.name == "help") {
             parsed.help = true;
+        } else if (flag.name == "print_config") {
+            parsed.print_config = true;
         } else if (flag.name == "config") {
             continue;
         } else if (is_extra(flag.name)) {

@@ -85,6 +85,7 @@ struct parsed_arguments {
     std::map<std::string, std::string> extra;  // values of the subcommand's own options (out, schedule, ...)
     std::set<std::string> given;               // option names set by the config file or a flag
     bool help = false;
+    bool print_config = false;  // --print_config: print the resolved config and exit
 };
 
 // What a subcommand accepts besides help: a subset of the settings (empty = all) and its own

@@ -17,7 +17,8 @@ progress_reporter::progress_reporter(std::ostream& stream, bool live, std::vecto
 double progress_reporter::remaining_seconds(const progress_update& update) const {
     if (!(update.inner_steps_per_second > 0.0) || update.epochs == 0) return -1.0;
     double steps_left = static_cast<double>(update.inner_steps) - static_cast<double>(update.inner_step);
-    if (update.phase == "hypertrain") {
+    // the outer steps still to come; `fds noise` passes its runs as outer steps of one epoch each
+    if (update.phase == "hypertrain" || update.phase == "noise") {
         double steps_per_epoch = static_cast<double>(update.inner_steps) / static_cast<double>(update.epochs);
         for (std::size_t step = update.outer_step + 1; step < budget_.size(); ++step)
             steps_left += steps_per_epoch * static_cast<double>(budget_[step]);
@@ -51,7 +52,12 @@ void progress_reporter::update(const progress_update& update) {
     std::ostringstream line;
     line << update.phase;
     if (update.phase == "hypertrain") line << " outer " << update.outer_step + 1 << "/" << budget_.size();
-    line << " epoch " << std::min(update.epoch + 1, update.epochs) << "/" << update.epochs << " | " << std::fixed
+    if (update.phase == "noise")
+        line << " run " << update.outer_step + 1 << "/" << budget_.size() << " step " << update.inner_step << "/"
+             << update.inner_steps;
+    else
+        line << " epoch " << std::min(update.epoch + 1, update.epochs) << "/" << update.epochs;
+    line << " | " << std::fixed
          << std::setprecision(1) << update.inner_steps_per_second << " steps/s | ETA "
          << format_duration(remaining_seconds(update));
     // an outer step's accuracy, shown while hyper-training goes on; retraining from scratch is a

@@ -21,7 +21,7 @@
 namespace fds::cli {
 
 struct progress_update {
-    std::string phase;  // "hypertrain" | "retrain"
+    std::string phase;  // "hypertrain" | "retrain" | "greedy" | "noise"
     std::size_t outer_step = 0;  // 0-based
     std::size_t epoch = 0;       // 0-based epoch of the current inner run
     std::size_t epochs = 0;

@@ -4,8 +4,14 @@
 #include "cli_error.hpp"
 #include "options.hpp"
 
+#include <cerrno>
+#include <cstring>
 #include <map>
 #include <sstream>
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 namespace fds::cli {
 
@@ -14,7 +20,38 @@ const std::set<std::string>& settings_ignored_on_resume() {
     return keys;
 }
 
+namespace {
+const char* const lock_file_name = ".fds-lock";
+}
+
 run_directory::run_directory(std::filesystem::path directory) : directory_(std::move(directory)) {}
+
+run_directory::~run_directory() {
+    if (lock_descriptor_ >= 0) ::close(lock_descriptor_);  // releases the lock
+}
+
+void run_directory::lock() {
+    const std::string path = file(lock_file_name).string();
+    lock_descriptor_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (lock_descriptor_ < 0)
+        throw std::runtime_error("cannot open the lock file " + path + ": " + std::strerror(errno));
+    if (::flock(lock_descriptor_, LOCK_EX | LOCK_NB) != 0) {
+        const int error = errno;
+        ::close(lock_descriptor_);
+        lock_descriptor_ = -1;
+        if (error == EWOULDBLOCK)
+            throw cli_error(exit_code::run_directory_conflict,
+                            "another fds process is working in " + directory_.string() +
+                                " (it holds " + path + "); wait for it to finish or use another --out");
+        throw std::runtime_error("cannot lock " + path + ": " + std::strerror(error));
+    }
+    // no writer is left alive in the directory: what a killed one left half-written goes
+    for (const auto& entry : std::filesystem::directory_iterator(directory_))
+        if (is_temporary_file_name(entry.path().filename().string())) {
+            std::error_code ignored;
+            std::filesystem::remove(entry.path(), ignored);
+        }
+}
 
 const std::filesystem::path& run_directory::path() const { return directory_; }
 
@@ -24,6 +61,7 @@ bool run_directory::open(const nlohmann::json& config) {
     std::error_code error;
     if (std::filesystem::exists(directory_, error) && !std::filesystem::is_directory(directory_, error))
         throw cli_error(exit_code::run_directory_conflict, "--out " + directory_.string() + " exists and is not a directory");
+    if (std::filesystem::is_directory(directory_, error)) lock();
     std::optional<nlohmann::json> recorded = read_config();
     if (recorded) {
         if (!recorded->contains("settings") || !(*recorded)["settings"].is_object())
@@ -45,7 +83,7 @@ bool run_directory::open(const nlohmann::json& config) {
     }
     if (std::filesystem::exists(directory_, error)) {
         for (const auto& entry : std::filesystem::directory_iterator(directory_)) {
-            if (is_temporary_file_name(entry.path().filename().string())) continue;
+            if (entry.path().filename() == lock_file_name) continue;
             throw cli_error(exit_code::run_directory_conflict,
                             "--out " + directory_.string() + " is not empty and has no config.json (found " +
                                 entry.path().filename().string() + "): not a run directory of fds");
@@ -53,6 +91,7 @@ bool run_directory::open(const nlohmann::json& config) {
     }
     std::filesystem::create_directories(directory_, error);
     if (error) throw std::runtime_error("cannot create run directory " + directory_.string() + ": " + error.message());
+    if (lock_descriptor_ < 0) lock();
     write_json("config.json", config);
     return false;
 }

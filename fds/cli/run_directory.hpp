@@ -2,6 +2,7 @@
 // The directory one experiment leaves behind, and how a re-run of the same command resumes it.
 //
 //   config.json      {"program": "fds", "version", "command", "settings": {every resolved option}}
+//   .fds-lock        locked (flock) by the process working in the directory
 //   history.jsonl    one JSON object per finished outer step (see history_record.hpp)
 //   checkpoint.json  {"next_outer_step", "hypertrain_seconds", "trainer": hyper_trainer::checkpoint()}
 //   summary.json     final schedules, best outer step, retraining result, total seconds
@@ -28,6 +29,9 @@ const std::set<std::string>& settings_ignored_on_resume();
 class run_directory {
    public:
     explicit run_directory(std::filesystem::path directory);
+    ~run_directory();
+    run_directory(const run_directory&) = delete;
+    run_directory& operator=(const run_directory&) = delete;
 
     const std::filesystem::path& path() const;
     std::filesystem::path file(const std::string& name) const;
@@ -35,8 +39,10 @@ class run_directory {
     // Makes the directory ready for the experiment described by `config` (its "settings" are
     // compared): creates it and writes config.json, or finds the same experiment there.
     // Returns true when it already held this experiment (the run resumes).
-    // Throws cli_error(run_directory_conflict) when it holds a different experiment, naming every
-    // differing key with its recorded and requested value, or when it holds other files.
+    // Holds an exclusive lock on DIR/.fds-lock (flock) until destroyed and removes the temporary
+    // files a killed writer left. Throws cli_error(run_directory_conflict) when another process
+    // holds the lock, when the directory holds a different experiment (naming every differing key
+    // with its recorded and requested value), or when it holds other files.
     bool open(const nlohmann::json& config);
 
     std::optional<nlohmann::json> read_config() const;
@@ -56,7 +62,10 @@ class run_directory {
     std::optional<nlohmann::json> read_json(const std::string& name) const;
     void write_json(const std::string& name, const nlohmann::json& value) const;
 
+    void lock();
+
     std::filesystem::path directory_;
+    int lock_descriptor_ = -1;
 };
 
 // The history records of outer steps before `next_outer_step`, in order, one per step: lines of

@@ -48,6 +48,7 @@ std::string search_help() {
          << "hand-tuned baseline: cosine annealing, momentum 0.9, wd 5e-4, lr0 in {0.01, 0.03, 0.1}.\n\n"
          << "  --config FILE.json                    options from a JSON object with the same keys\n"
          << "  --out DIR                             run directory [default runs/search_<method>_<dataset>_<architecture>_S<seed>]\n"
+         << "  --print_config                        print the resolved config (config.json's content) and exit\n"
          << "  --help                                this text\n\n"
          << embedded_default_help() << "\nOptions:\n"
          << options_help(search_grammar);
@@ -130,6 +131,10 @@ int run_search(const std::vector<std::string>& arguments, std::ostream& output, 
     }
     apply_embedded_default(parsed);
     const hypertrain_settings settings = resolve_settings(parsed.settings);
+    if (parsed.print_config) {
+        output << run_config("search", settings).dump(2) << "\n";
+        return 0;
+    }
     apply_thread_count(settings);
     schedule_space space;
     try {
@@ -143,7 +148,7 @@ int run_search(const std::vector<std::string>& arguments, std::ostream& output, 
         parsed.extra.count("out") ? parsed.extra["out"]
                                   : "runs/search_" + settings.search_method + "_" +
                                         default_run_directory(settings.dataset, settings.architecture, settings.seed).substr(5);
-    const data::dataset dataset = load_dataset_for(settings);
+    const data::dataset dataset = load_checked_dataset(settings);
     run_directory run(directory);
     const bool resuming = run.open(run_config("search", settings));
     progress_reporter reporter(output, standard_output_is_terminal(), {});

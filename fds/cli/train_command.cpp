@@ -50,6 +50,7 @@ std::string train_help() {
          << "  --step_gamma G, --warmup_fraction F   [defaults 0.1, 0.05]\n"
          << "  --config FILE.json                    options from a JSON object (flags override it)\n"
          << "  --out RESULT.json                     also write the result there\n"
+         << "  --print_config                        print the resolved config (config.json's content) and exit\n"
          << "  --help                                this text\n\n"
          << embedded_default_help() << "\nOptions (the bucket counts follow the schedule file):\n"
          << options_help(train_grammar);
@@ -163,9 +164,25 @@ int run_train(const std::vector<std::string>& arguments, std::ostream& output, s
     if (settings.retrain_n_epochs < 1)
         throw usage_error("--retrain_n_epochs must be an integer >= 1 for fds train, found " +
                           std::to_string(settings.retrain_n_epochs));
+    if (parsed.print_config) {
+        output << run_config("train", settings).dump(2) << "\n";
+        return 0;
+    }
     apply_thread_count(settings);
+    if (parsed.extra.count("out")) {
+        try {
+            check_file_writable(parsed.extra["out"]);
+        } catch (const std::runtime_error& error) {
+            throw usage_error(std::string("--out: ") + error.what());
+        }
+    }
 
     const data::dataset dataset = load_dataset_for(settings);
+    try {
+        make_network<float>(settings, dataset);
+    } catch (const std::invalid_argument& error) {
+        throw usage_error(std::string("these options cannot be trained: ") + error.what());
+    }
     if (hand_settings) {
         // one bucket per step of this run: the hand schedule's shape is exact on every step
         std::size_t total_steps = 0;

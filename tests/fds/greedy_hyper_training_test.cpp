@@ -54,7 +54,7 @@ BOOST_AUTO_TEST_CASE(hd_hypergradient_is_the_finite_difference_of_the_next_train
         auto batch = batch_at(next);
         return network.loss_and_gradient(parameters, fds::images_as<double>(std::move(batch.images)), batch.labels).gradient;
     };
-    const fds::greedy_update keep = [](hyper_type, double value, double, double) { return value; };
+    const fds::greedy_update keep = [](hyper_type, std::size_t, double value, double, double) { return value; };
     const auto run = fds::run_greedy_segments<double>(network, initial, 3, 3, start, {true, true, true}, options,
                                                       batch_at, next_training_loss, keep).run;
     BOOST_TEST_REQUIRE(run.segments.size() == 3u);

@@ -98,33 +98,17 @@ BOOST_AUTO_TEST_CASE(missing_dataset_exits_with_code_3_saying_where_to_get_it) {
     fs::remove_all(out);
 }
 
-BOOST_AUTO_TEST_CASE(a_different_experiment_in_the_run_directory_exits_with_code_4) {
-    fs::path out = fresh_path("conflict");
-    // the first command records its config, then stops on the missing dataset
-    BOOST_TEST(run({"hypertrain", "--dataset", "MNIST", "--datasets_path", "/nonexistent", "--out", out.string()}).code == 3);
-    json config = json::parse(std::ifstream(out / "config.json"));
-    BOOST_TEST(config["settings"]["dataset"] == "MNIST");
-    BOOST_TEST(config["program"] == "fds");
-    BOOST_TEST(config.contains("version"));
-    BOOST_TEST(config["seed"] == 0);
-    outcome conflict = run({"hypertrain", "--dataset", "MNIST", "--datasets_path", "/nonexistent", "--n_lrs", "3",
-                            "--seed", "4", "--out", out.string()});
-    BOOST_TEST(conflict.code == 4);
-    BOOST_TEST(contains(conflict.errors, "n_lrs: 7 -> 3"));
-    BOOST_TEST(contains(conflict.errors, "seed: 0 -> 4"));
-    // --threads does not change results: the same experiment
-    BOOST_TEST(run({"hypertrain", "--dataset", "MNIST", "--datasets_path", "/nonexistent", "--threads", "1", "--out",
-                    out.string()}).code == 3);
-    fs::remove_all(out);
-}
-
 BOOST_AUTO_TEST_CASE(config_json_of_a_run_round_trips_through_config) {
     fs::path out = fresh_path("round_trip");
-    BOOST_TEST(run({"hypertrain", "--dataset", "MNIST", "--datasets_path", "/nonexistent", "--n_lrs", "5", "--learn_wd",
-                    "no", "--n_inner_epochs_per_outer_steps", "2", "3", "--out", out.string()}).code == 3);
-    // the recorded config, given back with --config, is the same experiment (no conflict: data error again)
-    outcome again = run({"hypertrain", "--config", (out / "config.json").string(), "--out", out.string()});
-    BOOST_TEST(again.code == 3, again.errors);
+    fs::create_directories(out);
+    const outcome printed = run({"hypertrain", "--dataset", "MNIST", "--n_lrs", "5", "--learn_wd", "no",
+                                 "--n_inner_epochs_per_outer_steps", "2", "3", "--print_config"});
+    BOOST_REQUIRE_MESSAGE(printed.code == 0, printed.errors);
+    std::ofstream(out / "config.json") << printed.output;
+    // the printed config, given back with --config, is the same experiment
+    const outcome again = run({"hypertrain", "--config", (out / "config.json").string(), "--print_config"});
+    BOOST_TEST(again.code == 0, again.errors);
+    BOOST_TEST(json::parse(again.output) == json::parse(printed.output));
     json settings = json::parse(std::ifstream(out / "config.json"))["settings"];
     BOOST_TEST(settings["n_lrs"] == 5);
     BOOST_TEST(settings["learn_wd"] == false);
@@ -136,9 +120,10 @@ BOOST_AUTO_TEST_CASE(config_json_of_a_run_round_trips_through_config) {
 
 BOOST_AUTO_TEST_CASE(without_dataset_the_embedded_default_applies) {
     fs::path out = fresh_path("embedded");
-    // a missing directory for the embedded dataset: the config is still recorded first
-    BOOST_TEST(run({"hypertrain", "--datasets_path", "/nonexistent", "--out", out.string()}).code == 3);
-    json settings = json::parse(std::ifstream(out / "config.json"))["settings"];
+    const outcome printed = run({"hypertrain", "--print_config", "--out", out.string()});
+    BOOST_REQUIRE_MESSAGE(printed.code == 0, printed.errors);
+    BOOST_TEST(!fs::exists(out));  // printing claims nothing
+    json settings = json::parse(printed.output)["settings"];
     BOOST_TEST(settings["dataset"] == "FashionMNIST");
     BOOST_TEST(settings["architecture"] == "MLP");
     BOOST_TEST(settings["n_lrs"] == 7);
@@ -440,5 +425,130 @@ BOOST_AUTO_TEST_CASE(a_retraining_that_diverges_goes_on_to_the_next_candidate_an
     BOOST_TEST(single["diverged"] == true);
     BOOST_TEST(single["test_acc"] == 0.0);
     BOOST_TEST(single["attempts"].size() == 1u);
+    fs::remove_all(data);
+}
+
+BOOST_AUTO_TEST_CASE(noise_writes_every_window_and_resumes_after_the_last_finished_run) {
+    fs::path data = testing::write_fashion_mnist_subset(fresh_path("noise_data"), 1024, 100);
+    fs::path out = fresh_path("noise_run");
+    const std::vector<std::string> arguments = {
+        "noise", "--dataset", "FashionMNIST", "--datasets_path", data.string(), "--architecture", "MLP",
+        "--train_batch_size", "128", "--val_batch_size", "100", "--val_train_fraction", "0.2",
+        "--noise_runs", "3", "--noise_steps", "8", "--out", out.string()};
+    const outcome first = run(arguments);
+    BOOST_REQUIRE_MESSAGE(first.code == 0, first.errors + first.output);
+    const std::vector<json> history = json_lines(out / "history.jsonl");
+    BOOST_REQUIRE(history.size() == 3u);
+    for (std::size_t r = 0; r < history.size(); ++r) {
+        BOOST_TEST(history[r]["run"] == r);
+        BOOST_TEST(history[r]["hypergradient"].size() == 8u);
+        BOOST_TEST(history[r]["greedy"].size() == 8u);
+    }
+    const json noise = json::parse(std::ifstream(out / "noise.json"));
+    BOOST_TEST(noise["format"] == "fds-noise");
+    BOOST_TEST(noise["runs"] == 3);
+    BOOST_TEST(noise["steps"] == 8);
+    std::vector<std::size_t> windows;
+    for (const json& window : noise["windows"]) windows.push_back(window["window"].get<std::size_t>());
+    BOOST_TEST(windows == (std::vector<std::size_t>{1, 2, 5, 8}));
+    BOOST_TEST(noise["windows"][0]["mse"] == noise["mse_per_step"]);
+    BOOST_TEST(noise.contains("greedy"));
+    BOOST_TEST(fs::exists(out / "noise.gp"));
+    BOOST_TEST(contains(first.output, "| W | MSE_W / signal"));
+
+    // a stop after two runs: the re-run measures the third only and ends with the same figures
+    std::ofstream(out / "history.jsonl") << history[0].dump() << "\n" << history[1].dump() << "\n";
+    const outcome resumed = run(arguments);
+    BOOST_REQUIRE_MESSAGE(resumed.code == 0, resumed.errors);
+    BOOST_TEST(contains(resumed.output, "2 done"));
+    const json again = json::parse(std::ifstream(out / "noise.json"));
+    BOOST_TEST(again["windows"] == noise["windows"]);
+
+    std::vector<std::string> too_long = arguments;
+    too_long.insert(too_long.end(), {"--noise_windows", "4", "9"});
+    const outcome refused = run(too_long);
+    BOOST_TEST(refused.code == 2);
+    BOOST_TEST(contains(refused.errors, "--noise_windows: window 9 is longer than the run (--noise_steps 8)"));
+    fs::remove_all(data);
+    fs::remove_all(out);
+}
+
+BOOST_AUTO_TEST_CASE(a_different_experiment_in_the_run_directory_exits_with_code_4) {
+    fs::path data = testing::write_fashion_mnist_subset(fresh_path("conflict_data"), 1024, 100);
+    fs::path out = fresh_path("conflict");
+    auto hypertrain = [&](std::vector<std::string> extra) {
+        std::vector<std::string> arguments = {"hypertrain", "--out", out.string(), "--stop_after_outer_steps", "1",
+                                              "--retrain_from_scratch", "false"};
+        for (const std::string& word : subset_options(data)) arguments.push_back(word);
+        for (const std::string& word : extra) arguments.push_back(word);
+        return run(arguments);
+    };
+    const outcome first = hypertrain({});
+    BOOST_REQUIRE_MESSAGE(first.code == 0, first.errors);
+    json config = json::parse(std::ifstream(out / "config.json"));
+    BOOST_TEST(config["settings"]["dataset"] == "FashionMNIST");
+    BOOST_TEST(config["program"] == "fds");
+    BOOST_TEST(config.contains("version"));
+    BOOST_TEST(config["seed"] == 0);
+    outcome conflict = hypertrain({"--n_lrs", "3", "--seed", "4"});
+    BOOST_TEST(conflict.code == 4);
+    BOOST_TEST(contains(conflict.errors, "n_lrs: 7 -> 3"));
+    BOOST_TEST(contains(conflict.errors, "seed: 0 -> 4"));
+    // --threads does not change results, nor does a trailing slash on the data's directory
+    const outcome resumed = hypertrain({"--threads", "1", "--datasets_path", data.string() + "/"});
+    BOOST_TEST(resumed.code == 0);
+    BOOST_TEST(contains(resumed.output, "resuming"));
+    fs::remove_all(data);
+    fs::remove_all(out);
+}
+
+BOOST_AUTO_TEST_CASE(a_start_that_fails_its_checks_claims_no_run_directory) {
+    fs::path data = testing::write_fashion_mnist_subset(fresh_path("claim_data"), 1024, 100);
+    fs::path out = fresh_path("claim");
+    auto with = [&](const std::string& command, std::vector<std::string> extra) {
+        std::vector<std::string> arguments = {command, "--out", out.string(), "--dataset", "FashionMNIST",
+                                              "--datasets_path", data.string(), "--architecture", "MLP"};
+        for (const std::string& word : extra) arguments.push_back(word);
+        return run(arguments);
+    };
+    const outcome huge_batch = with("hypertrain", {"--train_batch_size", "2000000000"});
+    BOOST_TEST(huge_batch.code == 2);
+    BOOST_TEST(contains(huge_batch.errors, "train_batch_size: 2000000000 does not fit"));
+    const outcome tiny_split = with("hypertrain", {"--val_train_fraction", "0.00001"});
+    BOOST_TEST(tiny_split.code == 2);
+    BOOST_TEST(contains(tiny_split.errors, "holds no validation image"));
+    const outcome wrong_model = with("hypertrain", {"--architecture", "WRN-16-1"});
+    BOOST_TEST(wrong_model.code == 2);
+    BOOST_TEST(contains(wrong_model.errors, "expected 32x32 images"));
+    for (const std::string command : {"search", "noise"})
+        BOOST_TEST(with(command, {"--train_batch_size", "2000000000"}).code == 2);
+    const outcome greedy = with("hypertrain", {"--method", "hd", "--val_train_fraction", "0.00001"});
+    BOOST_TEST(greedy.code == 2);
+    const outcome missing = run({"hypertrain", "--out", out.string(), "--dataset", "FashionMNIST", "--datasets_path",
+                                 (data / "nowhere").string(), "--architecture", "MLP"});
+    BOOST_TEST(missing.code == 3);
+    BOOST_TEST(!fs::exists(out));  // nothing claimed: the corrected command starts afresh
+    const outcome buckets = with("hypertrain", {"--n_lrs", "2000000000"});
+    BOOST_TEST(buckets.code == 2);
+    BOOST_TEST(contains(buckets.errors, "--n_lrs must be an integer in [1, 1e+06]"));
+    fs::remove_all(data);
+}
+
+BOOST_AUTO_TEST_CASE(train_checks_its_output_file_and_model_before_training) {
+    fs::path data = testing::write_fashion_mnist_subset(fresh_path("train_checks_data"), 1024, 100);
+    const std::vector<std::string> common = {"train", "--lr_schedule", "cosine", "--lr", "0.05", "--dataset", "FashionMNIST",
+                                             "--datasets_path", data.string(), "--retrain_n_epochs", "1"};
+    std::vector<std::string> unwritable = common;
+    unwritable.insert(unwritable.end(), {"--architecture", "MLP", "--out", (data / "missing" / "result.json").string()});
+    const outcome missing_directory = run(unwritable);
+    BOOST_TEST(missing_directory.code == 2);
+    BOOST_TEST(contains(missing_directory.errors, "does not exist"));
+    BOOST_TEST(!contains(missing_directory.output, "test accuracy"));
+    std::vector<std::string> directory_out = common;
+    directory_out.insert(directory_out.end(), {"--architecture", "MLP", "--out", data.string()});
+    BOOST_TEST(run(directory_out).code == 2);
+    const outcome default_model = run(common);  // WRN-16-1, the reference's default, needs 32x32 images
+    BOOST_TEST(default_model.code == 2);
+    BOOST_TEST(contains(default_model.errors, "expected 32x32 images"));
     fs::remove_all(data);
 }

@@ -89,6 +89,36 @@ BOOST_AUTO_TEST_CASE(a_directory_holding_only_a_killed_temporary_file_is_usable)
     fs::remove_all(path);
 }
 
+BOOST_AUTO_TEST_CASE(a_second_process_in_a_locked_directory_is_refused_until_the_first_is_done) {
+    fs::path path = fresh_path("locked");
+    {
+        run_directory first(path);
+        first.open(config_of({}));
+        run_directory second(path);  // its own open file description: flock treats it as another process
+        try {
+            second.open(config_of({}));
+            BOOST_FAIL("a second opener of a locked run directory was let in");
+        } catch (const cli_error& error) {
+            BOOST_TEST(static_cast<int>(error.code()) == static_cast<int>(exit_code::run_directory_conflict));
+            BOOST_TEST(std::string(error.what()).find("another fds process is working in " + path.string()) !=
+                       std::string::npos);
+        }
+    }
+    BOOST_TEST(run_directory(path).open(config_of({})));  // the first is gone: resumable
+    fs::remove_all(path);
+}
+
+BOOST_AUTO_TEST_CASE(temporary_files_a_killed_writer_left_are_removed_on_resume) {
+    fs::path path = fresh_path("stale");
+    run_directory(path).open(config_of({}));
+    std::ofstream(path / ".fds-tmp.history.jsonl.12345") << "{\"outer_st";
+    std::ofstream(path / "notes.txt") << "the user's own file stays";
+    BOOST_TEST(run_directory(path).open(config_of({})));
+    BOOST_TEST(!fs::exists(path / ".fds-tmp.history.jsonl.12345"));
+    BOOST_TEST(fs::exists(path / "notes.txt"));
+    fs::remove_all(path);
+}
+
 BOOST_AUTO_TEST_CASE(history_round_trips_one_object_per_line) {
     fs::path path = fresh_path("history");
     run_directory run(path);
