@@ -6,6 +6,8 @@
 //       re-draw the validation split from the seed; initialize the model afresh
 //       run T = epochs * batches_per_epoch inner steps on dual weights   (inner_loop.hpp)
 //       hg = grad L_val(theta_T) . Z_T per bucket, normalized            (hypergradient.hpp)
+//       (with hypergradient_runs = M > 1, ours: M inner runs, each its own batch order and
+//       initialization, and the means of their hg and accuracies: 1/M of the noise)
 //       h <- outer_optimizer(h, hg) for each learned type                (outer_optimizer.hpp)
 //       validation and test accuracy of theta_T (evaluation mode); the best outer step is the
 //       one whose schedules gave the highest validation accuracy; a collapse goes back to it
@@ -208,70 +210,80 @@ outer_step_record basic_hyper_trainer<Scalar>::run_outer_step(const progress_cal
     const data::validation_split split =
         data::make_validation_split(dataset.train_labels.size(), settings_.val_train_fraction, settings_.val_train_overlap,
                                     stream_seed(settings_.seed, seed_stream::validation_split, split_index));
-    const data::batch_loader train =
-        training_loader(settings_, dataset, split.train, stream_seed(settings_.seed, seed_stream::train_batches, outer_step));
-    const std::size_t batches_per_epoch = train.batches_per_epoch();
-    const std::size_t total_steps = epochs * batches_per_epoch;
-    const tangent_layout layout({settings_.n_lrs, settings_.n_moms, settings_.n_wds},
-                                {settings_.learn_lr, settings_.learn_mom, settings_.learn_wd}, total_steps);
+    const data::batch_loader validation =
+        evaluation_loader(settings_, dataset, data::split_part::train, split.validation,
+                          stream_seed(settings_.seed, seed_stream::validation_batches, outer_step));
+    const data::batch_loader test = evaluation_loader(settings_, dataset, data::split_part::test,
+                                                      all_indices(dataset.test_labels.size()),
+                                                      stream_seed(settings_.seed, seed_stream::test_batches, outer_step));
 
     outer_step_record record;
     record.outer_step = outer_step;
     record.epochs = epochs;
-    record.inner_steps = total_steps;
     record.schedules_used = current_;
-
-    network_.reset_buffers();
-    const xt::xarray<Scalar> initial = network_.initial_parameters(
-        initializer_of(settings_), stream_seed(settings_.seed, seed_stream::initial_weights, outer_step));
-    const auto inner_start = clock::now();
-    auto after_step = [&](std::size_t step, std::size_t steps) {
-        if (!progress) return;
-        const double elapsed = std::chrono::duration<double>(clock::now() - inner_start).count();
-        progress(progress_after("hypertrain", outer_step, step + 1, steps, batches_per_epoch, elapsed));
-    };
-    const inner_loop_result<Scalar> inner = run_inner_loop(
-        network_, initial, current_, layout, options_,
-        [&](std::size_t step) { return train.load(step / batches_per_epoch, step % batches_per_epoch); }, after_step);
-    record.train_loss = inner.train_loss_mean;
-    record.train_acc = inner.train_accuracy;
-    record.diverged = inner.diverged;
-
     hyper_values gradients;
-    const double not_a_number = std::numeric_limits<double>::quiet_NaN();
-    const data::batch_loader validation =
-        evaluation_loader(settings_, dataset, data::split_part::train, split.validation,
-                          stream_seed(settings_.seed, seed_stream::validation_batches, outer_step));
-    const xt::xarray<Scalar>& final_weights = inner.parameters.value();
-    if (!inner.diverged) {
+    for (hyper_type type : {hyper_type::lr, hyper_type::mom, hyper_type::wd})
+        if (learned(type)) gradients.of(type).assign(current_.of(type).size(), 0.0);
+
+    // hypergradient_runs inner runs, each with its own batch order and initial weights (run 0 on
+    // the streams of the reference's single run); their means are the outer step's figures
+    const std::size_t runs = std::max<std::size_t>(1, settings_.hypergradient_runs);
+    const auto inner_start = clock::now();
+    for (std::size_t run = 0; run < runs && !record.diverged; ++run) {
+        const std::uint64_t stream_index = outer_step + (static_cast<std::uint64_t>(run) << 32);
+        const data::batch_loader train =
+            training_loader(settings_, dataset, split.train, stream_seed(settings_.seed, seed_stream::train_batches, stream_index));
+        const std::size_t batches_per_epoch = train.batches_per_epoch();
+        const std::size_t total_steps = epochs * batches_per_epoch;
+        const tangent_layout layout({settings_.n_lrs, settings_.n_moms, settings_.n_wds},
+                                    {settings_.learn_lr, settings_.learn_mom, settings_.learn_wd}, total_steps);
+        record.inner_steps = runs * total_steps;
+
+        network_.reset_buffers();
+        const xt::xarray<Scalar> initial = network_.initial_parameters(
+            initializer_of(settings_), stream_seed(settings_.seed, seed_stream::initial_weights, stream_index));
+        auto after_step = [&](std::size_t step, std::size_t steps) {
+            if (!progress) return;
+            const double elapsed = std::chrono::duration<double>(clock::now() - inner_start).count();
+            progress(progress_after("hypertrain", outer_step, run * steps + step + 1, runs * steps, batches_per_epoch, elapsed));
+        };
+        const inner_loop_result<Scalar> inner = run_inner_loop(
+            network_, initial, current_, layout, options_,
+            [&](std::size_t step) { return train.load(step / batches_per_epoch, step % batches_per_epoch); }, after_step);
+        const double share = 1.0 / static_cast<double>(runs);
+        record.train_loss += share * inner.train_loss_mean;
+        record.train_acc += share * inner.train_accuracy;
+        record.diverged = inner.diverged;
+        if (inner.diverged) break;
+
+        const xt::xarray<Scalar>& final_weights = inner.parameters.value();
         const auto validation_gradient = mean_validation_gradient(network_, final_weights, validation);
-        gradients = hypergradients(inner.parameters, validation_gradient.gradient, layout, inner.tangent_steps);
-    } else {
+        const hyper_values run_gradients =
+            hypergradients(inner.parameters, validation_gradient.gradient, layout, inner.tangent_steps);
+        for (hyper_type type : {hyper_type::lr, hyper_type::mom, hyper_type::wd})
+            for (std::size_t j = 0; j < gradients.of(type).size(); ++j)
+                gradients.of(type)[j] += share * run_gradients.of(type)[j];
+        const auto validation_result = evaluate_loader(network_, final_weights, validation, nn::mode::evaluation);
+        record.val_loss += share * validation_result.mean_loss();
+        record.val_acc += share * validation_result.accuracy();
+        record.test_acc += share * evaluate_loader(network_, final_weights, test, nn::mode::evaluation).accuracy();
+    }
+    if (record.diverged) {
+        const double not_a_number = std::numeric_limits<double>::quiet_NaN();
         for (hyper_type type : {hyper_type::lr, hyper_type::mom, hyper_type::wd})
             if (learned(type)) gradients.of(type).assign(current_.of(type).size(), not_a_number);
-    }
-
-    if (!inner.diverged) {
-        const auto validation_result = evaluate_loader(network_, final_weights, validation, nn::mode::evaluation);
-        const data::batch_loader test = evaluation_loader(settings_, dataset, data::split_part::test,
-                                                          all_indices(dataset.test_labels.size()),
-                                                          stream_seed(settings_.seed, seed_stream::test_batches, outer_step));
-        const auto test_result = evaluate_loader(network_, final_weights, test, nn::mode::evaluation);
-        record.val_loss = validation_result.mean_loss();
-        record.val_acc = validation_result.accuracy();
-        record.test_acc = test_result.accuracy();
-    } else {
         record.val_loss = not_a_number;
+        record.val_acc = record.test_acc = 0.0;
     }
 
     // A collapse is judged against an outer step that trained at all (best accuracy > 0).
     const bool collapsed = settings_.revert_below > 0 && best_validation_accuracy_ > 0 &&
-                           (inner.diverged || record.val_acc < settings_.revert_below * best_validation_accuracy_);
+                           (record.diverged || record.val_acc < settings_.revert_below * best_validation_accuracy_);
     hyper_values next = current_;
     bool all_converged = !collapsed;
     if (collapsed) {
         record.reverted = true;
-        record.revert_reason = inner.diverged ? "the inner run diverged"
+        record.revert_reason = record.diverged ? "the inner run diverged"
                                               : "validation accuracy " + std::to_string(record.val_acc) + " < " +
                                                     std::to_string(settings_.revert_below) + " x the best " +
                                                     std::to_string(best_validation_accuracy_);

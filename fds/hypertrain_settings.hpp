@@ -48,6 +48,9 @@ struct hypertrain_settings {
     std::size_t val_batch_size = 500;
     double val_train_fraction = 0.05;
     bool val_train_overlap = false;
+    // ours: inner runs per outer step, each its own batch order and initialization, whose
+    // hypergradients and accuracies are averaged (1: the reference's single run)
+    std::size_t hypergradient_runs = 1;
     bool fixed_validation_split = false;  // ours: one split for every outer step (the reference: a new one each)
     double lr_init_step_size = 0.1;
     double mom_init_step_size = 0.1;

@@ -7,6 +7,13 @@
 
 #include <autodiff/parallel.hpp>
 
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <thread>
+
+#include <sched.h>
+
 namespace fds::cli {
 
 data::dataset load_dataset_for(const hypertrain_settings& settings) {
@@ -28,8 +35,29 @@ data::dataset load_checked_dataset(const hypertrain_settings& settings) {
     return dataset;
 }
 
-void apply_thread_count(const hypertrain_settings& settings) {
-    if (settings.threads > 0) autodiff::set_thread_count(settings.threads);
+std::size_t usable_cpu_count() {
+    std::size_t cpus = std::max(1u, std::thread::hardware_concurrency());
+    cpu_set_t mask;
+    if (::sched_getaffinity(0, sizeof mask, &mask) == 0) cpus = std::max(1, CPU_COUNT(&mask));
+    // cgroup v2: "max 100000" (no quota) or "<quota> <period>" in microseconds
+    std::ifstream quota_file("/sys/fs/cgroup/cpu.max");
+    std::string quota;
+    double period = 0;
+    if (quota_file >> quota >> period && quota != "max" && period > 0) {
+        const double quota_cpus = std::ceil(std::stod(quota) / period);
+        if (quota_cpus >= 1) cpus = std::min(cpus, static_cast<std::size_t>(quota_cpus));
+    }
+    return cpus;
+}
+
+std::string apply_thread_count(const hypertrain_settings& settings) {
+    if (settings.threads == 0) return "";
+    const std::size_t usable = usable_cpu_count();
+    const std::size_t threads = std::min(settings.threads, usable);
+    autodiff::set_thread_count(threads);
+    if (threads == settings.threads) return "";
+    return "fds: --threads " + std::to_string(settings.threads) + " is more than the " + std::to_string(usable) +
+           " CPUs this process may use; running " + std::to_string(threads) + " threads";
 }
 
 }  // namespace fds::cli

@@ -6,6 +6,9 @@
 #include <data/dataset.hpp>
 #include <fds/hypertrain_settings.hpp>
 
+#include <cstddef>
+#include <string>
+
 namespace fds::cli {
 
 data::dataset load_dataset_for(const hypertrain_settings& settings);
@@ -15,7 +18,11 @@ data::dataset load_dataset_for(const hypertrain_settings& settings);
 data::dataset load_checked_dataset(const hypertrain_settings& settings);
 
 // Applies settings.threads to the library's threads (0: keep the default, OpenBLAS's count: all
-// cores unless OPENBLAS_NUM_THREADS says otherwise).
-void apply_thread_count(const hypertrain_settings& settings);
+// cores unless OPENBLAS_NUM_THREADS says otherwise), capped at the CPUs this process may use (its
+// affinity mask and cgroup quota). Returns the note to print when it capped, else "".
+std::string apply_thread_count(const hypertrain_settings& settings);
+
+// CPUs this process may run on: the affinity mask's, lowered by a cgroup v2 CPU quota.
+std::size_t usable_cpu_count();
 
 }  // namespace fds::cli

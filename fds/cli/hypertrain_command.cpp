@@ -119,7 +119,7 @@ int run_hypertrain(const std::vector<std::string>& arguments, std::ostream& outp
     std::size_t stop_after = 0;
     if (parsed.extra.count("stop_after_outer_steps"))
         stop_after = detail::parse_count(parsed.extra["stop_after_outer_steps"], "--stop_after_outer_steps");
-    apply_thread_count(settings);
+    if (const std::string note = apply_thread_count(settings); !note.empty()) errors << note << "\n";
 
     const std::string directory = parsed.extra.count("out")
                                       ? parsed.extra["out"]

@@ -230,7 +230,7 @@ int run_noise(const std::vector<std::string>& arguments, std::ostream& output, s
         if (window > steps)
             throw usage_error("--noise_windows: window " + std::to_string(window) + " is longer than the run (--noise_steps " +
                               std::to_string(steps) + ")");
-    apply_thread_count(settings);
+    if (const std::string note = apply_thread_count(settings); !note.empty()) errors << note << "\n";
     const std::string directory =
         parsed.extra.count("out") ? parsed.extra["out"]
                                   : "runs/noise_" +

@@ -162,6 +162,9 @@ std::vector<option_spec> make_setting_options() {
     add(field_option("val_train_fraction", &S::val_train_fraction,
                      "fraction of the training set held out for validation", open_unit()));
     add(field_option("val_train_overlap", &S::val_train_overlap, "validation images also stay in the training set"));
+    add(field_option("hypergradient_runs", &S::hypergradient_runs,
+                     "inner runs per outer step (own batch order and initialization each), hypergradients averaged",
+                     {1, 64, true, true}));
     add(field_option("fixed_validation_split", &S::fixed_validation_split,
                      "one validation split for every outer step (false: a new one each, as the reference)"));
     add(field_option("lr_init_step_size", &S::lr_init_step_size, "initial outer step of the learning rates", above(0)));

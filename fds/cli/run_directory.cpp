@@ -58,6 +58,7 @@ const std::filesystem::path& run_directory::path() const { return directory_; }
 std::filesystem::path run_directory::file(const std::string& name) const { return directory_ / name; }
 
 bool run_directory::open(const nlohmann::json& config) {
+    if (directory_.empty()) throw usage_error("--out must name a directory, found \"\"");
     std::error_code error;
     if (std::filesystem::exists(directory_, error) && !std::filesystem::is_directory(directory_, error))
         throw cli_error(exit_code::run_directory_conflict, "--out " + directory_.string() + " exists and is not a directory");

@@ -135,7 +135,7 @@ int run_search(const std::vector<std::string>& arguments, std::ostream& output, 
         output << run_config("search", settings).dump(2) << "\n";
         return 0;
     }
-    apply_thread_count(settings);
+    if (const std::string note = apply_thread_count(settings); !note.empty()) errors << note << "\n";
     schedule_space space;
     try {
         space = schedule_space_of(settings);  // search_eta > 1 is the option table's check

@@ -16,6 +16,7 @@
 
 #include <fds/hand_schedule.hpp>
 #include <fds/hyper_trainer.hpp>
+#include <fds/outer_optimizer.hpp>
 #include <fds/retrain.hpp>
 
 #include <algorithm>
@@ -75,13 +76,34 @@ hyper_values read_schedule(const std::string& path) {
     } catch (const nlohmann::json::parse_error& error) {
         throw usage_error("--schedule " + path + " is not valid JSON: " + error.what());
     }
+    const bool summary = object.is_object() && object.contains("final");
+    if (!summary && object.is_object())
+        for (const auto& item : object.items())
+            if (item.key() != "lr" && item.key() != "mom" && item.key() != "wd")
+                throw usage_error("--schedule " + path + ": unknown key \"" + item.key() +
+                                  "\"; a schedule holds lr, mom and wd lists");
+    hyper_values schedule;
     try {
-        if (object.is_object() && object.contains("final")) return hyper_values_from_json(object["final"], "final");
-        return hyper_values_from_json(object, "schedule");
+        schedule = summary ? hyper_values_from_json(object["final"], "final") : hyper_values_from_json(object, "schedule");
     } catch (const std::runtime_error& error) {
         throw usage_error("--schedule " + path + ": expected {\"lr\": [...], \"mom\": [...], \"wd\": [...]} or a run's "
                           "summary.json with \"final\" (" + error.what() + ")");
     }
+    // the ranges every outer optimizer keeps, and the option table's bucket limit
+    for (hyper_type type : {hyper_type::lr, hyper_type::mom, hyper_type::wd}) {
+        const std::vector<double>& values = schedule.of(type);
+        const std::string key = std::string(hyper_type_name(type));
+        if (values.empty() || values.size() > 1000000)
+            throw usage_error("--schedule " + path + ": \"" + key + "\" must hold 1 to 1000000 values, found " +
+                              std::to_string(values.size()));
+        const valid_range range = valid_range::of(type);
+        for (std::size_t j = 0; j < values.size(); ++j)
+            if (!(values[j] >= range.lower && values[j] <= range.upper))
+                throw usage_error("--schedule " + path + ": \"" + key + "\"[" + std::to_string(j) + "] = " +
+                                  std::to_string(values[j]) + " is outside [" + std::to_string(range.lower) + ", " +
+                                  (std::isfinite(range.upper) ? std::to_string(range.upper) : std::string("inf")) + "]");
+    }
+    return schedule;
 }
 
 double parse_hand_number(const std::map<std::string, std::string>& extra, const std::string& name, double fallback) {
@@ -168,7 +190,7 @@ int run_train(const std::vector<std::string>& arguments, std::ostream& output, s
         output << run_config("train", settings).dump(2) << "\n";
         return 0;
     }
-    apply_thread_count(settings);
+    if (const std::string note = apply_thread_count(settings); !note.empty()) errors << note << "\n";
     if (parsed.extra.count("out")) {
         try {
             check_file_writable(parsed.extra["out"]);

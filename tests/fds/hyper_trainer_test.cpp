@@ -261,3 +261,47 @@ BOOST_AUTO_TEST_CASE(adam_outer_steps_keep_every_schedule_in_its_valid_range) {
     }
     BOOST_TEST(trainer.current().lr[0] > 0.0);  // it did learn to train
 }
+
+BOOST_AUTO_TEST_CASE(several_runs_per_outer_step_average_the_runs_hypergradients_and_accuracies) {
+    const auto dataset = fds::testing::synthetic_dataset(200, 40, 9);
+    auto settings = small_settings();
+    settings.learn_mom = settings.learn_wd = true;
+    settings.n_inner_epochs_per_outer_steps = {1, 1};
+    settings.fixed_validation_split = true;
+    const fds::outer_step_record single = small_trainer(settings, dataset).run_outer_step({});
+    settings.hypergradient_runs = 2;
+    auto averaged_trainer = small_trainer(settings, dataset);
+    const fds::outer_step_record averaged = averaged_trainer.run_outer_step({});
+
+    // run 1 on its own: the streams of outer step 0 + 2^32, the split and loaders of outer step 0
+    auto network = fds::nn::make_mlp<double>(1, 4, 4, 3, {8});
+    const std::uint64_t stream_index = std::uint64_t{1} << 32;
+    const auto split = fds::data::make_validation_split(dataset.train_labels.size(), settings.val_train_fraction, false,
+                                                        fds::stream_seed(settings.seed, fds::seed_stream::validation_split, 0));
+    const auto train = fds::training_loader(settings, dataset, split.train,
+                                            fds::stream_seed(settings.seed, fds::seed_stream::train_batches, stream_index));
+    const auto validation = fds::evaluation_loader(settings, dataset, fds::data::split_part::train, split.validation,
+                                                   fds::stream_seed(settings.seed, fds::seed_stream::validation_batches, 0));
+    const std::size_t steps = train.batches_per_epoch();
+    const fds::tangent_layout layout({3, 1, 1}, {true, true, true}, steps);
+    const auto inner = fds::run_inner_loop(
+        network,
+        network.initial_parameters(fds::initializer_of(settings),
+                                   fds::stream_seed(settings.seed, fds::seed_stream::initial_weights, stream_index)),
+        averaged.schedules_used, layout, fds::inner_loop_options_from(settings),
+        [&](std::size_t step) { return train.load(0, step); });
+    const auto second = fds::hypergradients(
+        inner.parameters, fds::mean_validation_gradient(network, inner.parameters.value(), validation).gradient, layout,
+        inner.tangent_steps);
+    const double second_val_acc =
+        fds::evaluate_loader(network, inner.parameters.value(), validation, fds::nn::mode::evaluation).accuracy();
+
+    BOOST_TEST(averaged.inner_steps == 2 * single.inner_steps);
+    for (std::size_t j = 0; j < 3; ++j)
+        BOOST_TEST((*averaged.hypergrad_lr)[j] == ((*single.hypergrad_lr)[j] + second.lr[j]) / 2,
+                   boost::test_tools::tolerance(1e-12));
+    BOOST_TEST((*averaged.hypergrad_mom)[0] == ((*single.hypergrad_mom)[0] + second.mom[0]) / 2,
+               boost::test_tools::tolerance(1e-12));
+    BOOST_TEST(averaged.val_acc == (single.val_acc + second_val_acc) / 2, boost::test_tools::tolerance(1e-12));
+    BOOST_TEST(second.lr != *single.hypergrad_lr);  // the second run is another draw
+}

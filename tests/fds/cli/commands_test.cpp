@@ -2,6 +2,7 @@
 #include <boost/test/unit_test.hpp>
 
 #include <fds/cli/commands.hpp>
+#include <fds/cli/dataset_loading.hpp>
 #include <fds/cli/options.hpp>
 #include <fds/cli/progress.hpp>
 #include <fds/cli/retrain_summary.hpp>
@@ -11,6 +12,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
 #include <unistd.h>
 
 #include "fashion_subset.hpp"
@@ -153,6 +155,19 @@ BOOST_AUTO_TEST_CASE(train_refuses_a_bad_schedule_file) {
     BOOST_TEST(contains(result.errors, "\"wd\""));
     BOOST_TEST(run({"train"}).code == 2);
     BOOST_TEST(contains(run({"train", "--schedule", "/nonexistent.json"}).errors, "no such file"));
+    // refused before any data is read: values outside the ranges, empty lists, unknown keys
+    const std::pair<const char*, const char*> bad[] = {
+        {R"({"lr": [0.1, -0.01], "mom": [0.9], "wd": [0]})", "\"lr\"[1] = -0.010000 is outside [0.000000, inf]"},
+        {R"({"lr": [0.1], "mom": [1.0], "wd": [0]})", "\"mom\"[0] = 1.000000 is outside"},
+        {R"({"lr": [], "mom": [0.9], "wd": [0]})", "\"lr\" must hold 1 to 1000000 values, found 0"},
+        {R"({"lr": [0.1], "mom": [0.9], "wd": [0], "momentum": [0.5]})", "unknown key \"momentum\""}};
+    for (const auto& [text, message] : bad) {
+        std::ofstream(schedule) << text;
+        const outcome refused = run({"train", "--schedule", schedule.string(), "--datasets_path", "/nonexistent"});
+        BOOST_TEST(refused.code == 2);
+        BOOST_TEST(contains(refused.errors, message));
+    }
+    BOOST_TEST(run({"hypertrain", "--out", ""}).code == 2);
     fs::remove(schedule);
 }
 
@@ -551,4 +566,14 @@ BOOST_AUTO_TEST_CASE(train_checks_its_output_file_and_model_before_training) {
     BOOST_TEST(default_model.code == 2);
     BOOST_TEST(contains(default_model.errors, "expected 32x32 images"));
     fs::remove_all(data);
+}
+
+BOOST_AUTO_TEST_CASE(more_threads_than_usable_cpus_are_capped_with_a_note) {
+    const std::size_t usable = usable_cpu_count();
+    BOOST_TEST(usable >= 1u);
+    BOOST_TEST(usable <= std::max(1u, std::thread::hardware_concurrency()));
+    const outcome result = run({"noise", "--threads", "1000", "--dataset", "MNIST", "--datasets_path", "/nonexistent"});
+    BOOST_TEST(result.code == 3);  // the note comes before the data are read
+    BOOST_TEST(contains(result.errors, "--threads 1000 is more than the " + std::to_string(usable) +
+                                           " CPUs this process may use; running " + std::to_string(usable) + " threads"));
 }
