@@ -5,6 +5,9 @@
 //   xavier  (gain = param):  w ~ N(0, gain^2 * 2 / (fan_in + fan_out))        torch xavier_normal_
 //   kaiming (a = param):     w ~ N(0, 2 / ((1 + a^2) fan_in))                  torch kaiming_normal_, fan_in
 //   normal  (std = param):   w ~ N(0, param^2)
+//   orthogonal (gain = param): w = gain Q, Q the orthonormal factor (R's diagonal > 0) of a
+//                            rows x cols matrix of N(0, 1) draws, rows = out channels,
+//                            cols = fan_in (of its transpose when rows < cols): torch orthogonal_
 //   zero:                    w = 0
 //   default: PyTorch's reset_parameters: w and b ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in))
 //            (kaiming_uniform with a = sqrt(5)); the reference keeps those biases too.
@@ -25,7 +28,7 @@
 namespace fds::nn {
 
 struct initializer {
-  std::string type = "xavier";  // xavier | kaiming | normal | zero | default
+  std::string type = "xavier";  // xavier | kaiming | normal | orthogonal | zero | default
   double param = 1.0;
   double norm_weights = 1.0;    // BatchNorm gamma
 };
@@ -43,13 +46,49 @@ xt::xarray<Scalar> initialize_parameters(const std::vector<parameter_spec>& spec
 // ---------------------------------------------------------------------------------------------
 
 inline void check_initializer(const initializer& init) {
-  static const char* valid[] = {"xavier", "kaiming", "normal", "zero", "default"};
+  static const char* valid[] = {"xavier", "kaiming", "normal", "orthogonal", "zero", "default"};
   for (const char* name : valid) {
     if (init.type == name) return;
   }
   throw std::invalid_argument("initializer: unknown type '" + init.type +
-                              "', expected one of xavier, kaiming, normal, zero, default");
+                              "', expected one of xavier, kaiming, normal, orthogonal, zero, default");
 }
+
+namespace detail {
+
+// gain Q of a rows x cols matrix of normal draws (row-major, as torch draws them) into target:
+// Gram-Schmidt, twice per column for orthogonality to rounding, on the tall orientation.
+template <class Scalar>
+void orthogonal_weights(Scalar* target, std::size_t rows, std::size_t cols, double gain, random_source& random) {
+  std::vector<double> draws(rows * cols);
+  for (double& draw : draws) draw = random.normal(0.0, 1.0);
+  const bool transposed = rows < cols;
+  const std::size_t height = transposed ? cols : rows, width = transposed ? rows : cols;
+  // column j of the tall matrix, as a contiguous vector
+  std::vector<std::vector<double>> columns(width, std::vector<double>(height));
+  for (std::size_t r = 0; r < rows; ++r)
+    for (std::size_t c = 0; c < cols; ++c) {
+      if (transposed) columns[r][c] = draws[r * cols + c];
+      else columns[c][r] = draws[r * cols + c];
+    }
+  for (std::size_t j = 0; j < width; ++j) {
+    for (int pass = 0; pass < 2; ++pass)
+      for (std::size_t i = 0; i < j; ++i) {
+        double projection = 0.0;
+        for (std::size_t k = 0; k < height; ++k) projection += columns[i][k] * columns[j][k];
+        for (std::size_t k = 0; k < height; ++k) columns[j][k] -= projection * columns[i][k];
+      }
+    double norm = 0.0;
+    for (double x : columns[j]) norm += x * x;
+    norm = std::sqrt(norm);
+    for (double& x : columns[j]) x /= norm;
+  }
+  for (std::size_t r = 0; r < rows; ++r)
+    for (std::size_t c = 0; c < cols; ++c)
+      target[r * cols + c] = static_cast<Scalar>(gain * (transposed ? columns[r][c] : columns[c][r]));
+}
+
+}  // namespace detail
 
 template <class Scalar>
 xt::xarray<Scalar> initialize_parameters(const std::vector<parameter_spec>& specs, const initializer& init,
@@ -73,6 +112,8 @@ xt::xarray<Scalar> initialize_parameters(const std::vector<parameter_spec>& spec
         for (std::size_t i = 0; i < count; ++i) target[i] = static_cast<Scalar>(random.normal(0.0, deviation));
       } else if (init.type == "normal") {
         for (std::size_t i = 0; i < count; ++i) target[i] = static_cast<Scalar>(random.normal(0.0, init.param));
+      } else if (init.type == "orthogonal") {
+        detail::orthogonal_weights(target, count / spec.fan_in, spec.fan_in, init.param, random);
       } else if (init.type == "default") {
         const double bound = 1.0 / std::sqrt(fan_in);
         for (std::size_t i = 0; i < count; ++i) target[i] = static_cast<Scalar>(random.uniform(-bound, bound));

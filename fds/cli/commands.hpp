@@ -32,9 +32,10 @@ int run_info(const std::vector<std::string>& arguments, std::ostream& output, st
 int run_compare(const std::vector<std::string>& arguments, std::ostream& output, std::ostream& errors);
 int run_noise(const std::vector<std::string>& arguments, std::ostream& output, std::ostream& errors);
 
-// `fds hypertrain --method hd|greedy` (greedy_command.cpp), on resolved settings and their checked dataset.
+// `fds hypertrain --method hd|greedy` (greedy_command.cpp), on resolved settings and their checked
+// dataset: progress and the report on `output`, the summary as JSON on `json` when given (--json).
 int run_greedy_hypertrain(const hypertrain_settings& settings, const data::dataset& dataset, const std::string& directory,
-                          std::ostream& output);
+                          std::ostream& output, std::ostream* json);
 
 std::string program_help();
 std::string program_version();

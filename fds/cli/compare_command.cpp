@@ -52,6 +52,8 @@ std::string compare_help() {
          << "  --out DIR                             comparison directory [default runs/compare_<dataset>_<architecture>_S<seed>]\n"
          << "  --config FILE.json                    options from a JSON object with the same keys\n"
          << "  --print_config                        print the resolved config (config.json's content) and exit\n"
+         << "  --json                                print only the summary, as one JSON document, on stdout;\n"
+         << "                                        progress and messages go to stderr\n"
          << "  --help                                this text\n\n"
          << embedded_default_help() << "\nOptions:\n"
          << options_help(compare_grammar);
@@ -151,7 +153,8 @@ int run_compare(const std::vector<std::string>& arguments, std::ostream& output,
                                         default_run_directory(settings.dataset, settings.architecture, settings.seed).substr(5);
     run_directory run(directory);
     run.open(run_config("compare", settings));
-    progress_reporter reporter(output, false, {});
+    std::ostream& human = parsed.json_output ? errors : output;
+    progress_reporter reporter(human, false, {});
     std::filesystem::create_directories(run.file("runs"));
     std::filesystem::create_directories(run.file("logs"));
 
@@ -216,8 +219,11 @@ int run_compare(const std::vector<std::string>& arguments, std::ostream& output,
         return detail::gnuplot_script(data, image, terminal, comparison);
     });
     if (!plot.image_written) reporter.message("warning: " + plot.warning);
-    output << "\n" << markdown << "\nrun directory " << directory << " (compare.json, compare.md, compare.png)\n" << std::flush;
-    (void)errors;
+    human << "\n" << markdown << "\nrun directory " << directory << " (compare.json, compare.md, compare.png)\n" << std::flush;
+    if (parsed.json_output) {
+        comparison["run_directory"] = directory;
+        output << comparison.dump(2) << "\n" << std::flush;
+    }
     return 0;
 }
 

@@ -43,14 +43,15 @@ nlohmann::json segment_line(const greedy_segment_record& record) {
 }  // namespace detail
 
 int run_greedy_hypertrain(const hypertrain_settings& settings, const data::dataset& dataset, const std::string& directory,
-                          std::ostream& output) {
+                          std::ostream& output, std::ostream* json) {
     run_directory run(directory);
     const bool resuming = run.open(run_config("hypertrain", settings));
-    progress_reporter reporter(output, standard_output_is_terminal(), {});
+    progress_reporter reporter(output, progress_stream_is_terminal(json != nullptr), {});
     end_live_line_on_interrupt();
     if (std::optional<nlohmann::json> summary = run.read_summary(); summary && summary->value("status", "") == "finished") {
         reporter.message("fds: " + directory + " holds a finished run; its summary:");
-        output << summary->dump(2) << "\n";
+        (*summary)["run_directory"] = directory;
+        (json ? *json : output) << summary->dump(2) << "\n";
         return 0;
     }
     nn::network<float> network = make_network<float>(settings, dataset);
@@ -102,6 +103,10 @@ int run_greedy_hypertrain(const hypertrain_settings& settings, const data::datas
     report << "total " << format_duration(summary["total_seconds"].get<double>()) << "; run directory " << directory
            << " (summary.json, history.jsonl, schedules.png)\n";
     output << report.str() << std::flush;
+    if (json) {
+        summary["run_directory"] = directory;
+        *json << summary.dump(2) << "\n" << std::flush;
+    }
     return 0;
 }
 

@@ -18,6 +18,9 @@
 
 #include <algorithm>
 #include <chrono>
+#include <filesystem>
+#include <map>
+#include <utility>
 #include <iomanip>
 #include <ostream>
 #include <sstream>
@@ -26,7 +29,43 @@ namespace fds::cli {
 
 namespace detail {
 
-const argument_grammar hypertrain_grammar{"hypertrain", {}, {"config", "out", "stop_after_outer_steps"}};
+// flags of the reference's main.py that change nothing here, each with why (log_directory_path
+// places the run directory when --out is not given, as the reference's experiment folder)
+const std::pair<const char*, const char*> reference_only_flags[] = {
+    {"use_gpu", "fds runs on the CPU"},
+    {"workers", "fds reads batches in its own threads"},
+    {"epoch_log_freq", "fds reports every epoch"},
+    {"outer_step_log_freq", "fds records every outer step in history.jsonl"},
+    {"log_directory_path", "the run directory is DIR/<dataset>_<architecture>_S<seed> unless --out is given"}};
+
+const argument_grammar hypertrain_grammar{"hypertrain", {}, {"config", "out", "stop_after_outer_steps", "use_gpu",
+                                                              "workers", "epoch_log_freq", "outer_step_log_freq",
+                                                              "log_directory_path"}};
+
+// The notes on the reference-only flags given; a value of the wrong kind is a usage error.
+std::vector<std::string> reference_flag_notes(const std::map<std::string, std::string>& extra) {
+    std::vector<std::string> notes;
+    for (const auto& [name, why] : reference_only_flags) {
+        auto found = extra.find(name);
+        if (found == extra.end()) continue;
+        const std::string flag = std::string("--") + name;
+        if (flag == "--use_gpu" && !parse_boolean(found->second))
+            throw usage_error("--use_gpu takes true or false, found '" + found->second + "'");
+        if (flag == "--workers" || flag == "--epoch_log_freq" || flag == "--outer_step_log_freq") {
+            std::size_t used = 0;
+            long long value = -1;
+            try {
+                value = std::stoll(found->second, &used);
+            } catch (const std::exception&) {
+            }
+            if (used != found->second.size() || value < (flag == "--workers" ? 0 : 1))
+                throw usage_error(flag + " must be an integer >= " + (flag == "--workers" ? "0" : "1") + ", found '" +
+                                  found->second + "'");
+        }
+        notes.push_back("fds: note: " + flag + " (the reference's) is accepted: " + why);
+    }
+    return notes;
+}
 
 std::string hypertrain_help() {
     std::ostringstream text;
@@ -40,7 +79,12 @@ std::string hypertrain_help() {
          << "                                        config.json); flags override it\n"
          << "  --out DIR                             run directory [default runs/<dataset>_<architecture>_S<seed>]\n"
          << "  --stop_after_outer_steps N            stop after N more outer steps (resume later by re-running)\n"
+         << "  --log_directory_path DIR              the reference's: the run directory is DIR/<dataset>_<architecture>_S<seed>\n"
+         << "  --use_gpu B, --workers N, --epoch_log_freq N, --outer_step_log_freq N\n"
+         << "                                        the reference's, accepted with a note: they change nothing here\n"
          << "  --print_config                        print the resolved config (config.json's content) and exit\n"
+         << "  --json                                print only the summary, as one JSON document, on stdout;\n"
+         << "                                        progress and messages go to stderr\n"
          << "  --help                                this text\n\n"
          << embedded_default_help() << "\nOptions (names and defaults of the reference, polo5/FDS main.py):\n"
          << options_help(hypertrain_grammar);
@@ -115,15 +159,30 @@ int run_hypertrain(const std::vector<std::string>& arguments, std::ostream& outp
         return 0;
     }
     apply_embedded_default(parsed);
+    // the reference starts from 0, which rprop's steps on a log scale cannot leave: its sign rule then
+    std::string start_note;
+    const hypertrain_settings& given = parsed.settings;
+    if (!parsed.given.count("outer_optimizer") && given.outer_optimizer == "rprop" &&
+        ((given.learn_lr && given.inner_lr_init == 0) || (given.learn_wd && given.inner_wd_init == 0))) {
+        parsed.settings.outer_optimizer = "sign";
+        start_note = "fds: note: a learned lr or wd starts at 0, so the outer optimizer is the reference's sign rule "
+                     "(rprop refines a start > 0)";
+    }
     const hypertrain_settings settings = resolve_settings(parsed.settings);
+    if (!start_note.empty()) errors << start_note << "\n";
     std::size_t stop_after = 0;
     if (parsed.extra.count("stop_after_outer_steps"))
         stop_after = detail::parse_count(parsed.extra["stop_after_outer_steps"], "--stop_after_outer_steps");
     if (const std::string note = apply_thread_count(settings); !note.empty()) errors << note << "\n";
 
-    const std::string directory = parsed.extra.count("out")
-                                      ? parsed.extra["out"]
-                                      : default_run_directory(settings.dataset, settings.architecture, settings.seed);
+    const std::vector<std::string> notes = detail::reference_flag_notes(parsed.extra);
+    std::string directory = parsed.extra.count("out")
+                                ? parsed.extra["out"]
+                                : default_run_directory(settings.dataset, settings.architecture, settings.seed);
+    if (!parsed.extra.count("out") && parsed.extra.count("log_directory_path"))
+        directory = (std::filesystem::path(parsed.extra["log_directory_path"]) /
+                     std::filesystem::path(directory).filename()).string();
+    for (const std::string& note : notes) errors << note << "\n";
     const nlohmann::json config = run_config("hypertrain", settings);
     if (parsed.print_config) {
         output << config.dump(2) << "\n";
@@ -131,7 +190,9 @@ int run_hypertrain(const std::vector<std::string>& arguments, std::ostream& outp
     }
     // everything the options and the data must agree on is checked before the directory is claimed
     const data::dataset dataset = load_checked_dataset(settings);
-    if (settings.method != "fds") return run_greedy_hypertrain(settings, dataset, directory, output);
+    std::ostream& human = parsed.json_output ? errors : output;
+    if (settings.method != "fds")
+        return run_greedy_hypertrain(settings, dataset, directory, human, parsed.json_output ? &output : nullptr);
     // the trainer refuses combinations the option table cannot see (e.g. a model for other image sizes)
     std::optional<hyper_trainer> constructed;
     try {
@@ -142,12 +203,13 @@ int run_hypertrain(const std::vector<std::string>& arguments, std::ostream& outp
     hyper_trainer& trainer = *constructed;
     run_directory run(directory);
     const bool resuming = run.open(config);
-    progress_reporter reporter(output, standard_output_is_terminal(), settings.n_inner_epochs_per_outer_steps);
+    progress_reporter reporter(human, progress_stream_is_terminal(parsed.json_output), settings.n_inner_epochs_per_outer_steps);
     end_live_line_on_interrupt();
 
     if (std::optional<nlohmann::json> summary = run.read_summary();
         summary && summary->value("status", "") == "finished") {
         reporter.message("fds: " + directory + " holds a finished run; its summary:");
+        (*summary)["run_directory"] = directory;
         output << summary->dump(2) << "\n";
         // redraw the plot, in case gnuplot was installed since
         bool warned = false;
@@ -243,8 +305,11 @@ int run_hypertrain(const std::vector<std::string>& arguments, std::ostream& outp
                << 100.0 * summary["retrain_test_acc"].get<double>() << "%\n";
     report << "total " << format_duration(summary["total_seconds"].get<double>()) << "; run directory " << directory
            << " (summary.json, history.jsonl, schedules.png)\n";
-    output << report.str() << std::flush;
-    (void)errors;
+    human << report.str() << std::flush;
+    if (parsed.json_output) {
+        summary["run_directory"] = directory;
+        output << summary.dump(2) << "\n" << std::flush;
+    }
     return 0;
 }
 

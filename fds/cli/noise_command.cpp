@@ -56,6 +56,8 @@ std::string noise_help() {
          << "  --out DIR                             run directory [default runs/noise_<dataset>_<architecture>_S<seed>]\n"
          << "  --config FILE.json                    options from a JSON object with the same keys\n"
          << "  --print_config                        print the resolved config (config.json's content) and exit\n"
+         << "  --json                                print only the summary, as one JSON document, on stdout;\n"
+         << "                                        progress and messages go to stderr\n"
          << "  --help                                this text\n\n"
          << "Without --dataset: real Fashion-MNIST and the MLP (the embedded default), a few minutes on 2 cores.\n\n"
          << "Options:\n"
@@ -240,7 +242,9 @@ int run_noise(const std::vector<std::string>& arguments, std::ostream& output, s
     detail::check_tangent_memory(steps, network.parameter_count());
     run_directory run(directory);
     const bool resuming = run.open(run_config("noise", settings));
-    progress_reporter reporter(output, standard_output_is_terminal(), std::vector<std::size_t>(settings.noise_runs, 1));
+    std::ostream& human = parsed.json_output ? errors : output;
+    progress_reporter reporter(human, progress_stream_is_terminal(parsed.json_output),
+                               std::vector<std::size_t>(settings.noise_runs, 1));
     end_live_line_on_interrupt();
     std::vector<per_step_run> runs = detail::read_finished_runs(run, steps);
 
@@ -303,10 +307,13 @@ int run_noise(const std::vector<std::string>& arguments, std::ostream& output, s
         return detail::gnuplot_script(data, image, terminal, noise, setup);
     });
     if (!plot.image_written) reporter.message("warning: " + plot.warning);
-    output << "\n" << detail::noise_table(noise) << "\nmeasured in " << format_duration(seconds) << "; run directory "
+    human << "\n" << detail::noise_table(noise) << "\nmeasured in " << format_duration(seconds) << "; run directory "
            << directory << " (noise.json, noise.png, history.jsonl)\n"
            << std::flush;
-    (void)errors;
+    if (parsed.json_output) {
+        result["run_directory"] = directory;
+        output << result.dump(2) << "\n" << std::flush;
+    }
     return 0;
 }
 

@@ -138,9 +138,8 @@ std::vector<option_spec> make_setting_options() {
                      closed_unit()));
     // architecture
     add(choice_option("architecture", &S::architecture, "model", architecture_names()));
-    // the reference also lists orthogonal, which the nn module does not implement
     add(choice_option("init_type", &S::init_type, "weight initialization",
-                      {"normal", "xavier", "kaiming", "zero", "default"}));
+                      {"normal", "xavier", "kaiming", "orthogonal", "zero", "default"}));
     add(field_option("init_param", &S::init_param, "initialization gain or standard deviation"));
     add(field_option("init_norm_weights", &S::init_norm_weights, "initial BatchNorm gamma"));
     // inner loop
@@ -568,7 +567,8 @@ parsed_arguments parse_arguments(const argument_grammar& grammar, const std::vec
 
     // Names first, so that a typo is reported before any value is interpreted.
     for (const flag_words& flag : flags) {
-        if (flag.name == "help" || flag.name == "print_config" || is_extra(flag.name) || is_accepted_setting(flag.name))
+        if (flag.name == "help" || flag.name == "print_config" || flag.name == "json" || is_extra(flag.name) ||
+            is_accepted_setting(flag.name))
             continue;
         std::string message = "fds " + grammar.command + ": unknown option '--" + flag.name + "'";
         throw usage_error(message + did_you_mean(flag.name, all_names, "--"));
@@ -597,6 +597,8 @@ parsed_arguments parse_arguments(const argument_grammar& grammar, const std::vec
             parsed.help = true;
         } else if (flag.name == "print_config") {
             parsed.print_config = true;
+        } else if (flag.name == "json") {
+            parsed.json_output = true;
         } else if (flag.name == "config") {
             continue;
         } else if (is_extra(flag.name)) {

@@ -86,6 +86,7 @@ struct parsed_arguments {
     std::set<std::string> given;               // option names set by the config file or a flag
     bool help = false;
     bool print_config = false;  // --print_config: print the resolved config and exit
+    bool json_output = false;   // --json: the summary as the one JSON document on stdout, the rest on stderr
 };
 
 // What a subcommand accepts besides help: a subset of the settings (empty = all) and its own

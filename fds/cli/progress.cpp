@@ -115,6 +115,11 @@ bool standard_output_is_terminal() {
     return terminal;
 }
 
+bool progress_stream_is_terminal(bool json_output) {
+    static const bool error_terminal = ::isatty(STDERR_FILENO) == 1;
+    return json_output ? error_terminal : standard_output_is_terminal();
+}
+
 namespace detail {
 
 extern "C" void end_line_and_stop(int signal_number) {

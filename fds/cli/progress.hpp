@@ -66,6 +66,8 @@ std::string format_duration(double seconds);
 
 // Whether standard output is a terminal (isatty), decided once.
 bool standard_output_is_terminal();
+// The same for the stream a command's progress goes to: standard error with --json.
+bool progress_stream_is_terminal(bool json_output);
 
 // On a terminal, makes Ctrl-C end the live line before the program stops (exit by SIGINT as
 // usual), so the shell prompt does not land in the middle of it.

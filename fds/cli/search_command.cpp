@@ -49,6 +49,8 @@ std::string search_help() {
          << "  --config FILE.json                    options from a JSON object with the same keys\n"
          << "  --out DIR                             run directory [default runs/search_<method>_<dataset>_<architecture>_S<seed>]\n"
          << "  --print_config                        print the resolved config (config.json's content) and exit\n"
+         << "  --json                                print only the summary, as one JSON document, on stdout;\n"
+         << "                                        progress and messages go to stderr\n"
          << "  --help                                this text\n\n"
          << embedded_default_help() << "\nOptions:\n"
          << options_help(search_grammar);
@@ -151,10 +153,12 @@ int run_search(const std::vector<std::string>& arguments, std::ostream& output, 
     const data::dataset dataset = load_checked_dataset(settings);
     run_directory run(directory);
     const bool resuming = run.open(run_config("search", settings));
-    progress_reporter reporter(output, standard_output_is_terminal(), {});
+    std::ostream& human = parsed.json_output ? errors : output;
+    progress_reporter reporter(human, progress_stream_is_terminal(parsed.json_output), {});
     end_live_line_on_interrupt();
     if (std::optional<nlohmann::json> summary = run.read_summary(); summary && summary->value("status", "") == "finished") {
         reporter.message("fds: " + directory + " holds a finished search; its summary:");
+        (*summary)["run_directory"] = directory;
         output << summary->dump(2) << "\n";
         return 0;
     }
@@ -219,7 +223,11 @@ int run_search(const std::vector<std::string>& arguments, std::ostream& output, 
                << 100 * summary["retrain_test_acc"].get<double>() << "%\n";
     report << "total " << format_duration(summary["total_seconds"].get<double>()) << "; run directory " << directory
            << " (summary.json, trials.jsonl)\n";
-    output << report.str() << std::flush;
+    human << report.str() << std::flush;
+    if (parsed.json_output) {
+        summary["run_directory"] = directory;
+        output << summary.dump(2) << "\n" << std::flush;
+    }
     (void)errors;
     return 0;
 }

@@ -52,6 +52,8 @@ std::string train_help() {
          << "  --config FILE.json                    options from a JSON object (flags override it)\n"
          << "  --out RESULT.json                     also write the result there\n"
          << "  --print_config                        print the resolved config (config.json's content) and exit\n"
+         << "  --json                                print only the summary, as one JSON document, on stdout;\n"
+         << "                                        progress and messages go to stderr\n"
          << "  --help                                this text\n\n"
          << embedded_default_help() << "\nOptions (the bucket counts follow the schedule file):\n"
          << options_help(train_grammar);
@@ -216,7 +218,8 @@ int run_train(const std::vector<std::string>& arguments, std::ostream& output, s
         schedule = hand_schedule_values(*hand_settings, total_steps);
         settings.n_lrs = schedule.lr.size();
     }
-    progress_reporter reporter(output, standard_output_is_terminal(), {});
+    std::ostream& human = parsed.json_output ? errors : output;
+    progress_reporter reporter(human, progress_stream_is_terminal(parsed.json_output), {});
     reporter.message("fds train: " + settings.dataset + ", " + settings.architecture + ", " +
                      std::to_string(settings.retrain_n_epochs) + (settings.retrain_n_epochs == 1 ? " epoch" : " epochs"));
     const retrain_result result =
@@ -240,10 +243,11 @@ int run_train(const std::vector<std::string>& arguments, std::ostream& output, s
                              {"diverged", result.diverged}};
     if (parsed.extra.count("out")) write_file_atomically(parsed.extra["out"], report.dump(2) + "\n");
     if (result.diverged)
-        output << "training diverged (non-finite loss) after " << result.epoch_test_acc.size()
+        human << "training diverged (non-finite loss) after " << result.epoch_test_acc.size()
                << " epochs: the schedule is unstable; its test accuracy counts as 0\n";
-    output << "test accuracy after " << settings.retrain_n_epochs << (settings.retrain_n_epochs == 1 ? " epoch: " : " epochs: ")
+    human << "test accuracy after " << settings.retrain_n_epochs << (settings.retrain_n_epochs == 1 ? " epoch: " : " epochs: ")
            << std::fixed << std::setprecision(2) << 100.0 * result.test_acc << "% (" << format_duration(result.seconds) << ")\n";
+    if (parsed.json_output) output << report.dump(2) << "\n" << std::flush;
     return 0;
 }
 

@@ -56,9 +56,34 @@ BOOST_AUTO_TEST_CASE(same_seed_gives_same_parameters_and_unknown_type_is_rejecte
   BOOST_CHECK(initialize_parameters<float>(specs(), {"xavier", 1.0}, 9) !=
               initialize_parameters<float>(specs(), {"xavier", 1.0}, 10));
   try {
-    initialize_parameters<float>(specs(), {"orthogonal", 1.0}, 1);
+    initialize_parameters<float>(specs(), {"orthonormal", 1.0}, 1);
     BOOST_FAIL("expected an exception");
   } catch (const std::invalid_argument& error) {
+    BOOST_CHECK(std::string(error.what()).find("orthonormal") != std::string::npos);
     BOOST_CHECK(std::string(error.what()).find("orthogonal") != std::string::npos);
   }
+}
+
+BOOST_AUTO_TEST_CASE(orthogonal_weights_have_orthonormal_rows_or_columns_times_the_gain) {
+  // a wide conv weight (8 x 27: rows orthonormal) and a tall linear weight (30 x 4: columns)
+  const std::vector<parameter_spec> shapes = {{"conv", {8, 3, 3, 3}, parameter_role::weight, 27, 72},
+                                              {"bias", {8}, parameter_role::bias, 27, 72},
+                                              {"linear", {30, 4}, parameter_role::weight, 4, 30}};
+  const double gain = 1.5;
+  const auto flat = initialize_parameters<double>(shapes, {"orthogonal", gain}, 11);
+  auto gram = [&](std::size_t offset, std::size_t rows, std::size_t cols, bool of_rows) {
+    const std::size_t n = of_rows ? rows : cols;
+    for (std::size_t a = 0; a < n; ++a)
+      for (std::size_t b = 0; b < n; ++b) {
+        double dot = 0.0;
+        for (std::size_t k = 0; k < (of_rows ? cols : rows); ++k)
+          dot += of_rows ? flat(offset + a * cols + k) * flat(offset + b * cols + k)
+                         : flat(offset + k * cols + a) * flat(offset + k * cols + b);
+        BOOST_CHECK_SMALL(dot - (a == b ? gain * gain : 0.0), 1e-12);
+      }
+  };
+  gram(0, 8, 27, true);
+  gram(8 * 27 + 8, 30, 4, false);
+  for (std::size_t i = 216; i < 224; ++i) BOOST_CHECK_EQUAL(flat(i), 0.0);
+  BOOST_CHECK(flat != initialize_parameters<double>(shapes, {"orthogonal", gain}, 12));
 }

@@ -577,3 +577,78 @@ BOOST_AUTO_TEST_CASE(more_threads_than_usable_cpus_are_capped_with_a_note) {
     BOOST_TEST(contains(result.errors, "--threads 1000 is more than the " + std::to_string(usable) +
                                            " CPUs this process may use; running " + std::to_string(usable) + " threads"));
 }
+
+BOOST_AUTO_TEST_CASE(json_output_is_one_document_on_stdout_with_everything_else_on_stderr) {
+    fs::path data = testing::write_fashion_mnist_subset(fresh_path("json_data"), 1024, 100);
+    fs::path out = fresh_path("json_noise");
+    const outcome trained = run({"train", "--json", "--lr_schedule", "cosine", "--lr", "0.05", "--dataset", "FashionMNIST",
+                                 "--datasets_path", data.string(), "--architecture", "MLP", "--retrain_n_epochs", "1"});
+    BOOST_REQUIRE_MESSAGE(trained.code == 0, trained.errors);
+    const json report = json::parse(trained.output);  // throws unless stdout is exactly one document
+    BOOST_TEST(report["command"] == "train");
+    BOOST_TEST(report["test_acc"].get<double>() > 0.5);
+    BOOST_TEST(contains(trained.errors, "test accuracy after 1 epoch"));
+    const outcome measured = run({"noise", "--json", "--dataset", "FashionMNIST", "--datasets_path", data.string(),
+                                  "--architecture", "MLP", "--train_batch_size", "128", "--val_batch_size", "100",
+                                  "--noise_runs", "2", "--noise_steps", "4", "--out", out.string()});
+    BOOST_REQUIRE_MESSAGE(measured.code == 0, measured.errors);
+    const json noise = json::parse(measured.output);
+    BOOST_TEST(noise["format"] == "fds-noise");
+    BOOST_TEST(noise["run_directory"] == out.string());
+    BOOST_TEST(contains(measured.errors, "run 2/2 done"));
+    fs::remove_all(data);
+    fs::remove_all(out);
+}
+
+namespace {
+
+// The flags of polo5/FDS scripts/paper_figure1.sh and paper_figure4.sh, as they are there.
+std::vector<std::string> reference_script_flags(bool figure4, const std::string& datasets, const std::string& logs) {
+    return {"--learn_lr", "True", "--learn_mom", "True", "--learn_wd", "True", "--n_lrs", figure4 ? "5" : "7",
+            "--n_moms", "1", "--n_wds", "1", "--dataset", "CIFAR10", "--n_inner_epochs_per_outer_steps", "1", "10", "10",
+            "10", "10", "10", "10", "10", "10", "10", "--pruning_mode", "alternate", "--pruning_ratio", "0.0",
+            "--architecture", "WRN-16-1", "--init_type", "xavier", "--init_param", "1", "--init_norm_weights", "1",
+            "--inner_lr_init", "0.0", "--inner_mom_init", "0.0", "--inner_wd_init", "0.0", "--train_batch_size", "256",
+            "--clamp_grads", "True", "--clamp_grads_range", "3", "--cutout", "False", "--cutout_length", "16",
+            "--cutout_prob", "1.0", "--val_batch_size", "500", "--val_train_fraction", "0.05", "--val_train_overlap",
+            "False", "--lr_init_step_size", "0.1", "--mom_init_step_size", figure4 ? "0.3" : "0.1", "--wd_init_step_size",
+            figure4 ? "4e-4" : "3e-4", "--lr_step_decay", "0.5", "--mom_step_decay", "0.5", "--wd_step_decay", "0.5",
+            "--clamp_HZ", "True", "--clamp_HZ_range", figure4 ? "100" : "1", "--converged_frac", "0.05",
+            "--retrain_from_scratch", "True", "--retrain_n_epochs", "50", "--datasets_path", datasets,
+            "--log_directory_path", logs, "--epoch_log_freq", figure4 ? "5" : "1", "--outer_step_log_freq", "1",
+            "--seed", figure4 ? "1" : "0", "--workers", "2", "--use_gpu", "True"};
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(the_reference_scripts_run_unchanged_with_notes_on_what_does_not_apply) {
+    fs::path data = testing::write_fashion_mnist_subset(fresh_path("reference_data"), 1024, 100);
+    fs::path logs = fresh_path("reference_logs");
+    for (bool figure4 : {false, true}) {
+        std::vector<std::string> arguments = {"hypertrain"};
+        for (const std::string& word : reference_script_flags(figure4, "/home/me/mydatasets", logs.string()))
+            arguments.push_back(word);
+        arguments.push_back("--print_config");
+        const outcome printed = run(arguments);
+        BOOST_REQUIRE_MESSAGE(printed.code == 0, printed.errors);
+        const json settings = json::parse(printed.output)["settings"];
+        BOOST_TEST(settings["n_lrs"] == (figure4 ? 5 : 7));
+        BOOST_TEST(settings["clamp_HZ_range"] == (figure4 ? 100.0 : 1.0));
+        BOOST_TEST(settings["outer_optimizer"] == "sign");  // from 0, as the reference
+        for (const char* flag : {"--use_gpu", "--workers", "--epoch_log_freq", "--outer_step_log_freq", "--log_directory_path"})
+            BOOST_TEST(contains(printed.errors, std::string("fds: note: ") + flag));
+    }
+    // a run with figure 1's flags, its data and budget made small: the run directory goes under the log directory
+    std::vector<std::string> arguments = {"hypertrain"};
+    for (const std::string& word : reference_script_flags(false, data.string(), logs.string())) arguments.push_back(word);
+    for (const std::string& word : {"--dataset", "FashionMNIST", "--architecture", "MLP", "--n_inner_epochs_per_outer_steps",
+                                    "1", "1", "--retrain_n_epochs", "1", "--val_batch_size", "100"})
+        arguments.push_back(word);
+    const outcome trained = run(arguments);
+    BOOST_REQUIRE_MESSAGE(trained.code == 0, trained.errors);
+    BOOST_TEST(fs::exists(logs / "FashionMNIST_MLP_S0" / "summary.json"));
+    std::vector<std::string> bad_gpu = {"hypertrain", "--use_gpu", "maybe", "--print_config"};
+    BOOST_TEST(run(bad_gpu).code == 2);
+    fs::remove_all(data);
+    fs::remove_all(logs);
+}
