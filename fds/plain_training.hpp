@@ -23,6 +23,13 @@
 
 namespace fds {
 
+// Where a training run stands: its weights and velocity after steps_done steps.
+template <class Scalar>
+struct training_state {
+    xt::xarray<Scalar> parameters, velocity;
+    std::size_t steps_done = 0;
+};
+
 template <class Scalar>
 struct plain_training_run {
     xt::xarray<Scalar> parameters;
@@ -30,9 +37,9 @@ struct plain_training_run {
     bool diverged = false;  // a non-finite training loss stopped the run
 };
 
-// Called after every step with (step, parameters after it).
+// Called after every step with (step, the state after it).
 template <class Scalar>
-using plain_step_callback = std::function<void(std::size_t, const xt::xarray<Scalar>&)>;
+using plain_step_callback = std::function<void(std::size_t, const training_state<Scalar>&)>;
 
 // Runs total_steps steps over the loader's batches in order (epoch = step / batches_per_epoch),
 // from the initial weights drawn with weight_seed.
@@ -41,6 +48,14 @@ plain_training_run<Scalar> train_with_schedule(nn::network<Scalar>& network, con
                                                const data::batch_loader& train, const hyper_values& schedule,
                                                std::size_t total_steps, std::uint64_t weight_seed,
                                                const plain_step_callback<Scalar>& after_step = {});
+
+// The same run's remaining steps from `start` (a state an earlier call passed to after_step; the
+// network's BatchNorm buffers must be those of that moment): the same steps as one call.
+template <class Scalar>
+plain_training_run<Scalar> continue_training(nn::network<Scalar>& network, const data::batch_loader& train,
+                                             const hyper_values& schedule, std::size_t total_steps,
+                                             training_state<Scalar> start,
+                                             const plain_step_callback<Scalar>& after_step = {});
 
 // ---------------------------------------------------------------------------------------------
 // Implementation
@@ -52,23 +67,34 @@ plain_training_run<Scalar> train_with_schedule(nn::network<Scalar>& network, con
                                                std::size_t total_steps, std::uint64_t weight_seed,
                                                const plain_step_callback<Scalar>& after_step) {
     network.reset_buffers();
+    training_state<Scalar> start;
+    start.parameters = network.initial_parameters(initializer_of(settings), weight_seed);
+    start.velocity = xt::zeros<Scalar>(start.parameters.shape());
+    return continue_training(network, train, schedule, total_steps, std::move(start), after_step);
+}
+
+template <class Scalar>
+plain_training_run<Scalar> continue_training(nn::network<Scalar>& network, const data::batch_loader& train,
+                                             const hyper_values& schedule, std::size_t total_steps,
+                                             training_state<Scalar> state,
+                                             const plain_step_callback<Scalar>& after_step) {
     plain_training_run<Scalar> run;
-    run.parameters = network.initial_parameters(initializer_of(settings), weight_seed);
-    xt::xarray<Scalar> velocity = xt::zeros<Scalar>(run.parameters.shape());
     const std::size_t batches_per_epoch = train.batches_per_epoch();
-    for (std::size_t step = 0; step < total_steps; ++step) {
+    for (std::size_t step = state.steps_done; step < total_steps; ++step) {
         const step_hypers hypers = hypers_at(schedule, step, total_steps);
         data::batch batch = train.load(step / batches_per_epoch, step % batches_per_epoch);
-        auto trained = network.loss_and_gradient(run.parameters, images_as<Scalar>(std::move(batch.images)), batch.labels);
+        auto trained = network.loss_and_gradient(state.parameters, images_as<Scalar>(std::move(batch.images)), batch.labels);
         if (!std::isfinite(static_cast<double>(trained.loss()))) {
             run.diverged = true;
             break;
         }
-        nn::sgd_step(run.parameters, velocity, trained.gradient, static_cast<Scalar>(hypers.lr),
+        nn::sgd_step(state.parameters, state.velocity, trained.gradient, static_cast<Scalar>(hypers.lr),
                      static_cast<Scalar>(hypers.mom), static_cast<Scalar>(hypers.wd));
         ++run.steps_run;
-        if (after_step) after_step(step, run.parameters);
+        state.steps_done = step + 1;
+        if (after_step) after_step(step, state);
     }
+    run.parameters = std::move(state.parameters);
     return run;
 }
 

@@ -6,6 +6,9 @@
 #include "cli_error.hpp"
 #include "closest_name.hpp"
 #include "options.hpp"
+#include "progress.hpp"
+
+#include <csignal>
 
 #include <ostream>
 
@@ -44,7 +47,8 @@ std::string program_help() {
            "  2  usage: unknown command, option or config key; invalid value\n"
            "  3  data: the dataset is missing or unreadable (the message says where to get it)\n"
            "  4  run directory conflict: --out holds a different experiment or foreign files\n"
-           "  killed by a signal (Ctrl-C: 130 in the shell): re-run the same command to resume\n";
+           "  130, 143  stopped by SIGINT (Ctrl-C) or SIGTERM after the write in progress: re-run the same command to\n"
+           "            resume (a second signal stops at once; every write is atomic, so that is safe too)\n";
 }
 
 int run_command_line(const std::vector<std::string>& arguments, std::ostream& output, std::ostream& errors) {
@@ -72,6 +76,12 @@ int run_command_line(const std::vector<std::string>& arguments, std::ostream& ou
         if (command == "info") return run_info(rest, output, errors);
         throw usage_error("unknown command '" + command + "'" + did_you_mean(command, commands) +
                           "; commands: hypertrain, train, search, compare, noise, info (fds --help)");
+    } catch (const stop_requested& stop) {
+        output << std::flush;
+        errors << "fds: stopped by " << (stop.signal_number == SIGTERM ? "SIGTERM" : "SIGINT")
+               << "; what had finished is saved (outer steps, trials, noise runs, compared runs): run the same "
+                  "command again to resume\n";
+        return 128 + stop.signal_number;
     } catch (const cli_error& error) {
         output << std::flush;
         errors << "fds: error: " << error.what() << "\n";

@@ -18,6 +18,7 @@
 #include "run_directory.hpp"
 
 #include <algorithm>
+#include <csignal>
 #include <chrono>
 #include <cmath>
 #include <fstream>
@@ -182,6 +183,7 @@ int run_compare(const std::vector<std::string>& arguments, std::ostream& output,
                 status = run_command_line(command, log, log);
             }
             const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+            if (status == 128 + SIGINT || status == 128 + SIGTERM) throw stop_requested{status - 128};
             if (status != 0)
                 throw cli_error(static_cast<exit_code>(status == 2 || status == 3 || status == 4 ? status : 1),
                                 "compare: " + name + " failed (exit " + std::to_string(status) + "); its output is in " +

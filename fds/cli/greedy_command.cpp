@@ -47,7 +47,7 @@ int run_greedy_hypertrain(const hypertrain_settings& settings, const data::datas
     run_directory run(directory);
     const bool resuming = run.open(run_config("hypertrain", settings));
     progress_reporter reporter(output, progress_stream_is_terminal(json != nullptr), {});
-    end_live_line_on_interrupt();
+    stop_cleanly_on_signals();
     if (std::optional<nlohmann::json> summary = run.read_summary(); summary && summary->value("status", "") == "finished") {
         reporter.message("fds: " + directory + " holds a finished run; its summary:");
         (*summary)["run_directory"] = directory;
@@ -88,7 +88,7 @@ int run_greedy_hypertrain(const hypertrain_settings& settings, const data::datas
                               {"last_test_acc", learned.test_acc},
                               {"hypertrain_seconds", learned.seconds}};
     add_retrain_summary(summary,
-                        retrain_and_summarize(settings, dataset, {{learned.schedule, "learned"}}, reporter, progress),
+                        retrain_and_summarize(settings, dataset, {{learned.schedule, "learned"}}, reporter, progress, run.path()),
                         learned.seconds);
     run.write_summary(summary);
     reporter.finish();

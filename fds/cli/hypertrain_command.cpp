@@ -204,7 +204,7 @@ int run_hypertrain(const std::vector<std::string>& arguments, std::ostream& outp
     run_directory run(directory);
     const bool resuming = run.open(config);
     progress_reporter reporter(human, progress_stream_is_terminal(parsed.json_output), settings.n_inner_epochs_per_outer_steps);
-    end_live_line_on_interrupt();
+    stop_cleanly_on_signals();
 
     if (std::optional<nlohmann::json> summary = run.read_summary();
         summary && summary->value("status", "") == "finished") {
@@ -289,7 +289,7 @@ int run_hypertrain(const std::vector<std::string>& arguments, std::ostream& outp
     }
     add_retrain_summary(summary,
                         retrain_and_summarize(settings, dataset, detail::retrain_candidates(trainer, history), reporter,
-                                              progress),
+                                              progress, run.path()),
                         hypertrain_seconds);
     run.write_summary(summary);
     detail::draw_plot(run, history, learned, reporter, plot_warned);

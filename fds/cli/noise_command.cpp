@@ -245,7 +245,7 @@ int run_noise(const std::vector<std::string>& arguments, std::ostream& output, s
     std::ostream& human = parsed.json_output ? errors : output;
     progress_reporter reporter(human, progress_stream_is_terminal(parsed.json_output),
                                std::vector<std::size_t>(settings.noise_runs, 1));
-    end_live_line_on_interrupt();
+    stop_cleanly_on_signals();
     std::vector<per_step_run> runs = detail::read_finished_runs(run, steps);
 
     if (runs.size() < settings.noise_runs) {

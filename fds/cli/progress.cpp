@@ -49,6 +49,10 @@ std::string format_duration(double seconds) {
 }
 
 void progress_reporter::update(const progress_update& update) {
+    if (const int signal_number = requested_stop_signal()) {
+        clear_live_line();
+        throw stop_requested{signal_number};
+    }
     std::ostringstream line;
     line << update.phase;
     if (update.phase == "hypertrain") line << " outer " << update.outer_step + 1 << "/" << budget_.size();
@@ -106,6 +110,7 @@ void progress_reporter::message(const std::string& text) {
     clear_live_line();
     stream_ << text << "\n" << std::flush;
     last_plain_key_.clear();
+    if (const int signal_number = requested_stop_signal()) throw stop_requested{signal_number};
 }
 
 void progress_reporter::finish() { clear_live_line(); }
@@ -122,19 +127,25 @@ bool progress_stream_is_terminal(bool json_output) {
 
 namespace detail {
 
-extern "C" void end_line_and_stop(int signal_number) {
-    // only async-signal-safe calls here: write, signal, raise
-    const char newline = '\n';
-    ssize_t ignored = ::write(STDOUT_FILENO, &newline, 1);
-    (void)ignored;
-    std::signal(signal_number, SIG_DFL);
-    std::raise(signal_number);
+volatile std::sig_atomic_t stop_signal = 0;
+
+extern "C" void ask_to_stop(int signal_number) {
+    // only async-signal-safe work here: a flag, or the default action on the second signal
+    if (stop_signal != 0) {
+        std::signal(signal_number, SIG_DFL);
+        std::raise(signal_number);
+        return;
+    }
+    stop_signal = signal_number;
 }
 
 }  // namespace detail
 
-void end_live_line_on_interrupt() {
-    if (standard_output_is_terminal()) std::signal(SIGINT, detail::end_line_and_stop);
+void stop_cleanly_on_signals() {
+    std::signal(SIGINT, detail::ask_to_stop);
+    std::signal(SIGTERM, detail::ask_to_stop);
 }
+
+int requested_stop_signal() { return detail::stop_signal; }
 
 }  // namespace fds::cli

@@ -69,8 +69,17 @@ bool standard_output_is_terminal();
 // The same for the stream a command's progress goes to: standard error with --json.
 bool progress_stream_is_terminal(bool json_output);
 
-// On a terminal, makes Ctrl-C end the live line before the program stops (exit by SIGINT as
-// usual), so the shell prompt does not land in the middle of it.
-void end_live_line_on_interrupt();
+// A stop asked for by SIGINT or SIGTERM, thrown by the next progress update or message once the
+// write in progress has finished (run_command_line turns it into exit 128 + signal).
+struct stop_requested {
+    int signal_number;
+};
+
+// Makes SIGINT and SIGTERM ask for a stop (stop_requested) instead of killing the process; a
+// second signal kills it at once.
+void stop_cleanly_on_signals();
+
+// The signal that asked for a stop, or 0.
+int requested_stop_signal();
 
 }  // namespace fds::cli

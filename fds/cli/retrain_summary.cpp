@@ -5,13 +5,108 @@
 #include <fds/hyper_trainer.hpp>
 #include <fds/retrain.hpp>
 
+#include "atomic_file.hpp"
+
+#include <nn/npy.hpp>
+
+#include <algorithm>
+#include <optional>
 #include <stdexcept>
 
 namespace fds::cli {
 
+namespace detail {
+
+const char* const retrain_checkpoint_name = "retrain_checkpoint.json";
+
+std::string state_file_name(std::size_t epochs_done) { return "retrain_state." + std::to_string(epochs_done) + ".npy"; }
+
+// Every retraining checkpoint file of the directory.
+void remove_retrain_checkpoint(const std::filesystem::path& directory) {
+    std::error_code ignored;
+    for (const auto& entry : std::filesystem::directory_iterator(directory, ignored)) {
+        const std::string name = entry.path().filename().string();
+        if (name == retrain_checkpoint_name || (name.rfind("retrain_state.", 0) == 0 && entry.path().extension() == ".npy"))
+            std::filesystem::remove(entry.path(), ignored);
+    }
+}
+
+void write_retrain_checkpoint(const std::filesystem::path& directory, const retrain_checkpoint<float>& checkpoint,
+                              std::size_t attempt, const hyper_values& schedule, const nlohmann::json& attempts,
+                              std::size_t batches_per_epoch) {
+    const std::size_t epochs_done = checkpoint.state.steps_done / batches_per_epoch;
+    const std::size_t parameters = checkpoint.state.parameters.size(), buffers = checkpoint.buffers.size();
+    xt::xarray<float> packed = xt::xarray<float>::from_shape({2 * parameters + buffers});
+    std::copy_n(checkpoint.state.parameters.data(), parameters, packed.data());
+    std::copy_n(checkpoint.state.velocity.data(), parameters, packed.data() + parameters);
+    std::copy_n(checkpoint.buffers.data(), buffers, packed.data() + 2 * parameters);
+    // the state under a new name first, then the JSON naming it (atomically): a kill in between
+    // leaves the previous checkpoint whole
+    nn::save_npy((directory / state_file_name(epochs_done)).string(), packed);
+    write_file_atomically(directory / retrain_checkpoint_name,
+                          nlohmann::json{{"format", "fds-retrain-checkpoint"},
+                                         {"version", 1},
+                                         {"attempt", attempt},
+                                         {"schedule", to_json(schedule)},
+                                         {"attempts", attempts},
+                                         {"steps_done", checkpoint.state.steps_done},
+                                         {"state_file", state_file_name(epochs_done)},
+                                         {"parameters", parameters},
+                                         {"buffers", buffers},
+                                         {"epoch_test_acc", checkpoint.epoch_test_acc},
+                                         {"seconds", checkpoint.seconds}}
+                                  .dump(2) + "\n");
+    std::error_code ignored;
+    if (epochs_done > 1) std::filesystem::remove(directory / state_file_name(epochs_done - 1), ignored);
+}
+
+struct resumable_retraining {
+    std::size_t attempt;
+    retrain_checkpoint<float> checkpoint;
+    nlohmann::json attempts;  // the earlier attempts, which diverged
+};
+
+// The checkpoint the directory holds, when it is one of these candidates' (the attempt'th with its
+// schedule); errors name the file.
+std::optional<resumable_retraining> read_retrain_checkpoint(const std::filesystem::path& directory,
+                                                            const std::vector<retrain_candidate>& candidates) {
+    const std::optional<std::string> content = read_whole_file(directory / retrain_checkpoint_name);
+    if (!content) return std::nullopt;
+    const std::string file = (directory / retrain_checkpoint_name).string();
+    try {
+        const nlohmann::json json = nlohmann::json::parse(*content);
+        if (json.at("format") != "fds-retrain-checkpoint" || json.at("version") != 1)
+            throw std::runtime_error("not a retraining checkpoint of version 1");
+        const std::size_t attempt = json.at("attempt").get<std::size_t>();
+        if (attempt >= candidates.size() || json.at("schedule") != to_json(candidates[attempt].schedule))
+            return std::nullopt;  // another run's: this one starts from scratch
+        const std::size_t parameters = json.at("parameters").get<std::size_t>(), buffers = json.at("buffers").get<std::size_t>();
+        const xt::xarray<float> packed = nn::load_npy<float>((directory / json.at("state_file").get<std::string>()).string());
+        if (packed.size() != 2 * parameters + buffers)
+            throw std::runtime_error("its state file holds " + std::to_string(packed.size()) + " values, expected " +
+                                     std::to_string(2 * parameters + buffers));
+        resumable_retraining found{attempt, {}, json.at("attempts")};
+        retrain_checkpoint<float>& checkpoint = found.checkpoint;
+        checkpoint.state.parameters = xt::xarray<float>::from_shape({parameters});
+        checkpoint.state.velocity = xt::xarray<float>::from_shape({parameters});
+        checkpoint.buffers = xt::xarray<float>::from_shape({buffers});
+        std::copy_n(packed.data(), parameters, checkpoint.state.parameters.data());
+        std::copy_n(packed.data() + parameters, parameters, checkpoint.state.velocity.data());
+        std::copy_n(packed.data() + 2 * parameters, buffers, checkpoint.buffers.data());
+        checkpoint.state.steps_done = json.at("steps_done").get<std::size_t>();
+        checkpoint.epoch_test_acc = json.at("epoch_test_acc").get<std::vector<double>>();
+        checkpoint.seconds = json.at("seconds").get<double>();
+        return found;
+    } catch (const std::exception& error) {
+        throw std::runtime_error(file + " cannot be resumed: " + error.what() + " (remove it to retrain from scratch)");
+    }
+}
+
+}  // namespace detail
+
 nlohmann::json retrain_and_summarize(const hypertrain_settings& settings, const data::dataset& dataset,
                                      const std::vector<retrain_candidate>& candidates, progress_reporter& reporter,
-                                     const progress_callback& progress) {
+                                     const progress_callback& progress, const std::filesystem::path& checkpoint_directory) {
     if (!settings.retrain_from_scratch || settings.retrain_n_epochs <= 0) return nullptr;
     if (candidates.empty()) throw std::logic_error("retrain_and_summarize: no schedule to retrain");
     const std::size_t attempts_allowed = std::min<std::size_t>(std::max<std::size_t>(settings.retrain_attempts, 1),
@@ -20,11 +115,34 @@ nlohmann::json retrain_and_summarize(const hypertrain_settings& settings, const 
     retrain_result result;
     double seconds = 0.0;
     std::size_t used = 0;
+    const bool checkpointed = !checkpoint_directory.empty();
+    const std::size_t batches_per_epoch = dataset.train_labels.size() / std::max<std::size_t>(settings.train_batch_size, 1);
+    std::optional<detail::resumable_retraining> resumable;
+    if (checkpointed) resumable = detail::read_retrain_checkpoint(checkpoint_directory, candidates);
+    if (resumable && resumable->attempt < attempts_allowed) {
+        used = resumable->attempt;
+        attempts = resumable->attempts;
+        for (const nlohmann::json& attempt : attempts) seconds += attempt.value("seconds", 0.0);
+    } else {
+        resumable.reset();
+    }
     for (; used < attempts_allowed; ++used) {
         const retrain_candidate& candidate = candidates[used];
-        reporter.message("fds: retraining the " + candidate.label + " schedule from scratch for " +
-                         std::to_string(settings.retrain_n_epochs) + (settings.retrain_n_epochs == 1 ? " epoch" : " epochs"));
-        result = retrain(settings, dataset, candidate.schedule, progress);
+        const bool resuming = resumable && resumable->attempt == used;
+        if (resuming)
+            reporter.message("fds: resuming the retraining of the " + candidate.label + " schedule after epoch " +
+                             std::to_string(resumable->checkpoint.epoch_test_acc.size()) + " of " +
+                             std::to_string(settings.retrain_n_epochs));
+        else
+            reporter.message("fds: retraining the " + candidate.label + " schedule from scratch for " +
+                             std::to_string(settings.retrain_n_epochs) + (settings.retrain_n_epochs == 1 ? " epoch" : " epochs"));
+        retrain_checkpoint_callback<float> save;
+        if (checkpointed)
+            save = [&](const retrain_checkpoint<float>& checkpoint) {
+                detail::write_retrain_checkpoint(checkpoint_directory, checkpoint, used, candidate.schedule, attempts,
+                                                 batches_per_epoch);
+            };
+        result = retrain(settings, dataset, candidate.schedule, progress, resuming ? &resumable->checkpoint : nullptr, save);
         seconds += result.seconds;
         attempts.push_back({{"schedule", candidate.label}, {"diverged", result.diverged}, {"seconds", result.seconds}});
         if (!result.diverged) break;
@@ -33,6 +151,7 @@ nlohmann::json retrain_and_summarize(const hypertrain_settings& settings, const 
                          " schedule is unstable from other initial weights" +
                          (used + 1 < attempts_allowed ? "; trying the next candidate" : "; its test accuracy counts as 0"));
     }
+    if (checkpointed) detail::remove_retrain_checkpoint(checkpoint_directory);
     const retrain_candidate& last = candidates[std::min(used, attempts_allowed - 1)];
     return {{"epochs", settings.retrain_n_epochs},
             {"schedule", last.label},

@@ -10,6 +10,7 @@
 
 #include "progress.hpp"
 
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -28,9 +29,14 @@ struct retrain_candidate {
 };
 
 // Null when settings.retrain_from_scratch is off. Candidates in order of preference (at least one).
+// With a checkpoint directory (a run directory), the retraining leaves retrain_checkpoint.json and
+// retrain_state.<epochs>.npy (weights, velocity, BatchNorm statistics; float32) after every epoch,
+// goes on from them when they are there for the same attempt and schedule, and removes them when
+// done; a stop during retraining then costs at most one epoch.
 nlohmann::json retrain_and_summarize(const hypertrain_settings& settings, const data::dataset& dataset,
                                      const std::vector<retrain_candidate>& candidates, progress_reporter& reporter,
-                                     const progress_callback& progress);
+                                     const progress_callback& progress,
+                                     const std::filesystem::path& checkpoint_directory = {});
 
 // Adds "retrain", "retrain_test_acc", "retrain_seconds" and "total_seconds" (search_seconds plus
 // the retraining's) to a summary.

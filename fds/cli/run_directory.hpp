@@ -5,6 +5,8 @@
 //   .fds-lock        locked (flock) by the process working in the directory
 //   history.jsonl    one JSON object per finished outer step (see history_record.hpp)
 //   checkpoint.json  {"next_outer_step", "hypertrain_seconds", "trainer": hyper_trainer::checkpoint()}
+//   retrain_checkpoint.json, retrain_state.<epochs>.npy   while retraining: where it stands after
+//                    its last finished epoch (retrain_summary.hpp); removed when it is done
 //   summary.json     final schedules, best outer step, retraining result, total seconds
 //   schedules.dat/.gp/.png   the learned schedules (schedule_plot.hpp)
 //

@@ -155,7 +155,7 @@ int run_search(const std::vector<std::string>& arguments, std::ostream& output, 
     const bool resuming = run.open(run_config("search", settings));
     std::ostream& human = parsed.json_output ? errors : output;
     progress_reporter reporter(human, progress_stream_is_terminal(parsed.json_output), {});
-    end_live_line_on_interrupt();
+    stop_cleanly_on_signals();
     if (std::optional<nlohmann::json> summary = run.read_summary(); summary && summary->value("status", "") == "finished") {
         reporter.message("fds: " + directory + " holds a finished search; its summary:");
         (*summary)["run_directory"] = directory;
@@ -210,7 +210,7 @@ int run_search(const std::vector<std::string>& arguments, std::ostream& output, 
                               {"best", to_json(best.request.schedule)},
                               {"best_val_acc", best.outcome.val_acc},
                               {"search_seconds", search_seconds}};
-    add_retrain_summary(summary, retrain_and_summarize(settings, dataset, detail::retrain_candidates(result), reporter, {}),
+    add_retrain_summary(summary, retrain_and_summarize(settings, dataset, detail::retrain_candidates(result), reporter, {}, run.path()),
                         search_seconds);
     run.write_summary(summary);
     reporter.finish();

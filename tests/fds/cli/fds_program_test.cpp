@@ -299,3 +299,60 @@ BOOST_AUTO_TEST_CASE(a_run_killed_while_retraining_retrains_again_without_new_ou
     BOOST_TEST(again["final"] == finished["final"]);
     fs::remove_all(out);
 }
+
+BOOST_AUTO_TEST_CASE(sigterm_and_sigint_stop_after_the_write_in_progress_and_the_run_resumes) {
+    const std::vector<json>& expected = uninterrupted_history();
+    for (int signal_number : {SIGTERM, SIGINT}) {
+        fs::path out = scratch(signal_number == SIGTERM ? "terminated" : "interrupted");
+        fs::path log = scratch(signal_number == SIGTERM ? "terminated.log" : "interrupted.log");
+        child process = start(tiny_run(out, false), log);
+        // once the first outer step is recorded the run is inside the second: stop it there
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+        while (!(fs::exists(out / "checkpoint.json")) && std::chrono::steady_clock::now() < deadline)
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        BOOST_REQUIRE(::kill(process.pid, signal_number) == 0);
+        const int code = wait_for(process);
+        const std::string output = read_text(log);
+        // the two outer steps after the first take far longer than the polling interval
+        BOOST_REQUIRE_MESSAGE(code == 128 + signal_number, "exit " << code << ":\n" << output);
+        BOOST_TEST(output.find(std::string("fds: stopped by ") + (signal_number == SIGTERM ? "SIGTERM" : "SIGINT")) !=
+                       std::string::npos,
+                   output);
+        check_consistent(out);
+        BOOST_TEST(history_of(out).size() < expected.size());
+        BOOST_REQUIRE(run(tiny_run(out, false), log) == 0);
+        check_same_history(history_of(out), expected);
+        fs::remove_all(out);
+    }
+}
+
+BOOST_AUTO_TEST_CASE(a_retraining_killed_after_an_epoch_goes_on_from_that_epoch) {
+    auto with_four_epochs = [](std::vector<std::string> arguments) {
+        for (std::size_t i = 0; i + 1 < arguments.size(); ++i)
+            if (arguments[i] == "--retrain_n_epochs") arguments[i + 1] = "4";
+        return arguments;
+    };
+    fs::path reference = scratch("retrain_reference");
+    BOOST_REQUIRE(run(with_four_epochs(tiny_run(reference, true)), scratch("retrain_reference.log")) == 0);
+    const json expected = json::parse(read_text(reference / "summary.json"));
+
+    fs::path out = scratch("retrain_killed");
+    fs::path log = scratch("retrain_killed.log");
+    child process = start(with_four_epochs(tiny_run(out, true)), log);
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
+    while (!fs::exists(out / "retrain_checkpoint.json") && std::chrono::steady_clock::now() < deadline)
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    BOOST_REQUIRE(::kill(process.pid, SIGKILL) == 0);
+    BOOST_REQUIRE_MESSAGE(wait_for(process) == 128 + SIGKILL, read_text(log));  // killed, not finished
+    BOOST_REQUIRE(fs::exists(out / "retrain_checkpoint.json"));
+    fs::remove(log);
+    BOOST_REQUIRE(run(with_four_epochs(tiny_run(out, true)), log) == 0);
+    const std::string output = read_text(log);
+    BOOST_TEST(output.find("resuming the retraining of the best schedule after epoch") != std::string::npos, output);
+    const json summary = json::parse(read_text(out / "summary.json"));
+    BOOST_TEST(summary["retrain"]["epoch_test_acc"] == expected["retrain"]["epoch_test_acc"]);
+    BOOST_TEST(summary["retrain_test_acc"] == expected["retrain_test_acc"]);
+    BOOST_TEST(!fs::exists(out / "retrain_checkpoint.json"));  // removed once done
+    fs::remove_all(out);
+    fs::remove_all(reference);
+}
