@@ -30,6 +30,7 @@ struct retrain_result {
     std::vector<double> epoch_test_acc;
     double seconds = 0.0;
     bool diverged = false;  // a non-finite training loss stopped the run (accuracies then 0)
+    xt::xarray<float> parameters, buffers;  // the trained model (BatchNorm running statistics in buffers)
 };
 
 // A retraining after a whole number of epochs: enough to go on with the same steps.
@@ -128,6 +129,8 @@ retrain_result retrain_network(nn::network<Scalar>& network, const hypertrain_se
                                           stream_seed(settings.seed, seed_stream::retrain_weights), after_step);
     }
     result.diverged = run.diverged;
+    result.parameters = xt::cast<float>(run.parameters);
+    result.buffers = xt::cast<float>(network.buffers());
     if (result.diverged) {
         result.test_acc = 0.0;
         result.test_loss = std::numeric_limits<double>::quiet_NaN();

@@ -7,7 +7,9 @@
 
 #include "atomic_file.hpp"
 
+#include <fds/run_setup.hpp>
 #include <nn/npy.hpp>
+#include <nn/torch_state_dict.hpp>
 
 #include <algorithm>
 #include <optional>
@@ -102,6 +104,44 @@ std::optional<resumable_retraining> read_retrain_checkpoint(const std::filesyste
     }
 }
 
+// DIR/weights/<state_dict name>.npy for every parameter and buffer, and DIR/weights/state_dict.json
+// listing them (examples/load_fds_weights.py reads both).
+void write_torch_weights(const std::filesystem::path& directory, const hypertrain_settings& settings,
+                         const data::dataset& dataset, const retrain_result& result) {
+    const std::filesystem::path weights = directory / "weights";
+    std::filesystem::create_directories(weights);
+    const std::vector<nn::state_dict_entry> entries =
+        nn::torch_state_dict(settings.architecture, make_network<float>(settings, dataset).parameter_specs());
+    nlohmann::json listed = nlohmann::json::array();
+    for (const nn::state_dict_entry& entry : entries) {
+        std::size_t size = 1;
+        for (std::size_t extent : entry.shape) size *= extent;
+        const xt::xarray<float>& flat = entry.buffer ? result.buffers : result.parameters;
+        xt::xarray<float> tensor = xt::xarray<float>::from_shape(entry.shape);
+        std::copy_n(flat.data() + entry.offset, size, tensor.data());
+        nn::save_npy((weights / (entry.name + ".npy")).string(), tensor);
+        listed.push_back({{"name", entry.name}, {"shape", entry.shape}, {"file", entry.name + ".npy"}});
+        if (entry.name.size() > 12 && entry.name.compare(entry.name.size() - 12, 12, ".running_var") == 0) {
+            // PyTorch's BatchNorm also keeps a step count, which evaluation does not use
+            const std::string counter = entry.name.substr(0, entry.name.size() - 12) + ".num_batches_tracked";
+            nn::save_npy((weights / (counter + ".npy")).string(), xt::xarray<std::int64_t>(0));
+            listed.push_back({{"name", counter}, {"shape", nlohmann::json::array()}, {"file", counter + ".npy"}});
+        }
+    }
+    write_file_atomically(weights / "state_dict.json",
+                          nlohmann::json{{"format", "fds-weights"},
+                                         {"version", 1},
+                                         {"architecture", settings.architecture},
+                                         {"dataset", settings.dataset},
+                                         {"input_shape",
+                                          {dataset.train_images.shape()[1], dataset.train_images.shape()[2],
+                                           dataset.train_images.shape()[3]}},
+                                         {"classes", dataset.classes},
+                                         {"test_acc", result.test_acc},
+                                         {"entries", listed}}
+                                  .dump(2) + "\n");
+}
+
 }  // namespace detail
 
 nlohmann::json retrain_and_summarize(const hypertrain_settings& settings, const data::dataset& dataset,
@@ -151,6 +191,7 @@ nlohmann::json retrain_and_summarize(const hypertrain_settings& settings, const 
                          " schedule is unstable from other initial weights" +
                          (used + 1 < attempts_allowed ? "; trying the next candidate" : "; its test accuracy counts as 0"));
     }
+    if (checkpointed && !result.diverged) detail::write_torch_weights(checkpoint_directory, settings, dataset, result);
     if (checkpointed) detail::remove_retrain_checkpoint(checkpoint_directory);
     const retrain_candidate& last = candidates[std::min(used, attempts_allowed - 1)];
     return {{"epochs", settings.retrain_n_epochs},

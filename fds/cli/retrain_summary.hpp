@@ -32,7 +32,8 @@ struct retrain_candidate {
 // With a checkpoint directory (a run directory), the retraining leaves retrain_checkpoint.json and
 // retrain_state.<epochs>.npy (weights, velocity, BatchNorm statistics; float32) after every epoch,
 // goes on from them when they are there for the same attempt and schedule, and removes them when
-// done; a stop during retraining then costs at most one epoch.
+// done; a stop during retraining then costs at most one epoch. The retrained model goes to
+// DIR/weights/ as PyTorch state_dict tensors (.npy each) listed in DIR/weights/state_dict.json.
 nlohmann::json retrain_and_summarize(const hypertrain_settings& settings, const data::dataset& dataset,
                                      const std::vector<retrain_candidate>& candidates, progress_reporter& reporter,
                                      const progress_callback& progress,

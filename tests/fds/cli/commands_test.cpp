@@ -8,6 +8,11 @@
 #include <fds/cli/retrain_summary.hpp>
 
 #include <data/dataset.hpp>
+#include <fds/run_setup.hpp>
+#include <nn/npy.hpp>
+#include <nn/torch_state_dict.hpp>
+
+#include <cstdlib>
 
 #include <filesystem>
 #include <fstream>
@@ -651,4 +656,71 @@ BOOST_AUTO_TEST_CASE(the_reference_scripts_run_unchanged_with_notes_on_what_does
     BOOST_TEST(run(bad_gpu).code == 2);
     fs::remove_all(data);
     fs::remove_all(logs);
+}
+
+namespace {
+
+// A Python with PyTorch and NumPy, or "" (the weights test then checks the files only).
+std::string python_with_torch() {
+    for (const char* python : {"python3", "/usr/bin/python3"})
+        if (std::system((std::string(python) + " -c 'import torch, numpy' > /dev/null 2>&1").c_str()) == 0) return python;
+    return "";
+}
+
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(the_retrained_weights_are_written_as_a_pytorch_state_dict_that_gives_the_same_logits) {
+    fs::path data = testing::write_fashion_mnist_subset(fresh_path("weights_data"), 1024, 200);
+    fs::path out = fresh_path("weights_run");
+    std::vector<std::string> arguments = {"hypertrain", "--out", out.string()};
+    for (const std::string& word : subset_options(data)) arguments.push_back(word);
+    for (const std::string& word : {"--architecture", "CNN", "--n_inner_epochs_per_outer_steps", "1"}) arguments.push_back(word);
+    const outcome trained = run(arguments);
+    BOOST_REQUIRE_MESSAGE(trained.code == 0, trained.errors);
+    const json summary = json::parse(std::ifstream(out / "summary.json"));
+    const json listing = json::parse(std::ifstream(out / "weights" / "state_dict.json"));
+    BOOST_TEST(listing["architecture"] == "CNN");
+    BOOST_TEST(listing["test_acc"] == summary["retrain_test_acc"]);
+
+    // the files hold the retrained model: put together again, it has the summary's test accuracy
+    fds::hypertrain_settings settings;
+    apply_settings_json(settings, json::parse(std::ifstream(out / "config.json"))["settings"], "config.json");
+    const fds::data::dataset dataset = fds::data::load_dataset("FashionMNIST", data.string());
+    auto network = fds::make_network<float>(settings, dataset);
+    xt::xarray<float> parameters = xt::zeros<float>({network.parameter_count()});
+    std::size_t filled = 0, buffers_filled = 0;
+    for (const auto& entry : fds::nn::torch_state_dict("CNN", network.parameter_specs())) {
+        const xt::xarray<float> tensor = fds::nn::load_npy<float>((out / "weights" / (entry.name + ".npy")).string());
+        BOOST_TEST_REQUIRE(std::vector<std::size_t>(tensor.shape().begin(), tensor.shape().end()) ==
+                           std::vector<std::size_t>(entry.shape.begin(), entry.shape.end()));
+        float* target = entry.buffer ? network.buffers().data() : parameters.data();
+        std::copy_n(tensor.data(), tensor.size(), target + entry.offset);
+        (entry.buffer ? buffers_filled : filled) += tensor.size();
+    }
+    BOOST_TEST(filled == network.parameter_count());
+    BOOST_TEST(buffers_filled == network.buffers().size());
+    const auto test = fds::evaluation_loader(settings, dataset, fds::data::split_part::test, fds::all_indices(200),
+                                             fds::stream_seed(settings.seed, fds::seed_stream::test_batches));
+    BOOST_TEST(fds::evaluate_loader(network, parameters, test, fds::nn::mode::evaluation).accuracy() ==
+               summary["retrain_test_acc"].get<double>());
+
+    const std::string python = python_with_torch();
+    if (python.empty()) {
+        BOOST_TEST_MESSAGE("no Python with PyTorch: the PyTorch half of the check is skipped");
+    } else {
+        const auto batch = test.load(0, 0);
+        const xt::xarray<float> images = batch.images;
+        const xt::xarray<float> logits = network.forward(parameters, images, fds::nn::mode::evaluation, false);
+        fds::nn::save_npy((out / "images.npy").string(), images);
+        fds::nn::save_npy((out / "logits.npy").string(), logits);
+        const std::string command = python + " " + FDS_WEIGHTS_LOADER + " " + out.string() + " " +
+                                    (out / "images.npy").string() + " " + (out / "logits.npy").string() + " > " +
+                                    (out / "compared.json").string();
+        BOOST_TEST(std::system(command.c_str()) == 0, std::ifstream(out / "compared.json").rdbuf());
+        const json compared = json::parse(std::ifstream(out / "compared.json"));
+        BOOST_TEST(compared["argmax_agreement"] == 1.0);
+        BOOST_TEST_MESSAGE("PyTorch logits differ by at most " << compared["max_abs_difference"]);
+    }
+    fs::remove_all(data);
+    fs::remove_all(out);
 }
