@@ -255,7 +255,7 @@ int run_hypertrain(const std::vector<std::string>& arguments, std::ostream& outp
         ++steps_this_session;
         history.push_back(history_record(record, trainer.current()));
         // history first, checkpoint second: a kill in between leaves one extra line, dropped on resume
-        run.write_history(history);
+        run.append_history(history.back());
         run.write_checkpoint({{"format", "fds-run-checkpoint"},
                               {"next_outer_step", trainer.next_outer_step()},
                               {"hypertrain_seconds", hypertrain_seconds},

@@ -266,10 +266,8 @@ int run_noise(const std::vector<std::string>& arguments, std::ostream& output, s
             if (measured.diverged) line << ": diverged (non-finite loss), left out of the statistics";
             else line << ": validation loss " << std::setprecision(4) << measured.val_loss;
             reporter.message(line.str());
+            run.append_history(detail::run_line(measured));
             runs.push_back(std::move(measured));
-            std::vector<nlohmann::json> lines;
-            for (const per_step_run& finished : runs) lines.push_back(detail::run_line(finished));
-            run.write_history(lines);
         }
         reporter.finish();
     }

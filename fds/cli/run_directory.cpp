@@ -101,11 +101,8 @@ std::optional<nlohmann::json> run_directory::read_config() const { return read_j
 
 std::vector<nlohmann::json> run_directory::read_history() const {
     std::vector<nlohmann::json> records;
-    std::optional<std::string> content = read_whole_file(file("history.jsonl"));
-    if (!content) return records;
-    std::istringstream lines(*content);
     std::size_t line_number = 0;
-    for (std::string line; std::getline(lines, line);) {
+    for (const std::string& line : read_whole_lines(file("history.jsonl"))) {
         ++line_number;
         if (line.empty()) continue;
         try {
@@ -116,6 +113,10 @@ std::vector<nlohmann::json> run_directory::read_history() const {
         }
     }
     return records;
+}
+
+void run_directory::append_history(const nlohmann::json& record) const {
+    append_line_durably(file("history.jsonl"), record.dump());
 }
 
 void run_directory::write_history(const std::vector<nlohmann::json>& records) const {

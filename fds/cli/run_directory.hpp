@@ -3,16 +3,17 @@
 //
 //   config.json      {"program": "fds", "version", "command", "settings": {every resolved option}}
 //   .fds-lock        locked (flock) by the process working in the directory
-//   history.jsonl    one JSON object per finished outer step (see history_record.hpp)
+//   history.jsonl    one JSON object per finished outer step (see history_record.hpp), appended
+//                    and fsynced line by line
 //   checkpoint.json  {"next_outer_step", "hypertrain_seconds", "trainer": hyper_trainer::checkpoint()}
 //   retrain_checkpoint.json, retrain_state.<epochs>.npy   while retraining: where it stands after
 //                    its last finished epoch (retrain_summary.hpp); removed when it is done
 //   summary.json     final schedules, best outer step, retraining result, total seconds
 //   schedules.dat/.gp/.png   the learned schedules (schedule_plot.hpp)
 //
-// Every file is replaced atomically (atomic_file.hpp). After an outer step the history is
-// rewritten first and the checkpoint second, so a kill between the two leaves at most one
-// history line beyond the checkpoint; resuming drops every line at or beyond the checkpoint's
+// Every other file is replaced atomically (atomic_file.hpp). After an outer step the history line
+// is appended first and the checkpoint written second, so a kill between the two leaves at most
+// one history line beyond the checkpoint; resuming drops every line at or beyond the checkpoint's
 // next outer step (that step is run again) and rewrites the file.
 
 #include <filesystem>
@@ -49,10 +50,14 @@ class run_directory {
 
     std::optional<nlohmann::json> read_config() const;
 
-    // history.jsonl: every line is one object; a line that does not parse is an error naming the
-    // file and line (atomic writes never leave one).
+    // history.jsonl: every line is one object. An unterminated last line (a kill while appending)
+    // is dropped and removed from the file; any other line that does not parse is an error naming
+    // the file and line.
     std::vector<nlohmann::json> read_history() const;
+    // Replaces the whole history atomically (on resume, to drop lines beyond the checkpoint).
     void write_history(const std::vector<nlohmann::json>& records) const;
+    // Appends one record as a line and flushes it to disk, so `tail -f` follows the run.
+    void append_history(const nlohmann::json& record) const;
 
     std::optional<nlohmann::json> read_checkpoint() const;
     void write_checkpoint(const nlohmann::json& checkpoint) const;

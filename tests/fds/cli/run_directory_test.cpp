@@ -8,6 +8,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <sstream>
 #include <unistd.h>
 
 using namespace fds::cli;
@@ -129,6 +130,24 @@ BOOST_AUTO_TEST_CASE(history_round_trips_one_object_per_line) {
     BOOST_TEST(run.read_history() == records);
     std::string content = *read_whole_file(path / "history.jsonl");
     BOOST_TEST(std::count(content.begin(), content.end(), '\n') == 3);
+    fs::remove_all(path);
+}
+
+BOOST_AUTO_TEST_CASE(history_lines_are_appended_and_a_torn_last_line_is_dropped_on_reading) {
+    fs::path path = fresh_path("appended");
+    run_directory run(path);
+    run.open(config_of({}));
+    run.append_history(record(0));
+    run.append_history(record(1));
+    std::ofstream(path / "history.jsonl", std::ios::app) << "{\"outer_step\": 2, \"val_";  // a kill mid-append
+    const std::vector<json> records = run.read_history();
+    BOOST_TEST(records.size() == 2u);
+    BOOST_TEST(records[1] == record(1));
+    std::stringstream content;
+    content << std::ifstream(path / "history.jsonl").rdbuf();
+    BOOST_TEST(content.str() == record(0).dump() + "\n" + record(1).dump() + "\n");  // the torn line is gone
+    run.append_history(record(2));
+    BOOST_TEST(run.read_history().back() == record(2));
     fs::remove_all(path);
 }
 
