@@ -21,6 +21,17 @@ bool file_exists(const filesystem::path& path) {
     return filesystem::is_regular_file(path, error);
 }
 
+// Why `path` cannot be used although something is there (a directory in place of a file, a
+// symlink loop, no permission to look), or "" when it is a file or simply absent.
+std::string unusable_reason(const filesystem::path& path) {
+    std::error_code error;
+    const filesystem::file_status status = filesystem::status(path, error);
+    if (error && error != std::errc::no_such_file_or_directory) return error.message();
+    if (filesystem::is_directory(status)) return "it is a directory, not a file";
+    if (filesystem::exists(status) && !filesystem::is_regular_file(status)) return "it is not a regular file";
+    return "";
+}
+
 // The folders searched, in order: the directory itself, then the layouts the dataset is
 // commonly unpacked into.
 std::vector<filesystem::path> search_folders(const std::string& name, const std::string& directory) {
@@ -62,6 +73,9 @@ filesystem::path find_folder(const std::string& name, const std::string& directo
                              const std::vector<std::string>& markers) {
     std::error_code error;
     if (!filesystem::is_directory(directory, error)) {
+        if (error && error != std::errc::no_such_file_or_directory)
+            throw dataset_error(name + ": directory " + directory + " cannot be used: " + error.message() + ". " +
+                                dataset_source_hint(name));
         throw dataset_error(name + ": directory " + directory + " does not exist (or is not a " +
                             "directory). " + dataset_source_hint(name));
     }
@@ -71,6 +85,8 @@ filesystem::path find_folder(const std::string& name, const std::string& directo
             if (file_exists(folder / marker)) {
                 return folder;
             }
+            if (const std::string reason = unusable_reason(folder / marker); !reason.empty())
+                throw dataset_error(name + ": " + (folder / marker).string() + " cannot be read: " + reason);
         }
     }
     std::string wanted;

@@ -213,3 +213,15 @@ BOOST_AUTO_TEST_CASE(real_cifar10_subset_has_10000_train_and_1000_test_images,
     BOOST_TEST(cifar.train_labels(1) == 9);
     BOOST_TEST(cifar.test_labels(0) == 3);
 }
+
+BOOST_AUTO_TEST_CASE(a_directory_or_a_symlink_loop_in_place_of_a_file_is_named_as_such_not_as_missing) {
+    temporary_directory directory;
+    filesystem::create_directory(directory.file("train-images-idx3-ubyte"));
+    const std::string directory_message = message_of([&] { load_dataset("FashionMNIST", directory.path().string()); });
+    BOOST_TEST(contains(directory_message, directory.file("train-images-idx3-ubyte") + " cannot be read: it is a directory"));
+    filesystem::remove(directory.file("train-images-idx3-ubyte"));
+    filesystem::create_symlink(directory.file("train-images-idx3-ubyte"), directory.file("train-images-idx3-ubyte"));
+    const std::string loop_message = message_of([&] { load_dataset("FashionMNIST", directory.path().string()); });
+    BOOST_TEST(contains(loop_message, directory.file("train-images-idx3-ubyte") + " cannot be read: "));
+    BOOST_TEST(!contains(loop_message, "not found"));
+}
