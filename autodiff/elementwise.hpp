@@ -183,9 +183,8 @@ namespace fds::autodiff
     {
         // Elements per chunk of the elementwise loops: value, partial derivatives and one tangent
         // row of a chunk stay in L1/L2 while all tangent rows are processed, and each tangent row
-        // is read in runs of 32 KiB (float), long enough for the hardware prefetchers. Runs of
-        // 4 KiB (1024 elements) made a dual mul with K = 9 on 10^6 elements take 3.7 ms where
-        // 32 KiB runs take 3.2-3.5 ms (a plain pass over the same bytes: about 2.9 ms).
+        // is read in runs of 32 KiB (float), long enough for the hardware prefetchers; shorter
+        // runs (4 KiB) measured slower (docs/performance.md).
         inline constexpr std::size_t elementwise_chunk = 8192;
 
         // One operand of a binary operation, whatever it is: a dual or plain tensor, a dual or

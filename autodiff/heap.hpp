@@ -3,9 +3,8 @@
 // A training step allocates the same large temporaries every time (values and tangent blocks of
 // tens to hundreds of MB) and frees them. By default glibc serves blocks above its mmap threshold
 // (at most 32 MiB) with fresh mmap pages and gives a freed heap top back to the system, so every
-// step pays page faults and kernel zero-filling for memory it just released: a LeNet dual step
-// with K = 9 at batch 256 went from 0.41 s to 0.32 s without them, and a WRN-16-1 tangent block
-// is 170 MB. reuse_freed_memory() serves every block from the heap (no mmap; glibc still falls
+// step pays page faults and kernel zero-filling for memory it just released (a large share of a
+// LeNet dual step; docs/performance.md). reuse_freed_memory() serves every block from the heap (no mmap; glibc still falls
 // back to mmap when the heap cannot grow) and keeps up to 1 GiB of freed heap, so a step reuses
 // what the previous step freed. Peak memory is unchanged: the same blocks are live at the peak.
 //
@@ -14,8 +13,8 @@
 // TLB and the hardware prefetchers, which stop at page edges, start cold on every run. Where the
 // kernel gives transparent huge pages only to memory that asks for them (sysfs mode "madvise",
 // Debian's default), glibc >= 2.35 asks for its heap when the process starts with
-// GLIBC_TUNABLES=glibc.malloc.hugetlb=1: the CNN's dual step at K = 9 ran 6% faster, batch norm
-// alone about 20%. huge_page_setting() is that variable (added to tunables the user set);
+// GLIBC_TUNABLES=glibc.malloc.hugetlb=1, which made the CNN's dual step, batch norm most of all,
+// faster. huge_page_setting() is that variable (added to tunables the user set);
 // prepare_runtime() re-executes the program with it (reexecution.hpp).
 //
 // prepare_runtime() (runtime.hpp) calls both; FDS_DEFAULT_MALLOC=1 leaves the allocator alone. Other

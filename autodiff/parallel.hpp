@@ -4,8 +4,8 @@
 // Why not OpenBLAS's threads: after each multi-threaded GEMM OpenBLAS's workers spin (sched_yield)
 // for about 0.1 s waiting for the next one, and a training step calls GEMMs every few hundred
 // microseconds, so they never rest; any other thread of ours (im2col, element-wise passes) then
-// competes with them for the cores. Measured on a LeNet dual step, the spinning took 12% of the
-// CPU time. So OpenBLAS is set to one thread when the pool starts, and large GEMMs are split over
+// competes with them for the cores, and the spinning took a tenth of a LeNet step's CPU time.
+// So OpenBLAS is set to one thread when the pool starts, and large GEMMs are split over
 // the pool instead (blas.hpp); a loop inside a pool thread runs serially on that thread, so parts
 // never nest into more threads than cores.
 //
@@ -196,7 +196,7 @@ namespace fds::autodiff
             {
                 // Spin this long for the next job before sleeping: the loops of a training step
                 // come microseconds apart, and waking a sleeping thread costs tens of microseconds.
-                constexpr int spin_rounds = 20000;  // about 0.1-0.2 ms of pause instructions
+                constexpr int spin_rounds = 20000;  // a fraction of a millisecond of pause instructions
                 for (;;)
                 {
                     for (int round = 0; round < spin_rounds; ++round)

@@ -44,8 +44,8 @@ struct batch_norm_geometry {
 
 // Consecutive channels [first, last) processed together. A channel is one short run per sample
 // (64 to 1024 values in the CNN); the runs of neighbouring channels lie side by side, so a group's
-// passes read one longer contiguous run per sample, which the hardware prefetchers follow (batch
-// norm at K = 9 on the CNN's second and third shapes: about 15% less time than channel by channel).
+// passes read one longer contiguous run per sample, which the hardware prefetchers follow (faster
+// than channel by channel on the CNN's shapes).
 struct channel_group {
   std::size_t first, last;
   std::size_t size() const { return last - first; }
@@ -193,8 +193,8 @@ struct centered_square_term {  // (a[i] - means[l])^2
 
 // The sums of each term over each channel of a group, in double, all in one pass over the group
 // (a dual step reads each tangent row once instead of once per sum). Eight independent partial
-// sums per term and channel: one serial chain of double additions is bound by the add latency
-// (5 ms per pass over the CNN's first BatchNorm), while independent lanes vectorize. Each sum's
+// sums per term and channel: one serial chain of double additions is bound by the add latency,
+// while independent lanes vectorize. Each sum's
 // order depends only on the plane and batch sizes, not on the grouping.
 //
 // Each run of a sample sits on its own memory pages, where the hardware prefetchers start cold, so
@@ -238,7 +238,7 @@ std::vector<std::array<double, sizeof...(Terms)>> group_sums(const batch_norm_ge
 
 // The element loops below take restrict-qualified runs and their coefficients by value: written
 // inline over captured pointers, the compiler had to assume each store may change the coefficients
-// and the dual backward loop ran one float at a time (10% of the CNN's K = 9 step).
+// and the dual backward loop ran one float at a time.
 
 // One run of the value: xhat = (x - mu) inv and y = gamma xhat + beta, or with Rectify the
 // relu's max(y, 0) and its flags positive = 1[y > 0].

@@ -3,8 +3,8 @@
 // parameters and buffers (PyTorch's BatchNorm2d state, so a BatchNorm2d + ReLU pair loads as is).
 // Forward writes max(y, 0) and its tangents 1[y > 0] dy in the pass that computes y, keeping the
 // flags 1[y > 0] (one byte per value); backward reads g 1[y > 0] as it reads g. The separate relu
-// reads and writes all (1 + K) planes of the activation forward and of its gradient backward: about
-// 4% of a WRN-16-1 step with K = 9, where every relu follows a batch norm.
+// reads and writes all (1 + K) planes of the activation forward and of its gradient backward, in
+// WRN-16-1 after every batch norm.
 //
 //   net << nn::conv2d(16, 32, 3, 1, 1, false) << nn::batch_norm2d_relu(32);
 #pragma once

@@ -354,7 +354,7 @@ const Scalar* image_pointer(const Scalar* batch, std::size_t image_size, std::si
 // target (chunk of input-shaped images) = col2im(W^T rows) for W [weight_rows, patch]: set, not
 // added. Without padding col2im reads every column entry, so it clears them as it goes and
 // zero_columns stays all zero between calls: the GEMM adds to zeros (beta = 1) instead of
-// OpenBLAS zeroing the columns in a pass of its own (beta = 0 cost 8% of a LeNet dual step).
+// OpenBLAS zeroing the columns in a pass of its own (beta = 0), a pass that showed in LeNet's step.
 // With padding the border entries are never read; the GEMM then writes scratch_columns (beta = 0).
 // Where direct_input_gradient applies (3x3 padded by 1) there are no columns at all.
 // The weights W [rows, patch] of the input-gradient products W^T G of one layer call, flipped

@@ -9,8 +9,8 @@ namespace fds::nn::detail {
 struct conv_shape {
   std::size_t batch, channels, height, width, out_channels, kernel, stride, padding, out_height, out_width;
   // Images per chunk: columns of about this many bytes (at least one image), so that they stay in
-  // the core's L2 cache (512 KiB here) and the shared L3. Measured on LeNet, the CNN and WRN-16-1:
-  // 0.5-1 MiB is best, 4 MiB costs 5-20% more per step.
+  // the core's L2 cache and the shared L3 (on LeNet, the CNN and WRN-16-1 larger chunks were
+  // slower per step).
   std::size_t chunk_bytes = std::size_t{1} << 20;
   std::size_t patch() const { return channels * kernel * kernel; }
   std::size_t positions() const { return out_height * out_width; }

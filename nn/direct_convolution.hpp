@@ -4,9 +4,8 @@
 // conv2d_kernels.hpp otherwise copies every receptive field into columns (KH*KW copies of each
 // input value) and lets BLAS multiply them, and BLAS packs those columns once more. At LeNet's
 // sizes the copies cost as much as the arithmetic, and the products with few weight rows
-// (W dX_k: 16 rows) ran at a third of BLAS's speed. Measured on one core, a chunk of 27 images of
-// LeNet's second layer: W X 90 GFLOP/s here against 34 through im2col + GEMM (16 rows) and 72
-// (160 rows, [W; dW_0..8]); G X^T 73 against 31 and 70. The core's multiply-add peak is 91.
+// (W dX_k: 16 rows) ran at a third of BLAS's speed; these kernels run near the core's multiply-add
+// peak on LeNet's second layer (docs/performance.md).
 //
 // With p = (c, ky, kx) a patch entry and (n, oy, ox) an output position:
 //   forward   rows[m, (n, oy, ox)] (+)= sum_p w[m, p] x[n, c, oy + ky, ox + kx]

@@ -6,9 +6,8 @@
 //   A^T = [1 1 1 0; 0 1 -1 -1].
 // The 16 entrywise sums over channels are small matrix products, [rows, C] x [C, tiles], run in
 // registers (4 rows x 3 vectors of tiles), their results transformed and stored straight away.
-// Measured on one core, a chunk of the CNN's second layer (7 images, 16 channels, 16x16 output):
-// 320 rows 1.02 ms against 1.91 with direct_convolve, 32 rows 0.11 against 0.19; its third (14
-// images, 32 channels, 8x8): 640 rows 1.9 ms against 4.0. The transformed filters
+// On the CNN's second and third layers it takes about half the time of direct_convolve
+// (docs/performance.md). The transformed filters
 // (winograd_filters) are computed once per layer call, not per chunk: for 640 rows they cost
 // about a chunk's product (the input gradient's, of [W; dW_k] flipped, one set per tangent).
 // The weight gradient (below) runs the transposed algorithm.
@@ -292,9 +291,8 @@ class winograd_input_pair {
 // vectors per chunk had kept the products at half the forward's speed.
 
 // whether winograd_weight_gradient_add computes this convolution's weight gradient: the
-// gradient's transform costs as much per channel and tile as the sums over 16 channels it saves
-// (on one core, a chunk of the CNN's first layer, 3 channels: 2.9 ms against 1.1 with
-// direct_weight_gradient_add; its second, 16 channels: 1.6 against 2.5)
+// gradient's transform costs as much per channel and tile as the sums over 16 channels it saves,
+// so with few channels (the CNN's first layer) direct_weight_gradient_add is faster
 template <class Scalar>
 bool winograd_weight_gradient_applies(const conv_shape& s) {
   return winograd_applies<Scalar>(s) && s.channels >= 16;
