@@ -226,9 +226,7 @@ greedy_run greedy_hyper_train(nn::network<Scalar>& network, const hypertrain_set
     using clock = std::chrono::steady_clock;
     const auto start_time = clock::now();
     const greedy_method method = parse_greedy_method(settings.method);
-    const data::validation_split split =
-        data::make_validation_split(dataset.train_labels.size(), settings.val_train_fraction, settings.val_train_overlap,
-                                    stream_seed(settings.seed, seed_stream::validation_split, 0));
+    const data::validation_split split = validation_split_of(settings, dataset);
     const data::batch_loader train =
         training_loader(settings, dataset, split.train, stream_seed(settings.seed, seed_stream::train_batches, 0));
     const data::batch_loader validation =

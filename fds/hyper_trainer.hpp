@@ -207,9 +207,7 @@ outer_step_record basic_hyper_trainer<Scalar>::run_outer_step(const progress_cal
     // the reference re-splits every outer step; one split makes the outer steps' validation
     // accuracies, and so the choice of the best one, measured on the same images
     const std::size_t split_index = settings_.fixed_validation_split ? 0 : outer_step;
-    const data::validation_split split =
-        data::make_validation_split(dataset.train_labels.size(), settings_.val_train_fraction, settings_.val_train_overlap,
-                                    stream_seed(settings_.seed, seed_stream::validation_split, split_index));
+    const data::validation_split split = validation_split_of(settings_, dataset, split_index);
     const data::batch_loader validation =
         evaluation_loader(settings_, dataset, data::split_part::train, split.validation,
                           stream_seed(settings_.seed, seed_stream::validation_batches, outer_step));

@@ -72,9 +72,7 @@ per_step_run measure_per_step_hypergradients(nn::network<Scalar>& network, const
     using clock = std::chrono::steady_clock;
     const auto start = clock::now();
     if (steps == 0) throw std::invalid_argument("noise_steps: expected at least 1 inner step, found 0");
-    const data::validation_split split =
-        data::make_validation_split(dataset.train_labels.size(), settings.val_train_fraction, settings.val_train_overlap,
-                                    stream_seed(settings.seed, seed_stream::validation_split, 0));
+    const data::validation_split split = validation_split_of(settings, dataset);
     const data::batch_loader train =
         training_loader(settings, dataset, split.train, stream_seed(settings.seed, seed_stream::train_batches, run));
     const data::batch_loader validation =

@@ -66,6 +66,11 @@ nn::evaluation_result evaluate_loader(nn::network<Scalar>& network, const xt::xa
 template <class Scalar>
 xt::xarray<Scalar> images_as(xt::xarray<float>&& images);
 
+// The validation split of hyper-training's outer step `index` (0: the one black-box trials,
+// the greedy methods and fds noise use as well).
+data::validation_split validation_split_of(const hypertrain_settings& settings, const data::dataset& dataset,
+                                           std::size_t index = 0);
+
 // Builds the model and the first outer step's split and loaders, so that settings the data cannot
 // hold fail before any work is done or any file is written; throws std::invalid_argument naming
 // the setting.
@@ -135,11 +140,16 @@ xt::xarray<Scalar> images_as(xt::xarray<float>&& images) {
     }
 }
 
+inline data::validation_split validation_split_of(const hypertrain_settings& settings, const data::dataset& dataset,
+                                                  std::size_t index) {
+    return data::make_validation_split(dataset.train_labels.size(), settings.val_train_fraction,
+                                       settings.val_train_overlap,
+                                       stream_seed(settings.seed, seed_stream::validation_split, index));
+}
+
 inline void check_setup_fits(const hypertrain_settings& settings, const data::dataset& dataset) {
     make_network<float>(settings, dataset);
-    const data::validation_split split =
-        data::make_validation_split(dataset.train_labels.size(), settings.val_train_fraction, settings.val_train_overlap,
-                                    stream_seed(settings.seed, seed_stream::validation_split, 0));
+    const data::validation_split split = validation_split_of(settings, dataset);
     if (split.validation.empty())
         throw std::invalid_argument("val_train_fraction: " + std::to_string(settings.val_train_fraction) + " of the " +
                                     std::to_string(dataset.train_labels.size()) + " training images of " + dataset.name +

@@ -61,22 +61,16 @@ inline std::size_t trial_steps(double epochs, std::size_t batches_per_epoch) {
     return std::max<std::size_t>(1, static_cast<std::size_t>(steps));
 }
 
-inline data::validation_split trial_split(const hypertrain_settings& settings, const data::dataset& dataset) {
-    return data::make_validation_split(dataset.train_labels.size(), settings.val_train_fraction,
-                                       settings.val_train_overlap,
-                                       stream_seed(settings.seed, seed_stream::validation_split, 0));
-}
-
 inline std::size_t trial_batches_per_epoch(const hypertrain_settings& settings, const data::dataset& dataset) {
     if (settings.train_batch_size == 0) throw std::invalid_argument("train_batch_size: expected at least 1, found 0");
-    return trial_split(settings, dataset).train.size() / settings.train_batch_size;
+    return validation_split_of(settings, dataset).train.size() / settings.train_batch_size;
 }
 
 template <class Scalar>
 trial_outcome run_trial(nn::network<Scalar>& network, const hypertrain_settings& settings,
                         const data::dataset& dataset, const trial_request& request) {
     const auto start = std::chrono::steady_clock::now();
-    const data::validation_split split = trial_split(settings, dataset);
+    const data::validation_split split = validation_split_of(settings, dataset);
     const data::batch_loader train =
         training_loader(settings, dataset, split.train, stream_seed(settings.seed, seed_stream::trial_batches, request.id));
     trial_outcome outcome;

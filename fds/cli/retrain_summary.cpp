@@ -34,9 +34,8 @@ void remove_retrain_checkpoint(const std::filesystem::path& directory) {
 }
 
 void write_retrain_checkpoint(const std::filesystem::path& directory, const retrain_checkpoint<float>& checkpoint,
-                              std::size_t attempt, const hyper_values& schedule, const nlohmann::json& attempts,
-                              std::size_t batches_per_epoch) {
-    const std::size_t epochs_done = checkpoint.state.steps_done / batches_per_epoch;
+                              std::size_t attempt, const hyper_values& schedule, const nlohmann::json& attempts) {
+    const std::size_t epochs_done = checkpoint.epoch_test_acc.size();
     const std::size_t parameters = checkpoint.state.parameters.size(), buffers = checkpoint.buffers.size();
     xt::xarray<float> packed = xt::xarray<float>::from_shape({2 * parameters + buffers});
     std::copy_n(checkpoint.state.parameters.data(), parameters, packed.data());
@@ -156,7 +155,6 @@ nlohmann::json retrain_and_summarize(const hypertrain_settings& settings, const 
     double seconds = 0.0;
     std::size_t used = 0;
     const bool checkpointed = !checkpoint_directory.empty();
-    const std::size_t batches_per_epoch = dataset.train_labels.size() / std::max<std::size_t>(settings.train_batch_size, 1);
     std::optional<detail::resumable_retraining> resumable;
     if (checkpointed) resumable = detail::read_retrain_checkpoint(checkpoint_directory, candidates);
     if (resumable && resumable->attempt < attempts_allowed) {
@@ -179,8 +177,7 @@ nlohmann::json retrain_and_summarize(const hypertrain_settings& settings, const 
         retrain_checkpoint_callback<float> save;
         if (checkpointed)
             save = [&](const retrain_checkpoint<float>& checkpoint) {
-                detail::write_retrain_checkpoint(checkpoint_directory, checkpoint, used, candidate.schedule, attempts,
-                                                 batches_per_epoch);
+                detail::write_retrain_checkpoint(checkpoint_directory, checkpoint, used, candidate.schedule, attempts);
             };
         result = retrain(settings, dataset, candidate.schedule, progress, resuming ? &resumable->checkpoint : nullptr, save);
         seconds += result.seconds;
