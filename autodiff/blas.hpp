@@ -9,7 +9,7 @@
 
 #include <cblas.h>
 
-#include <autodiff/parallel.hpp>
+#include <fds/autodiff/parallel.hpp>
 
 namespace fds::autodiff::detail
 {

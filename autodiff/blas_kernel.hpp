@@ -17,8 +17,8 @@
 
 #include <cblas.h>
 
-#include <autodiff/parallel.hpp>
-#include <autodiff/reexecution.hpp>
+#include <fds/autodiff/parallel.hpp>
+#include <fds/autodiff/reexecution.hpp>
 
 
 namespace fds::autodiff

@@ -13,8 +13,8 @@
 #include <utility>
 #include <vector>
 
-#include <autodiff/errors.hpp>
-#include <autodiff/tensor_traits.hpp>
+#include <fds/autodiff/errors.hpp>
+#include <fds/autodiff/tensor_traits.hpp>
 
 namespace fds::autodiff
 {

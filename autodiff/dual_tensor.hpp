@@ -17,8 +17,8 @@
 
 #include <xtensor/xarray.hpp>
 
-#include <autodiff/errors.hpp>
-#include <autodiff/tensor_traits.hpp>
+#include <fds/autodiff/errors.hpp>
+#include <fds/autodiff/tensor_traits.hpp>
 
 namespace fds::autodiff
 {

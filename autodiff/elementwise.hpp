@@ -31,11 +31,11 @@
 #include <xtensor/xmath.hpp>
 #include <xtensor/xoperation.hpp>
 
-#include <autodiff/dual_scalar.hpp>
-#include <autodiff/dual_tensor.hpp>
-#include <autodiff/errors.hpp>
-#include <autodiff/parallel.hpp>
-#include <autodiff/vector_math.hpp>
+#include <fds/autodiff/dual_scalar.hpp>
+#include <fds/autodiff/dual_tensor.hpp>
+#include <fds/autodiff/errors.hpp>
+#include <fds/autodiff/parallel.hpp>
+#include <fds/autodiff/vector_math.hpp>
 
 namespace fds::autodiff
 {

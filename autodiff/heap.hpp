@@ -32,7 +32,7 @@
 #include <malloc.h>
 #endif
 
-#include <autodiff/reexecution.hpp>
+#include <fds/autodiff/reexecution.hpp>
 
 namespace fds::autodiff
 {

@@ -18,10 +18,10 @@
 
 #include <xtensor/xarray.hpp>
 
-#include <autodiff/blas.hpp>
-#include <autodiff/dual_tensor.hpp>
-#include <autodiff/errors.hpp>
-#include <autodiff/shape.hpp>
+#include <fds/autodiff/blas.hpp>
+#include <fds/autodiff/dual_tensor.hpp>
+#include <fds/autodiff/errors.hpp>
+#include <fds/autodiff/shape.hpp>
 
 namespace fds::autodiff
 {

@@ -14,9 +14,9 @@
 #include <xtensor/xreducer.hpp>
 #include <xtensor/xmath.hpp>
 
-#include <autodiff/blas.hpp>
-#include <autodiff/dual_tensor.hpp>
-#include <autodiff/errors.hpp>
+#include <fds/autodiff/blas.hpp>
+#include <fds/autodiff/dual_tensor.hpp>
+#include <fds/autodiff/errors.hpp>
 
 namespace fds::autodiff
 {

@@ -12,9 +12,9 @@
 
 #include <vector>
 
-#include <autodiff/blas_kernel.hpp>
-#include <autodiff/heap.hpp>
-#include <autodiff/reexecution.hpp>
+#include <fds/autodiff/blas_kernel.hpp>
+#include <fds/autodiff/heap.hpp>
+#include <fds/autodiff/reexecution.hpp>
 
 namespace fds::autodiff
 {

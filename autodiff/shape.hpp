@@ -13,8 +13,8 @@
 #include <xtensor/xarray.hpp>
 #include <xtensor/xmanipulation.hpp>
 
-#include <autodiff/dual_tensor.hpp>
-#include <autodiff/errors.hpp>
+#include <fds/autodiff/dual_tensor.hpp>
+#include <fds/autodiff/errors.hpp>
 
 namespace fds::autodiff
 {

@@ -1,6 +1,6 @@
-#include <data/augmentation.hpp>
+#include <fds/data/augmentation.hpp>
 
-#include <data/dataset.hpp>
+#include <fds/data/dataset.hpp>
 
 #include <algorithm>
 #include <stdexcept>

@@ -16,7 +16,7 @@
 #include <cstdint>
 #include <string>
 
-#include <data/random.hpp>
+#include <fds/data/random.hpp>
 
 namespace fds::data {
 

@@ -1,6 +1,6 @@
-#include <data/batch_loader.hpp>
+#include <fds/data/batch_loader.hpp>
 
-#include <data/random.hpp>
+#include <fds/data/random.hpp>
 
 #include <algorithm>
 #include <stdexcept>

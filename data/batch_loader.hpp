@@ -23,9 +23,9 @@
 
 #include <xtensor/xarray.hpp>
 
-#include <data/augmentation.hpp>
-#include <data/dataset.hpp>
-#include <data/normalization.hpp>
+#include <fds/data/augmentation.hpp>
+#include <fds/data/dataset.hpp>
+#include <fds/data/normalization.hpp>
 
 namespace fds::data {
 

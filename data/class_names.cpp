@@ -1,6 +1,6 @@
-#include <data/class_names.hpp>
+#include <fds/data/class_names.hpp>
 
-#include <data/dataset_error.hpp>
+#include <fds/data/dataset_error.hpp>
 
 #include <fstream>
 

@@ -1,7 +1,7 @@
-#include <data/dataset.hpp>
+#include <fds/data/dataset.hpp>
 
-#include <data/class_names.hpp>
-#include <data/idx_reader.hpp>
+#include <fds/data/class_names.hpp>
+#include <fds/data/idx_reader.hpp>
 
 #include <xtensor/xbuilder.hpp>
 

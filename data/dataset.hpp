@@ -21,8 +21,8 @@
 
 #include <xtensor/xarray.hpp>
 
-#include <data/cifar_reader.hpp>
-#include <data/dataset_error.hpp>
+#include <fds/data/cifar_reader.hpp>
+#include <fds/data/dataset_error.hpp>
 
 namespace fds::data {
 

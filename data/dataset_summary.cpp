@@ -1,6 +1,6 @@
-#include <data/dataset_summary.hpp>
+#include <fds/data/dataset_summary.hpp>
 
-#include <data/validation_split.hpp>
+#include <fds/data/validation_split.hpp>
 
 #include <algorithm>
 #include <cmath>

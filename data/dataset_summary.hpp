@@ -13,7 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include <data/dataset.hpp>
+#include <fds/data/dataset.hpp>
 
 namespace fds::data {
 

@@ -1,6 +1,6 @@
-#include <data/file_bytes.hpp>
+#include <fds/data/file_bytes.hpp>
 
-#include <data/dataset_error.hpp>
+#include <fds/data/dataset_error.hpp>
 
 #include <zlib.h>
 

@@ -1,7 +1,7 @@
-#include <data/idx_reader.hpp>
+#include <fds/data/idx_reader.hpp>
 
-#include <data/dataset_error.hpp>
-#include <data/file_bytes.hpp>
+#include <fds/data/dataset_error.hpp>
+#include <fds/data/file_bytes.hpp>
 
 #include <algorithm>
 #include <cstring>

@@ -1,6 +1,6 @@
-#include <data/normalization.hpp>
+#include <fds/data/normalization.hpp>
 
-#include <data/dataset.hpp>
+#include <fds/data/dataset.hpp>
 
 namespace fds::data {
 

@@ -1,4 +1,4 @@
-#include <data/random.hpp>
+#include <fds/data/random.hpp>
 
 #include <numeric>
 #include <stdexcept>

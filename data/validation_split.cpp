@@ -1,6 +1,6 @@
-#include <data/validation_split.hpp>
+#include <fds/data/validation_split.hpp>
 
-#include <data/random.hpp>
+#include <fds/data/random.hpp>
 
 #include <algorithm>
 #include <cmath>

@@ -7,8 +7,8 @@
 #include <cstdio>
 #include <string>
 
-#include <data/dataset.hpp>
-#include <autodiff/runtime.hpp>
+#include <fds/data/dataset.hpp>
+#include <fds/autodiff/runtime.hpp>
 #include <fds/hyper_trainer.hpp>
 #include <fds/retrain.hpp>
 

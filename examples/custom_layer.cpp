@@ -5,9 +5,9 @@
 #include <cmath>
 #include <iostream>
 
-#include <autodiff/autodiff.hpp>
-#include <nn/models.hpp>
-#include <nn/sgd.hpp>
+#include <fds/autodiff/autodiff.hpp>
+#include <fds/nn/models.hpp>
+#include <fds/nn/sgd.hpp>
 
 using namespace fds;
 

@@ -18,7 +18,7 @@
 
 #include <xtensor/xarray.hpp>
 
-#include <autodiff/autodiff.hpp>
+#include <fds/autodiff/autodiff.hpp>
 
 namespace ad = fds::autodiff;
 

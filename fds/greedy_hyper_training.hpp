@@ -38,9 +38,9 @@
 
 #include <xtensor/xarray.hpp>
 
-#include <autodiff/reduction.hpp>
-#include <data/dataset.hpp>
-#include <data/validation_split.hpp>
+#include <fds/autodiff/reduction.hpp>
+#include <fds/data/dataset.hpp>
+#include <fds/data/validation_split.hpp>
 #include <fds/hypergradient.hpp>
 #include <fds/hypertrain_settings.hpp>
 #include <fds/inner_loop.hpp>

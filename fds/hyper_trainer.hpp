@@ -40,8 +40,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include <data/dataset.hpp>
-#include <data/validation_split.hpp>
+#include <fds/data/dataset.hpp>
+#include <fds/data/validation_split.hpp>
 #include <fds/hand_schedule.hpp>
 #include <fds/hypergradient.hpp>
 #include <fds/hypertrain_settings.hpp>

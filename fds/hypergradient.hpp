@@ -17,11 +17,11 @@
 
 #include <xtensor/xarray.hpp>
 
-#include <autodiff/dual_tensor.hpp>
-#include <autodiff/reduction.hpp>
+#include <fds/autodiff/dual_tensor.hpp>
+#include <fds/autodiff/reduction.hpp>
 #include <fds/run_setup.hpp>
 #include <fds/schedule.hpp>
-#include <nn/network.hpp>
+#include <fds/nn/network.hpp>
 
 namespace fds {
 

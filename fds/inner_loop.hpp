@@ -42,16 +42,16 @@
 #include <xtensor/xarray.hpp>
 #include <xtensor/xview.hpp>
 
-#include <autodiff/dual_scalar.hpp>
-#include <autodiff/dual_tensor.hpp>
-#include <autodiff/elementwise.hpp>
-#include <data/batch_loader.hpp>
+#include <fds/autodiff/dual_scalar.hpp>
+#include <fds/autodiff/dual_tensor.hpp>
+#include <fds/autodiff/elementwise.hpp>
+#include <fds/data/batch_loader.hpp>
 #include <fds/hypertrain_settings.hpp>
 #include <fds/pruning.hpp>
 #include <fds/run_setup.hpp>
 #include <fds/schedule.hpp>
-#include <nn/network.hpp>
-#include <nn/sgd.hpp>
+#include <fds/nn/network.hpp>
+#include <fds/nn/sgd.hpp>
 
 namespace fds {
 

@@ -22,8 +22,8 @@
 
 #include <xtensor/xarray.hpp>
 
-#include <data/dataset.hpp>
-#include <data/validation_split.hpp>
+#include <fds/data/dataset.hpp>
+#include <fds/data/validation_split.hpp>
 #include <fds/greedy_hyper_training.hpp>
 #include <fds/hyper_trainer.hpp>
 #include <fds/hypergradient.hpp>

@@ -14,12 +14,12 @@
 
 #include <xtensor/xarray.hpp>
 
-#include <data/batch_loader.hpp>
+#include <fds/data/batch_loader.hpp>
 #include <fds/hypertrain_settings.hpp>
 #include <fds/run_setup.hpp>
 #include <fds/schedule.hpp>
-#include <nn/network.hpp>
-#include <nn/sgd.hpp>
+#include <fds/nn/network.hpp>
+#include <fds/nn/sgd.hpp>
 
 namespace fds {
 

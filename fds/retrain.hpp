@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include <data/dataset.hpp>
+#include <fds/data/dataset.hpp>
 #include <fds/hypertrain_settings.hpp>
 #include <fds/plain_training.hpp>
 #include <fds/progress.hpp>

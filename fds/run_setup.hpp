@@ -17,15 +17,15 @@
 
 #include <xtensor/xarray.hpp>
 
-#include <data/augmentation.hpp>
-#include <data/batch_loader.hpp>
-#include <data/dataset.hpp>
-#include <data/random.hpp>
-#include <data/validation_split.hpp>
+#include <fds/data/augmentation.hpp>
+#include <fds/data/batch_loader.hpp>
+#include <fds/data/dataset.hpp>
+#include <fds/data/random.hpp>
+#include <fds/data/validation_split.hpp>
 #include <fds/hypertrain_settings.hpp>
-#include <nn/initializers.hpp>
-#include <nn/models.hpp>
-#include <nn/network.hpp>
+#include <fds/nn/initializers.hpp>
+#include <fds/nn/models.hpp>
+#include <fds/nn/network.hpp>
 
 namespace fds {
 

@@ -13,7 +13,7 @@
 #include <stdexcept>
 #include <string>
 
-#include <data/random.hpp>
+#include <fds/data/random.hpp>
 #include <fds/hypertrain_settings.hpp>
 #include <fds/schedule.hpp>
 

@@ -17,8 +17,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include <data/dataset.hpp>
-#include <data/validation_split.hpp>
+#include <fds/data/dataset.hpp>
+#include <fds/data/validation_split.hpp>
 #include <fds/hypertrain_settings.hpp>
 #include <fds/plain_training.hpp>
 #include <fds/run_setup.hpp>
@@ -40,6 +40,10 @@ struct trial_outcome {
     bool diverged = false;
 };
 
+// Called after each whole epoch of a trial with (epochs done, the held-out part's evaluation), so
+// that an outside search can prune on the way (examples/optuna_fds.py through `fds train`).
+using trial_epoch_callback = std::function<void(std::size_t, const nn::evaluation_result&)>;
+
 // What a search calls for every trial (the real training below, or a test's stand-in).
 using trial_runner = std::function<trial_outcome(const trial_request&)>;
 
@@ -50,7 +54,8 @@ std::size_t trial_batches_per_epoch(const hypertrain_settings& settings, const d
 
 template <class Scalar>
 trial_outcome run_trial(nn::network<Scalar>& network, const hypertrain_settings& settings,
-                        const data::dataset& dataset, const trial_request& request);
+                        const data::dataset& dataset, const trial_request& request,
+                        const trial_epoch_callback& after_epoch = {});
 
 // ---------------------------------------------------------------------------------------------
 // Implementation
@@ -68,23 +73,31 @@ inline std::size_t trial_batches_per_epoch(const hypertrain_settings& settings, 
 
 template <class Scalar>
 trial_outcome run_trial(nn::network<Scalar>& network, const hypertrain_settings& settings,
-                        const data::dataset& dataset, const trial_request& request) {
+                        const data::dataset& dataset, const trial_request& request,
+                        const trial_epoch_callback& after_epoch) {
     const auto start = std::chrono::steady_clock::now();
     const data::validation_split split = validation_split_of(settings, dataset);
     const data::batch_loader train =
         training_loader(settings, dataset, split.train, stream_seed(settings.seed, seed_stream::trial_batches, request.id));
+    const data::batch_loader validation =
+        evaluation_loader(settings, dataset, data::split_part::train, split.validation,
+                          stream_seed(settings.seed, seed_stream::validation_batches, 0));
     trial_outcome outcome;
     outcome.steps = trial_steps(request.epochs, train.batches_per_epoch());
+    plain_step_callback<Scalar> after_step;
+    if (after_epoch)
+        after_step = [&](std::size_t step, const training_state<Scalar>& state) {
+            if ((step + 1) % train.batches_per_epoch() == 0)
+                after_epoch((step + 1) / train.batches_per_epoch(),
+                            evaluate_loader(network, state.parameters, validation, nn::mode::evaluation));
+        };
     const plain_training_run<Scalar> run =
         train_with_schedule<Scalar>(network, settings, train, request.schedule, outcome.steps,
-                                    stream_seed(settings.seed, seed_stream::trial_weights, request.id));
+                                    stream_seed(settings.seed, seed_stream::trial_weights, request.id), after_step);
     outcome.diverged = run.diverged;
     if (run.diverged) {
         outcome.val_loss = std::numeric_limits<double>::quiet_NaN();
     } else {
-        const data::batch_loader validation =
-            evaluation_loader(settings, dataset, data::split_part::train, split.validation,
-                              stream_seed(settings.seed, seed_stream::validation_batches, 0));
         const data::batch_loader test = evaluation_loader(settings, dataset, data::split_part::test,
                                                           all_indices(dataset.test_labels.size()),
                                                           stream_seed(settings.seed, seed_stream::test_batches, 0));

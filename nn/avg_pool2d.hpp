@@ -5,10 +5,10 @@
 // Both are linear maps, so on duals they apply unchanged to every tangent row (map_linear).
 #pragma once
 
-#include <autodiff/autodiff.hpp>
+#include <fds/autodiff/autodiff.hpp>
 
-#include <nn/layer.hpp>
-#include <nn/tensor_kernels.hpp>
+#include <fds/nn/layer.hpp>
+#include <fds/nn/tensor_kernels.hpp>
 
 namespace fds::nn {
 

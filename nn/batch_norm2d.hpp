@@ -18,10 +18,10 @@
 #include <cstdint>
 #include <string>
 
-#include <autodiff/autodiff.hpp>
+#include <fds/autodiff/autodiff.hpp>
 
-#include <nn/batch_norm2d_kernels.hpp>
-#include <nn/layer.hpp>
+#include <fds/nn/batch_norm2d_kernels.hpp>
+#include <fds/nn/layer.hpp>
 
 namespace fds::nn {
 

@@ -28,10 +28,10 @@
 #include <immintrin.h>
 #endif
 
-#include <autodiff/autodiff.hpp>
+#include <fds/autodiff/autodiff.hpp>
 
-#include <nn/tensor_kernels.hpp>
-#include <nn/vector32.hpp>
+#include <fds/nn/tensor_kernels.hpp>
+#include <fds/nn/vector32.hpp>
 
 namespace fds::nn::detail {
 

@@ -9,7 +9,7 @@
 //   net << nn::conv2d(16, 32, 3, 1, 1, false) << nn::batch_norm2d_relu(32);
 #pragma once
 
-#include <nn/batch_norm2d.hpp>
+#include <fds/nn/batch_norm2d.hpp>
 
 namespace fds::nn {
 

@@ -13,10 +13,10 @@
 // a network skips dL/dx (nobody reads the gradient of the images).
 #pragma once
 
-#include <autodiff/autodiff.hpp>
+#include <fds/autodiff/autodiff.hpp>
 
-#include <nn/conv2d_kernels.hpp>
-#include <nn/layer.hpp>
+#include <fds/nn/conv2d_kernels.hpp>
+#include <fds/nn/layer.hpp>
 
 namespace fds::nn {
 

@@ -30,12 +30,12 @@
 #include <utility>
 #include <vector>
 
-#include <autodiff/autodiff.hpp>
-#include <autodiff/blas.hpp>
+#include <fds/autodiff/autodiff.hpp>
+#include <fds/autodiff/blas.hpp>
 
-#include <nn/conv_shape.hpp>
-#include <nn/direct_convolution.hpp>
-#include <nn/winograd_convolution.hpp>
+#include <fds/nn/conv_shape.hpp>
+#include <fds/nn/direct_convolution.hpp>
+#include <fds/nn/winograd_convolution.hpp>
 
 namespace fds::nn::detail {
 

@@ -13,10 +13,10 @@
 #include <limits>
 #include <vector>
 
-#include <autodiff/autodiff.hpp>
+#include <fds/autodiff/autodiff.hpp>
 
-#include <nn/conv2d.hpp>
-#include <nn/max_pool2d.hpp>
+#include <fds/nn/conv2d.hpp>
+#include <fds/nn/max_pool2d.hpp>
 
 namespace fds::nn {
 

@@ -7,9 +7,9 @@
 // are (1/N) d softmax(z), i.e. the softmax Hessian times the logits' tangents.
 #pragma once
 
-#include <autodiff/autodiff.hpp>
+#include <fds/autodiff/autodiff.hpp>
 
-#include <nn/layer.hpp>
+#include <fds/nn/layer.hpp>
 
 namespace fds::nn {
 

@@ -2,9 +2,9 @@
 // Backward reshapes the gradient back.
 #pragma once
 
-#include <autodiff/autodiff.hpp>
+#include <fds/autodiff/autodiff.hpp>
 
-#include <nn/layer.hpp>
+#include <fds/nn/layer.hpp>
 
 namespace fds::nn {
 

@@ -22,8 +22,8 @@
 
 #include <xtensor/xarray.hpp>
 
-#include <nn/layer.hpp>
-#include <nn/random.hpp>
+#include <fds/nn/layer.hpp>
+#include <fds/nn/random.hpp>
 
 namespace fds::nn {
 

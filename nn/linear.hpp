@@ -5,9 +5,9 @@
 // Each line is a product of tensors, so on duals the product rule gives the tangents.
 #pragma once
 
-#include <autodiff/autodiff.hpp>
+#include <fds/autodiff/autodiff.hpp>
 
-#include <nn/layer.hpp>
+#include <fds/nn/layer.hpp>
 
 namespace fds::nn {
 

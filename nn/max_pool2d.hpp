@@ -11,10 +11,10 @@
 #include <limits>
 #include <vector>
 
-#include <autodiff/autodiff.hpp>
+#include <fds/autodiff/autodiff.hpp>
 
-#include <nn/layer.hpp>
-#include <nn/tensor_kernels.hpp>
+#include <fds/nn/layer.hpp>
+#include <fds/nn/tensor_kernels.hpp>
 
 namespace fds::nn {
 

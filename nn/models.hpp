@@ -21,16 +21,16 @@
 #include <string>
 #include <vector>
 
-#include <nn/avg_pool2d.hpp>
-#include <nn/batch_norm2d_relu.hpp>
-#include <nn/conv2d.hpp>
-#include <nn/conv2d_max_pool2d.hpp>
-#include <nn/flatten.hpp>
-#include <nn/linear.hpp>
-#include <nn/max_pool2d.hpp>
-#include <nn/network.hpp>
-#include <nn/relu.hpp>
-#include <nn/residual.hpp>
+#include <fds/nn/avg_pool2d.hpp>
+#include <fds/nn/batch_norm2d_relu.hpp>
+#include <fds/nn/conv2d.hpp>
+#include <fds/nn/conv2d_max_pool2d.hpp>
+#include <fds/nn/flatten.hpp>
+#include <fds/nn/linear.hpp>
+#include <fds/nn/max_pool2d.hpp>
+#include <fds/nn/network.hpp>
+#include <fds/nn/relu.hpp>
+#include <fds/nn/residual.hpp>
 
 namespace fds::nn {
 

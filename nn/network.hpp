@@ -16,12 +16,12 @@
 #include <algorithm>
 #include <cstdint>
 
-#include <autodiff/autodiff.hpp>
+#include <fds/autodiff/autodiff.hpp>
 
-#include <nn/cross_entropy.hpp>
-#include <nn/initializers.hpp>
-#include <nn/layer.hpp>
-#include <nn/sequential.hpp>
+#include <fds/nn/cross_entropy.hpp>
+#include <fds/nn/initializers.hpp>
+#include <fds/nn/layer.hpp>
+#include <fds/nn/sequential.hpp>
 
 namespace fds::nn {
 

@@ -3,9 +3,9 @@
 // tangents of dL/dx are 1[x > 0] * (tangents of dL/dy): relu'' is zero almost everywhere.
 #pragma once
 
-#include <autodiff/autodiff.hpp>
+#include <fds/autodiff/autodiff.hpp>
 
-#include <nn/layer.hpp>
+#include <fds/nn/layer.hpp>
 
 namespace fds::nn {
 

@@ -4,7 +4,7 @@
 // bn1, conv1, bn2, conv2, then convShortcut).
 #pragma once
 
-#include <nn/sequential.hpp>
+#include <fds/nn/sequential.hpp>
 
 namespace fds::nn {
 

@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <cstddef>
 
-#include <autodiff/autodiff.hpp>
+#include <fds/autodiff/autodiff.hpp>
 
 namespace fds::nn::detail {
 

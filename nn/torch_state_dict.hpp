@@ -19,7 +19,7 @@
 #include <string>
 #include <vector>
 
-#include <nn/layer.hpp>
+#include <fds/nn/layer.hpp>
 
 namespace fds::nn {
 

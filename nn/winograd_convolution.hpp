@@ -22,8 +22,8 @@
 #include <cstddef>
 #include <vector>
 
-#include <nn/conv_shape.hpp>
-#include <nn/vector32.hpp>
+#include <fds/nn/conv_shape.hpp>
+#include <fds/nn/vector32.hpp>
 
 namespace fds::nn::detail {
 

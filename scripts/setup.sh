@@ -3,6 +3,7 @@
 # Installs only the Debian packages that are missing (needs root for that, nothing else).
 #   bash scripts/setup.sh            # packages + build
 #   bash scripts/setup.sh --pytorch  # also python3-torch, for fixtures and the PyTorch benchmarks
+#   bash scripts/setup.sh --optuna   # also python3-optuna, for examples/optuna_fds.py
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,9 +11,13 @@ packages=(g++ meson ninja-build pkg-config cmake
           libxtensor-dev libxtensor-blas-dev xtl-dev libopenblas-dev
           libboost-test-dev nlohmann-json3-dev zlib1g-dev
           dataset-fashion-mnist gnuplot-nox)
-if [[ "${1:-}" == "--pytorch" ]]; then
-  packages+=(python3-torch python3-torchvision python3-numpy)
-fi
+for option in "$@"; do
+  case "$option" in
+    --pytorch) packages+=(python3-torch python3-torchvision python3-numpy) ;;
+    --optuna) packages+=(python3-optuna) ;;
+    *) echo "setup: unknown option $option (expected --pytorch or --optuna)" >&2; exit 2 ;;
+  esac
+done
 
 missing=()
 for package in "${packages[@]}"; do
@@ -32,4 +37,5 @@ fi
 if [[ ! -f build/build.ninja ]]; then
   meson setup build --buildtype=release
 fi
-meson compile -C build
+# the fds program alone: `meson test` (scripts/test.sh) builds the tests and benchmarks
+meson compile -C build fds

@@ -34,7 +34,7 @@ std::string program_help() {
            "commands:\n"
            "  hypertrain   learn lr, momentum and weight-decay schedules, then retrain with them (--method hd|greedy:\n"
            "               the greedy alternatives)\n"
-           "               (`fds hypertrain` alone: real Fashion-MNIST, MLP, a few minutes on 2 cores)\n"
+           "               (`fds hypertrain` alone: real Fashion-MNIST, MLP, about 2 minutes on 2 cores)\n"
            "  train        train from scratch with a given or hand-set schedule and report test accuracy\n"
            "  search       black-box search (random, Hyperband, hand-tuned) over the same schedules, then retrain\n"
            "  compare      every method (hand, hd, greedy, fds, random, hyperband) on one setup, several seeds\n"

@@ -14,7 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include <data/dataset.hpp>
+#include <fds/data/dataset.hpp>
 #include <fds/hypertrain_settings.hpp>
 #include <string>
 #include <vector>

@@ -47,6 +47,8 @@ std::string compare_help() {
          << "  random     random search (fds search --search_method random)\n"
          << "  hyperband  Hyperband (fds search --search_method hyperband)\n"
          << "  random_at_fds_time  random search given the wall time FDS took for the same seed (after fds)\n"
+         << "  optuna     Optuna's TPE with median pruning (not in the default list): read from DIR/runs/optuna_S<seed>,\n"
+         << "             which python3 examples/optuna_fds.py --compare DIR --seeds N writes from DIR/config.json\n"
          << "Every option below goes to every method. Re-running the same command resumes where it stopped.\n\n"
          << "  --methods LIST                        comma-separated methods [default " << default_methods << "]\n"
          << "  --seeds N                             seeds per method [default 3]\n"
@@ -128,6 +130,24 @@ std::string gnuplot_script(const std::filesystem::path& data, const std::filesys
     return script.str();
 }
 
+// Optuna's studies run outside (examples/optuna_fds.py); before any method runs, every seed's
+// study must have finished in DIR/runs/optuna_S<seed>, or the user is told how to make them.
+void require_optuna_runs(const run_directory& run, const std::vector<std::uint64_t>& seeds, const std::string& directory) {
+    std::string missing;
+    for (std::uint64_t seed : seeds) {
+        const std::filesystem::path summary = run.file("runs") / ("optuna_S" + std::to_string(seed)) / "summary.json";
+        const std::optional<std::string> content = read_whole_file(summary);
+        const nlohmann::json parsed = content ? nlohmann::json::parse(*content, nullptr, false) : nlohmann::json();
+        if (!parsed.is_object() || parsed.value("status", "") != "finished")
+            missing += (missing.empty() ? "" : ", ") + std::string("optuna_S") + std::to_string(seed);
+    }
+    if (missing.empty()) return;
+    throw usage_error("--methods optuna: " + missing + " not finished in " + run.file("runs").string() +
+                      "; run python3 examples/optuna_fds.py --compare " + directory + " --seeds " +
+                      std::to_string(seeds.size()) + " (it reads " + run.file("config.json").string() +
+                      "), then this command again");
+}
+
 }  // namespace detail
 
 int run_compare(const std::vector<std::string>& arguments, std::ostream& output, std::ostream& errors) {
@@ -162,11 +182,16 @@ int run_compare(const std::vector<std::string>& arguments, std::ostream& output,
     nlohmann::json runs = nlohmann::json::array();
     std::vector<std::uint64_t> seeds;
     for (std::size_t s = 0; s < seed_count; ++s) seeds.push_back(settings.seed + s);
+    if (position("optuna") != methods.end()) detail::require_optuna_runs(run, seeds, directory);
     for (std::uint64_t seed : seeds) {
         double fds_seconds = 0.0;
         for (const std::string& method : methods) {
             const std::string name = method + "_S" + std::to_string(seed);
             const std::filesystem::path method_directory = run.file("runs") / name;
+            if (method == "optuna") {  // an outside study, read back only
+                runs.push_back(read_method_run(method, seed, method_directory));
+                continue;
+            }
             const std::filesystem::path log_file = run.file("logs") / (name + ".log");
             std::vector<std::string> command = detail::method_command(method, fds_seconds);
             for (const std::string& word : {std::string("--config"), run.file("config.json").string(), std::string("--seed"),

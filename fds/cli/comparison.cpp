@@ -52,7 +52,8 @@ double number_at(const nlohmann::json& object, const std::string& key, const std
 }
 
 bool is_search_method(const std::string& method) {
-    return method == "random" || method == "hyperband" || method == "hand" || method == "random_at_fds_time";
+    return method == "random" || method == "hyperband" || method == "hand" || method == "random_at_fds_time" ||
+           method == "optuna";
 }
 
 double mean(const std::vector<double>& values) {
@@ -71,7 +72,7 @@ double sample_sd(const std::vector<double>& values) {
 
 const std::vector<std::string>& comparison_methods() {
     static const std::vector<std::string> methods = {"hand", "hd", "greedy", "fds", "random", "hyperband",
-                                                     "random_at_fds_time"};
+                                                     "random_at_fds_time", "optuna"};
     return methods;
 }
 
@@ -108,8 +109,10 @@ nlohmann::json read_method_run(const std::string& method, std::uint64_t seed, co
     if (detail::is_search_method(method)) {
         const std::filesystem::path trials_file = directory / "trials.jsonl";
         for (const nlohmann::json& trial : detail::read_json_lines(trials_file))
-            evaluations.push_back({detail::number_at(trial, "seconds", trials_file), detail::number_at(trial, "val_acc", trials_file),
-                                   detail::number_at(trial, "test_acc", trials_file)});
+            if (!trial.value("pruned", false))  // an Optuna trial stopped early has no test accuracy
+                evaluations.push_back({detail::number_at(trial, "seconds", trials_file),
+                                       detail::number_at(trial, "val_acc", trials_file),
+                                       detail::number_at(trial, "test_acc", trials_file)});
         seconds = detail::number_at(summary, "search_seconds", summary_file);
         trainings = detail::number_at(summary, "trainings", summary_file);
     } else if (method == "fds") {
@@ -165,7 +168,7 @@ nlohmann::json comparison_table(const nlohmann::json& runs) {
     const double fds_seconds = by_method.count("fds") ? detail::mean(mean_of("fds", "seconds")) : detail::not_a_number;
     // the best black-box method: the highest mean final (retrained) test accuracy
     double black_box_seconds = detail::not_a_number, black_box_accuracy = -1.0;
-    for (const char* method : {"random", "hyperband"}) {
+    for (const char* method : {"random", "hyperband", "optuna"}) {
         if (!by_method.count(method)) continue;
         const double accuracy = detail::mean(mean_of(method, "final_test_acc"));
         if (accuracy > black_box_accuracy) {

@@ -16,7 +16,7 @@
 // standard deviation over seeds; 0 for one seed), curve_test_acc_at_fds_seconds (the mean
 // best-so-far test accuracy at FDS's mean wall time: the equal-time comparison),
 // seconds_vs_best_black_box (its mean wall time over that of the black-box method, random or
-// hyperband, with the best mean final test accuracy).
+// hyperband or optuna, with the best mean final test accuracy).
 
 #include <cstdint>
 #include <filesystem>
@@ -38,7 +38,7 @@ std::vector<curve_point> best_so_far(const std::vector<curve_point>& evaluations
 // The best-so-far value of a curve at a time (its last point at or before t); NaN before its first.
 double curve_test_acc_at(const nlohmann::json& curve, double seconds);
 
-// Reads one method's run (`method`: fds, hd, greedy, or a search method random|hyperband|hand|
+// Reads one method's run (`method`: fds, hd, greedy, or a search method random|hyperband|hand|optuna|
 // random_at_fds_time).
 // Throws std::runtime_error naming the file and key when the run is not finished or malformed.
 nlohmann::json read_method_run(const std::string& method, std::uint64_t seed, const std::filesystem::path& directory);

@@ -2,10 +2,10 @@
 
 #include "cli_error.hpp"
 
-#include <data/dataset_error.hpp>
+#include <fds/data/dataset_error.hpp>
 #include <fds/run_setup.hpp>
 
-#include <autodiff/parallel.hpp>
+#include <fds/autodiff/parallel.hpp>
 
 #include <algorithm>
 #include <cmath>

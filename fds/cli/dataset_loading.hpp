@@ -3,7 +3,7 @@
 // or unreadable dataset is a cli_error with exit code 3 whose message (from the data module)
 // names the file and directory and says where to get the dataset.
 
-#include <data/dataset.hpp>
+#include <fds/data/dataset.hpp>
 #include <fds/hypertrain_settings.hpp>
 
 #include <cstddef>

@@ -27,7 +27,7 @@ std::string embedded_default_help() {
          << " --n_inner_epochs_per_outer_steps";
     for (std::size_t epochs : embedded_default::budget()) text << " " << epochs;
     text << " --retrain_n_epochs " << embedded_default::retrain_n_epochs << "\n"
-         << "(real Fashion-MNIST from Debian's dataset-fashion-mnist; a few minutes on 2 cores), each of\n"
+         << "(real Fashion-MNIST from Debian's dataset-fashion-mnist; about 2 minutes on 2 cores), each of\n"
          << "these overridable. With --dataset, every default is the reference's (shown below).\n";
     return text.str();
 }

@@ -6,7 +6,7 @@
 #include "embedded_default.hpp"
 #include "options.hpp"
 
-#include <data/dataset_summary.hpp>
+#include <fds/data/dataset_summary.hpp>
 
 #include <ostream>
 

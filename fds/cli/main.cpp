@@ -1,7 +1,7 @@
 // The `fds` program: everything lives in the fds_cli library (commands.hpp); main only makes
 // sure BLAS runs its fast kernels and dispatches.
 
-#include <autodiff/runtime.hpp>
+#include <fds/autodiff/runtime.hpp>
 #include <fds/cli/commands.hpp>
 
 #include <iostream>

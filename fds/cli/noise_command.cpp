@@ -59,7 +59,7 @@ std::string noise_help() {
          << "  --json                                print only the summary, as one JSON document, on stdout;\n"
          << "                                        progress and messages go to stderr\n"
          << "  --help                                this text\n\n"
-         << "Without --dataset: real Fashion-MNIST and the MLP (the embedded default), a few minutes on 2 cores.\n\n"
+         << "Without --dataset: real Fashion-MNIST and the MLP (the embedded default), about 5 minutes on 2 cores.\n\n"
          << "Options:\n"
          << options_help(noise_grammar);
     return text.str();

@@ -8,8 +8,8 @@
 #include "atomic_file.hpp"
 
 #include <fds/run_setup.hpp>
-#include <nn/npy.hpp>
-#include <nn/torch_state_dict.hpp>
+#include <fds/nn/npy.hpp>
+#include <fds/nn/torch_state_dict.hpp>
 
 #include <algorithm>
 #include <optional>

@@ -16,7 +16,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include <data/dataset.hpp>
+#include <fds/data/dataset.hpp>
 #include <fds/hypertrain_settings.hpp>
 #include <fds/progress.hpp>
 #include <fds/schedule.hpp>

@@ -11,6 +11,7 @@
 #include "closest_name.hpp"
 #include "dataset_loading.hpp"
 #include "embedded_default.hpp"
+#include "json_number.hpp"
 #include "options.hpp"
 #include "progress.hpp"
 
@@ -18,8 +19,10 @@
 #include <fds/hyper_trainer.hpp>
 #include <fds/outer_optimizer.hpp>
 #include <fds/retrain.hpp>
+#include <fds/trial.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <fstream>
@@ -32,7 +35,10 @@ namespace fds::cli {
 namespace detail {
 
 const argument_grammar train_grammar{
-    "train", {}, {"config", "schedule", "out", "lr_schedule", "lr", "mom", "wd", "step_gamma", "warmup_fraction"}};
+    "train",
+    {},
+    {"config", "schedule", "out", "lr_schedule", "lr", "mom", "wd", "step_gamma", "warmup_fraction", "evaluate_on",
+     "trial_id", "epoch_log"}};
 
 std::string train_help() {
     std::ostringstream text;
@@ -49,6 +55,14 @@ std::string train_help() {
          << "  --lr LR0, --mom M, --wd WD            its initial learning rate, momentum and weight decay\n"
          << "                                        [defaults 0.03, 0.9, 5e-4]\n"
          << "  --step_gamma G, --warmup_fraction F   [defaults 0.1, 0.05]\n"
+         << "  --evaluate_on test|validation         test: train on the whole training set, report test accuracy\n"
+         << "                                        [default]; validation: one black-box trial as fds search runs it:\n"
+         << "                                        train on the training part of the validation split (val_train_fraction)\n"
+         << "                                        and report the held-out accuracy after every epoch and at the end\n"
+         << "  --trial_id N                          with validation: the trial's number, which draws its initial\n"
+         << "                                        weights and batch order [default 0]\n"
+         << "  --epoch_log FILE.jsonl                with validation: append one line per epoch {\"epoch\", \"val_acc\",\n"
+         << "                                        \"val_loss\", \"seconds\"}, flushed to disk, for a search that prunes\n"
          << "  --config FILE.json                    options from a JSON object (flags override it)\n"
          << "  --out RESULT.json                     also write the result there\n"
          << "  --print_config                        print the resolved config (config.json's content) and exit\n"
@@ -149,6 +163,51 @@ hand_schedule read_hand_schedule(const std::map<std::string, std::string>& extra
     return schedule;
 }
 
+std::size_t parse_trial_id(const std::string& text) {
+    try {
+        std::size_t used = 0;
+        const long long value = std::stoll(text, &used);
+        if (used == text.size() && value >= 0) return static_cast<std::size_t>(value);
+    } catch (const std::exception&) {
+    }
+    throw usage_error("--trial_id must be an integer >= 0, found '" + text + "'");
+}
+
+// `fds train --evaluate_on validation`: one black-box trial (fds/trial.hpp) of the whole
+// retraining budget, its held-out accuracy reported after every epoch.
+nlohmann::json run_validation_trial(const hypertrain_settings& settings, const data::dataset& dataset,
+                                    const hyper_values& schedule, const std::map<std::string, std::string>& extra,
+                                    progress_reporter& reporter) {
+    const std::size_t trial_id = extra.count("trial_id") ? parse_trial_id(extra.at("trial_id")) : 0;
+    const std::optional<std::string> epoch_log =
+        extra.count("epoch_log") ? std::optional<std::string>(extra.at("epoch_log")) : std::nullopt;
+    const auto start = std::chrono::steady_clock::now();
+    nlohmann::json epoch_val_acc = nlohmann::json::array();
+    nn::network<float> network = make_network<float>(settings, dataset);
+    const trial_request request{trial_id, schedule, static_cast<double>(settings.retrain_n_epochs), 0, 0};
+    const trial_outcome outcome = run_trial(network, settings, dataset, request, [&](std::size_t epoch, const nn::evaluation_result& validation) {
+        const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        epoch_val_acc.push_back(validation.accuracy());
+        const nlohmann::json line = {{"epoch", epoch},
+                                     {"val_acc", validation.accuracy()},
+                                     {"val_loss", finite_or_null(validation.mean_loss())},
+                                     {"seconds", seconds}};
+        if (epoch_log) append_line_durably(*epoch_log, line.dump());
+        std::ostringstream text;
+        text << "epoch " << epoch << ": validation accuracy " << std::fixed << std::setprecision(2)
+             << 100.0 * validation.accuracy() << "% (" << format_duration(seconds) << ")";
+        reporter.message(text.str());
+    });
+    return {{"trial_id", trial_id},
+            {"val_acc", outcome.val_acc},
+            {"val_loss", finite_or_null(outcome.val_loss)},
+            {"test_acc", outcome.test_acc},
+            {"epoch_val_acc", epoch_val_acc},
+            {"steps", outcome.steps},
+            {"seconds", outcome.seconds},
+            {"diverged", outcome.diverged}};
+}
+
 }  // namespace detail
 
 int run_train(const std::vector<std::string>& arguments, std::ostream& output, std::ostream& errors) {
@@ -193,11 +252,20 @@ int run_train(const std::vector<std::string>& arguments, std::ostream& output, s
         return 0;
     }
     if (const std::string note = apply_thread_count(settings); !note.empty()) errors << note << "\n";
-    if (parsed.extra.count("out")) {
+    const std::string evaluate_on = parsed.extra.count("evaluate_on") ? parsed.extra["evaluate_on"] : "test";
+    if (evaluate_on != "test" && evaluate_on != "validation")
+        throw usage_error("--evaluate_on must be test or validation, found '" + evaluate_on + "'");
+    const bool validation_trial = evaluate_on == "validation";
+    for (const char* name : {"trial_id", "epoch_log"})
+        if (parsed.extra.count(name) && !validation_trial)
+            throw usage_error(std::string("--") + name + " needs --evaluate_on validation");
+    if (parsed.extra.count("trial_id")) detail::parse_trial_id(parsed.extra["trial_id"]);
+    for (const char* name : {"out", "epoch_log"}) {
+        if (!parsed.extra.count(name)) continue;
         try {
-            check_file_writable(parsed.extra["out"]);
+            check_file_writable(parsed.extra[name]);
         } catch (const std::runtime_error& error) {
-            throw usage_error(std::string("--out: ") + error.what());
+            throw usage_error(std::string("--") + name + ": " + error.what());
         }
     }
 
@@ -211,7 +279,9 @@ int run_train(const std::vector<std::string>& arguments, std::ostream& output, s
         // one bucket per step of this run: the hand schedule's shape is exact on every step
         std::size_t total_steps = 0;
         try {
-            total_steps = retrain_total_steps(settings, dataset);
+            total_steps = validation_trial ? trial_steps(static_cast<double>(settings.retrain_n_epochs),
+                                                         trial_batches_per_epoch(settings, dataset))
+                                           : retrain_total_steps(settings, dataset);
         } catch (const std::invalid_argument& error) {
             throw usage_error(std::string("--") + error.what());
         }
@@ -221,7 +291,35 @@ int run_train(const std::vector<std::string>& arguments, std::ostream& output, s
     std::ostream& human = parsed.json_output ? errors : output;
     progress_reporter reporter(human, progress_stream_is_terminal(parsed.json_output), {});
     reporter.message("fds train: " + settings.dataset + ", " + settings.architecture + ", " +
-                     std::to_string(settings.retrain_n_epochs) + (settings.retrain_n_epochs == 1 ? " epoch" : " epochs"));
+                     std::to_string(settings.retrain_n_epochs) + (settings.retrain_n_epochs == 1 ? " epoch" : " epochs") +
+                     (validation_trial ? ", scored on the held-out part of the training set" : ""));
+    const nlohmann::json schedule_json =
+        hand_settings ? nlohmann::json{{"shape", hand_settings->shape},
+                                       {"lr", hand_settings->lr},
+                                       {"mom", hand_settings->mom},
+                                       {"wd", hand_settings->wd},
+                                       {"step_gamma", hand_settings->step_gamma},
+                                       {"warmup_fraction", hand_settings->warmup_fraction}}
+                      : to_json(schedule);
+    if (validation_trial) {
+        nlohmann::json report = {{"program", "fds"},
+                                 {"version", program_version()},
+                                 {"command", "train"},
+                                 {"evaluate_on", "validation"},
+                                 {"settings", settings_to_json(settings)},
+                                 {"schedule", schedule_json}};
+        report.update(detail::run_validation_trial(settings, dataset, schedule, parsed.extra, reporter));
+        reporter.finish();
+        if (parsed.extra.count("out")) write_file_atomically(parsed.extra["out"], report.dump(2) + "\n");
+        if (report["diverged"].get<bool>())
+            human << "training diverged (non-finite loss): the schedule is unstable; its accuracy counts as 0\n";
+        human << "validation accuracy after " << settings.retrain_n_epochs
+              << (settings.retrain_n_epochs == 1 ? " epoch: " : " epochs: ") << std::fixed << std::setprecision(2)
+              << 100.0 * report["val_acc"].get<double>() << "% (" << format_duration(report["seconds"].get<double>())
+              << ")\n";
+        if (parsed.json_output) output << report.dump(2) << "\n" << std::flush;
+        return 0;
+    }
     const retrain_result result =
         retrain(settings, dataset, schedule, [&](const progress_event& event) { reporter.update(update_of(event)); });
     reporter.finish();
@@ -229,13 +327,8 @@ int run_train(const std::vector<std::string>& arguments, std::ostream& output, s
                              {"version", program_version()},
                              {"command", "train"},
                              {"settings", settings_to_json(settings)},
-                             {"schedule", hand_settings ? nlohmann::json{{"shape", hand_settings->shape},
-                                                                         {"lr", hand_settings->lr},
-                                                                         {"mom", hand_settings->mom},
-                                                                         {"wd", hand_settings->wd},
-                                                                         {"step_gamma", hand_settings->step_gamma},
-                                                                         {"warmup_fraction", hand_settings->warmup_fraction}}
-                                                      : to_json(schedule)},
+                             {"evaluate_on", "test"},
+                             {"schedule", schedule_json},
                              {"test_acc", result.test_acc},
                              {"test_loss", result.test_loss},
                              {"epoch_test_acc", result.epoch_test_acc},

@@ -23,7 +23,7 @@
 #include <string>
 #include <vector>
 
-#include <data/random.hpp>
+#include <fds/data/random.hpp>
 #include <fds/run_setup.hpp>
 #include <fds/schedule_space.hpp>
 #include <fds/search/search_result.hpp>

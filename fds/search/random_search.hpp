@@ -10,7 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include <data/random.hpp>
+#include <fds/data/random.hpp>
 #include <fds/run_setup.hpp>
 #include <fds/schedule_space.hpp>
 #include <fds/search/search_result.hpp>

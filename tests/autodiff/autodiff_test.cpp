@@ -8,7 +8,7 @@
 
 #include <xtensor/xarray.hpp>
 
-#include <autodiff/autodiff.hpp>
+#include <fds/autodiff/autodiff.hpp>
 
 #include "test_support.hpp"
 

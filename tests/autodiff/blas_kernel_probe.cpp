@@ -6,7 +6,7 @@
 #include <cstdlib>
 #include <string>
 
-#include <autodiff/blas_kernel.hpp>
+#include <fds/autodiff/blas_kernel.hpp>
 
 int main(int argc, char** argv)
 {

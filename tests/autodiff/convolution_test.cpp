@@ -4,8 +4,8 @@
 #include <xtensor/xarray.hpp>
 #include <xtensor/xmanipulation.hpp>
 
-#include <autodiff/convolution.hpp>
-#include <autodiff/matmul.hpp>
+#include <fds/autodiff/convolution.hpp>
+#include <fds/autodiff/matmul.hpp>
 
 #include "test_support.hpp"
 

@@ -4,7 +4,7 @@
 #include <cmath>
 #include <string>
 
-#include <autodiff/dual_scalar.hpp>
+#include <fds/autodiff/dual_scalar.hpp>
 
 using fds::autodiff::dual_scalar;
 

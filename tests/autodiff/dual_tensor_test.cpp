@@ -5,7 +5,7 @@
 
 #include <xtensor/xarray.hpp>
 
-#include <autodiff/dual_tensor.hpp>
+#include <fds/autodiff/dual_tensor.hpp>
 
 #include "test_support.hpp"
 

@@ -9,7 +9,7 @@
 #include <xtensor/xarray.hpp>
 #include <xtensor/xmath.hpp>
 
-#include <autodiff/elementwise.hpp>
+#include <fds/autodiff/elementwise.hpp>
 
 #include "test_support.hpp"
 

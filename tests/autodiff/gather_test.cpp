@@ -3,7 +3,7 @@
 
 #include <xtensor/xarray.hpp>
 
-#include <autodiff/gather.hpp>
+#include <fds/autodiff/gather.hpp>
 
 #include "test_support.hpp"
 

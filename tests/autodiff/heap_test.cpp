@@ -9,7 +9,7 @@
 
 #include <sys/resource.h>
 
-#include <autodiff/heap.hpp>
+#include <fds/autodiff/heap.hpp>
 
 namespace
 {

@@ -8,7 +8,7 @@
 #include <xtensor/xmanipulation.hpp>
 #include <xtensor/xview.hpp>
 
-#include <autodiff/matmul.hpp>
+#include <fds/autodiff/matmul.hpp>
 
 #include "test_support.hpp"
 

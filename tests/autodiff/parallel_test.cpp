@@ -12,8 +12,8 @@
 #include <thread>
 #include <vector>
 
-#include <autodiff/blas.hpp>
-#include <autodiff/parallel.hpp>
+#include <fds/autodiff/blas.hpp>
+#include <fds/autodiff/parallel.hpp>
 
 using namespace fds::autodiff;
 

@@ -7,7 +7,7 @@
 #include <xtensor/xarray.hpp>
 #include <xtensor/xreducer.hpp>
 
-#include <autodiff/reduction.hpp>
+#include <fds/autodiff/reduction.hpp>
 
 #include "test_support.hpp"
 

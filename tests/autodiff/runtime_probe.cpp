@@ -9,7 +9,7 @@
 #include <fstream>
 #include <string>
 
-#include <autodiff/runtime.hpp>
+#include <fds/autodiff/runtime.hpp>
 
 namespace
 {

@@ -7,7 +7,7 @@
 #include <xtensor/xarray.hpp>
 #include <xtensor/xmanipulation.hpp>
 
-#include <autodiff/shape.hpp>
+#include <fds/autodiff/shape.hpp>
 
 #include "test_support.hpp"
 

@@ -3,9 +3,9 @@
 
 #include <type_traits>
 
-#include <autodiff/dual_scalar.hpp>
-#include <autodiff/dual_tensor.hpp>
-#include <autodiff/tensor_traits.hpp>
+#include <fds/autodiff/dual_scalar.hpp>
+#include <fds/autodiff/dual_tensor.hpp>
+#include <fds/autodiff/tensor_traits.hpp>
 
 using namespace fds::autodiff;
 

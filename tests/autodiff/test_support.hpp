@@ -16,7 +16,7 @@
 
 #include <xtensor/xarray.hpp>
 
-#include <autodiff/autodiff.hpp>
+#include <fds/autodiff/autodiff.hpp>
 
 namespace fds::autodiff::testing
 {

@@ -8,7 +8,7 @@
 #include <utility>
 #include <vector>
 
-#include <autodiff/vector_math.hpp>
+#include <fds/autodiff/vector_math.hpp>
 
 #include "test_support.hpp"
 

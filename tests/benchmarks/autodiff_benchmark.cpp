@@ -33,7 +33,7 @@
 #include <nlohmann/json.hpp>
 #include <xtensor/xarray.hpp>
 
-#include <autodiff/autodiff.hpp>
+#include <fds/autodiff/autodiff.hpp>
 
 namespace
 {

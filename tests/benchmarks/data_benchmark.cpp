@@ -3,9 +3,9 @@
 // measures that step). Real Fashion-MNIST and the CIFAR-10 subset are used when present;
 // otherwise in-memory images of the same shape (the cost does not depend on pixel values).
 
-#include <data/batch_loader.hpp>
-#include <data/dataset.hpp>
-#include <data/validation_split.hpp>
+#include <fds/data/batch_loader.hpp>
+#include <fds/data/dataset.hpp>
+#include <fds/data/validation_split.hpp>
 
 #include <nlohmann/json.hpp>
 

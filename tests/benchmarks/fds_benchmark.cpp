@@ -28,11 +28,11 @@
 
 #include <nlohmann/json.hpp>
 
-#include <data/dataset.hpp>
-#include <autodiff/runtime.hpp>
+#include <fds/data/dataset.hpp>
+#include <fds/autodiff/runtime.hpp>
 #include <fds/inner_loop.hpp>
 #include <fds/run_setup.hpp>
-#include <nn/models.hpp>
+#include <fds/nn/models.hpp>
 
 namespace {
 

@@ -19,9 +19,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include <autodiff/autodiff.hpp>
-#include <nn/models.hpp>
-#include <nn/sgd.hpp>
+#include <fds/autodiff/autodiff.hpp>
+#include <fds/nn/models.hpp>
+#include <fds/nn/sgd.hpp>
 
 using namespace fds;
 using clock_type = std::chrono::steady_clock;

@@ -1,8 +1,8 @@
 #define BOOST_TEST_MODULE data_augmentation
 #include <boost/test/unit_test.hpp>
 
-#include <data/augmentation.hpp>
-#include <data/normalization.hpp>
+#include <fds/data/augmentation.hpp>
+#include <fds/data/normalization.hpp>
 
 #include <xtensor/xarray.hpp>
 #include <xtensor/xmanipulation.hpp>

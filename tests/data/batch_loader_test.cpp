@@ -1,8 +1,8 @@
 #define BOOST_TEST_MODULE data_batch_loader
 #include <boost/test/unit_test.hpp>
 
-#include <data/batch_loader.hpp>
-#include <data/validation_split.hpp>
+#include <fds/data/batch_loader.hpp>
+#include <fds/data/validation_split.hpp>
 
 #include <algorithm>
 #include <numeric>

@@ -1,8 +1,8 @@
 #define BOOST_TEST_MODULE data_cifar_reader
 #include <boost/test/unit_test.hpp>
 
-#include <data/cifar_reader.hpp>
-#include <data/dataset_error.hpp>
+#include <fds/data/cifar_reader.hpp>
+#include <fds/data/dataset_error.hpp>
 
 #include "dataset_files.hpp"
 

@@ -1,8 +1,8 @@
 #define BOOST_TEST_MODULE data_class_names
 #include <boost/test/unit_test.hpp>
 
-#include <data/class_names.hpp>
-#include <data/dataset_error.hpp>
+#include <fds/data/class_names.hpp>
+#include <fds/data/dataset_error.hpp>
 
 #include "dataset_files.hpp"
 

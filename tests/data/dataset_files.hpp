@@ -17,7 +17,7 @@
 
 #include <unistd.h>
 
-#include <data/dataset_error.hpp>
+#include <fds/data/dataset_error.hpp>
 
 namespace fds::data::testing {
 

@@ -1,7 +1,7 @@
 #define BOOST_TEST_MODULE data_dataset_summary
 #include <boost/test/unit_test.hpp>
 
-#include <data/dataset_summary.hpp>
+#include <fds/data/dataset_summary.hpp>
 
 #include <cmath>
 #include <cstdlib>

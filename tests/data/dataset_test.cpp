@@ -1,7 +1,7 @@
 #define BOOST_TEST_MODULE data_dataset
 #include <boost/test/unit_test.hpp>
 
-#include <data/dataset.hpp>
+#include <fds/data/dataset.hpp>
 
 #include "dataset_files.hpp"
 

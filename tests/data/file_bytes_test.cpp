@@ -1,8 +1,8 @@
 #define BOOST_TEST_MODULE data_file_bytes
 #include <boost/test/unit_test.hpp>
 
-#include <data/dataset_error.hpp>
-#include <data/file_bytes.hpp>
+#include <fds/data/dataset_error.hpp>
+#include <fds/data/file_bytes.hpp>
 
 #include "dataset_files.hpp"
 

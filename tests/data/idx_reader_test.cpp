@@ -1,8 +1,8 @@
 #define BOOST_TEST_MODULE data_idx_reader
 #include <boost/test/unit_test.hpp>
 
-#include <data/dataset_error.hpp>
-#include <data/idx_reader.hpp>
+#include <fds/data/dataset_error.hpp>
+#include <fds/data/idx_reader.hpp>
 
 #include "dataset_files.hpp"
 

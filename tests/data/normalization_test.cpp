@@ -1,8 +1,8 @@
 #define BOOST_TEST_MODULE data_normalization
 #include <boost/test/unit_test.hpp>
 
-#include <data/dataset_error.hpp>
-#include <data/normalization.hpp>
+#include <fds/data/dataset_error.hpp>
+#include <fds/data/normalization.hpp>
 
 using namespace fds::data;
 

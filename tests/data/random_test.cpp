@@ -1,7 +1,7 @@
 #define BOOST_TEST_MODULE data_random
 #include <boost/test/unit_test.hpp>
 
-#include <data/random.hpp>
+#include <fds/data/random.hpp>
 
 #include <algorithm>
 #include <numeric>

@@ -1,7 +1,7 @@
 #define BOOST_TEST_MODULE data_validation_split
 #include <boost/test/unit_test.hpp>
 
-#include <data/validation_split.hpp>
+#include <fds/data/validation_split.hpp>
 
 #include <algorithm>
 #include <iterator>

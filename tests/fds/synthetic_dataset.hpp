@@ -5,7 +5,7 @@
 #include <cstdint>
 #include <random>
 
-#include <data/dataset.hpp>
+#include <fds/data/dataset.hpp>
 
 namespace fds::testing {
 

@@ -1,7 +1,7 @@
 #define BOOST_TEST_MODULE nn_avg_pool2d
 #include <boost/test/unit_test.hpp>
 
-#include <nn/avg_pool2d.hpp>
+#include <fds/nn/avg_pool2d.hpp>
 
 #include "layer_check.hpp"
 

@@ -1,9 +1,9 @@
 #define BOOST_TEST_MODULE nn_batch_norm2d_relu
 #include <boost/test/unit_test.hpp>
 
-#include <nn/batch_norm2d_relu.hpp>
-#include <nn/relu.hpp>
-#include <nn/sequential.hpp>
+#include <fds/nn/batch_norm2d_relu.hpp>
+#include <fds/nn/relu.hpp>
+#include <fds/nn/sequential.hpp>
 
 #include "layer_check.hpp"
 

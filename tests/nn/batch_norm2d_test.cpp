@@ -4,7 +4,7 @@
 #include <xtensor/xadapt.hpp>
 #include <xtensor/xview.hpp>
 
-#include <nn/batch_norm2d.hpp>
+#include <fds/nn/batch_norm2d.hpp>
 
 #include "layer_check.hpp"
 

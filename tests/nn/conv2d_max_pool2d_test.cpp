@@ -1,8 +1,8 @@
 #define BOOST_TEST_MODULE nn_conv2d_max_pool2d
 #include <boost/test/unit_test.hpp>
 
-#include <nn/conv2d_max_pool2d.hpp>
-#include <nn/sequential.hpp>
+#include <fds/nn/conv2d_max_pool2d.hpp>
+#include <fds/nn/sequential.hpp>
 
 #include "layer_check.hpp"
 

@@ -9,7 +9,7 @@
 
 #include <xtensor/xview.hpp>
 
-#include <nn/conv2d.hpp>
+#include <fds/nn/conv2d.hpp>
 
 #include "layer_check.hpp"
 

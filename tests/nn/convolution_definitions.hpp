@@ -8,8 +8,8 @@
 
 #include <boost/test/unit_test.hpp>
 
-#include <nn/conv_shape.hpp>
-#include <nn/random.hpp>
+#include <fds/nn/conv_shape.hpp>
+#include <fds/nn/random.hpp>
 
 namespace fds::nn::test {
 

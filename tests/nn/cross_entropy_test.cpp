@@ -1,7 +1,7 @@
 #define BOOST_TEST_MODULE nn_cross_entropy
 #include <boost/test/unit_test.hpp>
 
-#include <nn/cross_entropy.hpp>
+#include <fds/nn/cross_entropy.hpp>
 
 #include "layer_check.hpp"
 

@@ -4,8 +4,8 @@
 #include <cmath>
 #include <vector>
 
-#include <nn/direct_convolution.hpp>
-#include <nn/random.hpp>
+#include <fds/nn/direct_convolution.hpp>
+#include <fds/nn/random.hpp>
 
 #include "convolution_definitions.hpp"
 

@@ -1,7 +1,7 @@
 #define BOOST_TEST_MODULE nn_flatten
 #include <boost/test/unit_test.hpp>
 
-#include <nn/flatten.hpp>
+#include <fds/nn/flatten.hpp>
 
 #include "layer_check.hpp"
 

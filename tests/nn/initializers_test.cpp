@@ -5,7 +5,7 @@
 
 #include <xtensor/xview.hpp>
 
-#include <nn/initializers.hpp>
+#include <fds/nn/initializers.hpp>
 
 using namespace fds::nn;
 

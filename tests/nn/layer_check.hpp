@@ -10,11 +10,11 @@
 
 #include <boost/test/unit_test.hpp>
 
-#include <autodiff/autodiff.hpp>
+#include <fds/autodiff/autodiff.hpp>
 
-#include <nn/layer.hpp>
-#include <nn/npy.hpp>
-#include <nn/random.hpp>
+#include <fds/nn/layer.hpp>
+#include <fds/nn/npy.hpp>
+#include <fds/nn/random.hpp>
 
 #ifndef FDS_NN_FIXTURES
 #error "FDS_NN_FIXTURES must name the fixture directory"

@@ -10,10 +10,10 @@
 
 #include <numeric>
 
-#include <data/batch_loader.hpp>
-#include <data/dataset.hpp>
-#include <nn/models.hpp>
-#include <nn/sgd.hpp>
+#include <fds/data/batch_loader.hpp>
+#include <fds/data/dataset.hpp>
+#include <fds/nn/models.hpp>
+#include <fds/nn/sgd.hpp>
 
 using namespace fds::nn;
 namespace data = fds::data;

@@ -1,7 +1,7 @@
 #define BOOST_TEST_MODULE nn_linear
 #include <boost/test/unit_test.hpp>
 
-#include <nn/linear.hpp>
+#include <fds/nn/linear.hpp>
 
 #include "layer_check.hpp"
 

@@ -1,7 +1,7 @@
 #define BOOST_TEST_MODULE nn_max_pool2d
 #include <boost/test/unit_test.hpp>
 
-#include <nn/max_pool2d.hpp>
+#include <fds/nn/max_pool2d.hpp>
 
 #include "layer_check.hpp"
 

@@ -5,7 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include <nn/models.hpp>
+#include <fds/nn/models.hpp>
 
 #include "network_check.hpp"
 

@@ -3,7 +3,7 @@
 
 #include <xtensor/xnorm.hpp>
 
-#include <nn/network.hpp>
+#include <fds/nn/network.hpp>
 
 #include "layer_check.hpp"
 

@@ -1,7 +1,7 @@
 #define BOOST_TEST_MODULE nn_network
 #include <boost/test/unit_test.hpp>
 
-#include <nn/models.hpp>
+#include <fds/nn/models.hpp>
 
 #include "network_check.hpp"
 

@@ -5,7 +5,7 @@
 #include <fstream>
 #include <iterator>
 
-#include <nn/npy.hpp>
+#include <fds/nn/npy.hpp>
 
 using namespace fds::nn;
 

@@ -3,7 +3,7 @@
 
 #include <cmath>
 
-#include <nn/random.hpp>
+#include <fds/nn/random.hpp>
 
 using fds::nn::random_source;
 

@@ -1,7 +1,7 @@
 #define BOOST_TEST_MODULE nn_relu
 #include <boost/test/unit_test.hpp>
 
-#include <nn/relu.hpp>
+#include <fds/nn/relu.hpp>
 
 #include "layer_check.hpp"
 

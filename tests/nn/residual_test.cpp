@@ -1,10 +1,10 @@
 #define BOOST_TEST_MODULE nn_residual
 #include <boost/test/unit_test.hpp>
 
-#include <nn/batch_norm2d.hpp>
-#include <nn/conv2d.hpp>
-#include <nn/relu.hpp>
-#include <nn/residual.hpp>
+#include <fds/nn/batch_norm2d.hpp>
+#include <fds/nn/conv2d.hpp>
+#include <fds/nn/relu.hpp>
+#include <fds/nn/residual.hpp>
 
 #include "layer_check.hpp"
 

@@ -1,11 +1,11 @@
 #define BOOST_TEST_MODULE nn_sequential
 #include <boost/test/unit_test.hpp>
 
-#include <nn/batch_norm2d.hpp>
-#include <nn/conv2d.hpp>
-#include <nn/linear.hpp>
-#include <nn/relu.hpp>
-#include <nn/sequential.hpp>
+#include <fds/nn/batch_norm2d.hpp>
+#include <fds/nn/conv2d.hpp>
+#include <fds/nn/linear.hpp>
+#include <fds/nn/relu.hpp>
+#include <fds/nn/sequential.hpp>
 
 #include "layer_check.hpp"
 

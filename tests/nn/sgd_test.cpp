@@ -1,9 +1,9 @@
 #define BOOST_TEST_MODULE nn_sgd
 #include <boost/test/unit_test.hpp>
 
-#include <autodiff/autodiff.hpp>
+#include <fds/autodiff/autodiff.hpp>
 
-#include <nn/sgd.hpp>
+#include <fds/nn/sgd.hpp>
 
 #include "layer_check.hpp"
 

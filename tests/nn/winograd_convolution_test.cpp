@@ -4,8 +4,8 @@
 #include <algorithm>
 #include <vector>
 
-#include <nn/random.hpp>
-#include <nn/winograd_convolution.hpp>
+#include <fds/nn/random.hpp>
+#include <fds/nn/winograd_convolution.hpp>
 
 #include "convolution_definitions.hpp"
 

@@ -7,10 +7,10 @@
 #include <fds/cli/progress.hpp>
 #include <fds/cli/retrain_summary.hpp>
 
-#include <data/dataset.hpp>
+#include <fds/data/dataset.hpp>
 #include <fds/run_setup.hpp>
-#include <nn/npy.hpp>
-#include <nn/torch_state_dict.hpp>
+#include <fds/nn/npy.hpp>
+#include <fds/nn/torch_state_dict.hpp>
 
 #include <cstdlib>
 
@@ -286,6 +286,65 @@ std::vector<json> json_lines(const fs::path& file) {
 }
 
 }  // namespace
+
+BOOST_AUTO_TEST_CASE(train_on_validation_is_the_search_trial_with_its_accuracy_after_every_epoch) {
+    fs::path directory = testing::write_fashion_mnist_subset(fresh_path("trial_data"), 1024, 300);
+    fs::path out = fresh_path("trial_search");
+    const std::vector<std::string> setup = {"--dataset", "FashionMNIST", "--datasets_path", directory.string(),
+                                            "--architecture", "MLP", "--train_batch_size", "64", "--val_batch_size",
+                                            "100", "--val_train_fraction", "0.2"};
+    std::vector<std::string> search = {"search", "--search_method", "random", "--search_trials", "3",
+                                       "--search_max_epochs", "2", "--retrain_n_epochs", "1", "--out", out.string()};
+    search.insert(search.end(), setup.begin(), setup.end());
+    BOOST_REQUIRE(run(search).code == 0);
+    std::ifstream trials(out / "trials.jsonl");
+    std::string line;
+    for (int i = 0; i < 3; ++i) std::getline(trials, line);
+    const json trial = json::parse(line);
+    BOOST_REQUIRE(trial["trial"] == 2);
+    const fs::path schedule = out.string() + "_schedule.json";
+    std::ofstream(schedule) << trial["schedule"].dump();
+
+    const fs::path epoch_log = out.string() + "_epochs.jsonl";
+    std::vector<std::string> train = {"train", "--schedule", schedule.string(), "--evaluate_on", "validation",
+                                      "--trial_id", "2", "--retrain_n_epochs", "2", "--epoch_log", epoch_log.string(),
+                                      "--json"};
+    train.insert(train.end(), setup.begin(), setup.end());
+    const outcome trained = run(train);
+    BOOST_REQUIRE(trained.code == 0);
+    const json report = json::parse(trained.output);
+    // the same trial as the search's, to the bit: its weights, batches and held-out images
+    BOOST_TEST(report["val_acc"].get<double>() == trial["val_acc"].get<double>());
+    BOOST_TEST(report["test_acc"].get<double>() == trial["test_acc"].get<double>());
+    BOOST_TEST(report["steps"] == trial["steps"]);
+    BOOST_TEST(report["evaluate_on"] == "validation");
+    std::vector<json> epochs;
+    std::ifstream log(epoch_log);
+    for (std::string record; std::getline(log, record);) epochs.push_back(json::parse(record));
+    BOOST_REQUIRE(epochs.size() == 2u);
+    BOOST_TEST(epochs[0]["epoch"] == 1);
+    BOOST_TEST(epochs[1]["epoch"] == 2);
+    BOOST_TEST(epochs[1]["val_acc"].get<double>() == report["val_acc"].get<double>());
+    BOOST_TEST(report["epoch_val_acc"] == json::array({epochs[0]["val_acc"], epochs[1]["val_acc"]}));
+    BOOST_TEST(contains(trained.errors, "epoch 1: validation accuracy"));
+
+    // the trial's options need the validation mode, and the mode is one of two words
+    std::vector<std::string> without_mode = {"train", "--schedule", schedule.string(), "--epoch_log", epoch_log.string()};
+    without_mode.insert(without_mode.end(), setup.begin(), setup.end());
+    const outcome refused = run(without_mode);
+    BOOST_TEST(refused.code == 2);
+    BOOST_TEST(contains(refused.errors, "--epoch_log needs --evaluate_on validation"));
+    const outcome bad_mode = run({"train", "--schedule", schedule.string(), "--evaluate_on", "val"});
+    BOOST_TEST(bad_mode.code == 2);
+    BOOST_TEST(contains(bad_mode.errors, "--evaluate_on must be test or validation, found 'val'"));
+    const outcome bad_id = run({"train", "--schedule", schedule.string(), "--evaluate_on", "validation", "--trial_id", "-1"});
+    BOOST_TEST(bad_id.code == 2);
+    BOOST_TEST(contains(bad_id.errors, "--trial_id must be an integer >= 0"));
+    fs::remove_all(directory);
+    fs::remove_all(out);
+    fs::remove(schedule);
+    fs::remove(epoch_log);
+}
 
 BOOST_AUTO_TEST_CASE(greedy_hypertrain_leaves_one_history_line_per_segment_and_a_retrained_summary) {
     fs::path data = testing::write_fashion_mnist_subset(fresh_path("greedy_data"), 1024, 500);
@@ -646,7 +705,7 @@ BOOST_AUTO_TEST_CASE(the_reference_scripts_run_unchanged_with_notes_on_what_does
     // a run with figure 1's flags, its data and budget made small: the run directory goes under the log directory
     std::vector<std::string> arguments = {"hypertrain"};
     for (const std::string& word : reference_script_flags(false, data.string(), logs.string())) arguments.push_back(word);
-    for (const std::string& word : {"--dataset", "FashionMNIST", "--architecture", "MLP", "--n_inner_epochs_per_outer_steps",
+    for (const char* word : {"--dataset", "FashionMNIST", "--architecture", "MLP", "--n_inner_epochs_per_outer_steps",
                                     "1", "1", "--retrain_n_epochs", "1", "--val_batch_size", "100"})
         arguments.push_back(word);
     const outcome trained = run(arguments);
@@ -674,7 +733,7 @@ BOOST_AUTO_TEST_CASE(the_retrained_weights_are_written_as_a_pytorch_state_dict_t
     fs::path out = fresh_path("weights_run");
     std::vector<std::string> arguments = {"hypertrain", "--out", out.string()};
     for (const std::string& word : subset_options(data)) arguments.push_back(word);
-    for (const std::string& word : {"--architecture", "CNN", "--n_inner_epochs_per_outer_steps", "1"}) arguments.push_back(word);
+    for (const char* word : {"--architecture", "CNN", "--n_inner_epochs_per_outer_steps", "1"}) arguments.push_back(word);
     const outcome trained = run(arguments);
     BOOST_REQUIRE_MESSAGE(trained.code == 0, trained.errors);
     const json summary = json::parse(std::ifstream(out / "summary.json"));

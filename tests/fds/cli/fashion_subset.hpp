@@ -3,7 +3,7 @@
 // into a directory, so that command-line tests run on real data in seconds
 // (`--dataset FashionMNIST --datasets_path DIR`).
 
-#include <data/dataset.hpp>
+#include <fds/data/dataset.hpp>
 
 #include <cstdint>
 #include <filesystem>
