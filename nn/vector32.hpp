@@ -1,12 +1,13 @@
 // 32 bytes of float or double as one value, for the kernels that are written with SIMD vectors
-// (direct_convolution.hpp, the channel sums of batch_norm2d_kernels.hpp): GCC's vector extension,
-// one AVX register where the target has AVX and two SSE registers (or scalars) elsewhere, so the
-// kernels compile everywhere. Loads and stores are unaligned.
+// (direct_convolution.hpp, the channel sums of batch_norm2d_kernels.hpp): the vector extension of
+// GCC and clang, one AVX register where the target has AVX and two SSE registers (or scalars)
+// elsewhere, so the kernels compile everywhere. Loads and stores are unaligned.
 #pragma once
 
 #include <cstddef>
 #include <cstring>
 #include <type_traits>
+#include <utility>
 
 #if defined(__FMA__)
 #include <immintrin.h>
@@ -19,12 +20,10 @@ struct vector32_of;
 template <>
 struct vector32_of<float> {
   typedef float type __attribute__((vector_size(32)));
-  typedef int lane_indices __attribute__((vector_size(32)));  // a shuffle's mask
 };
 template <>
 struct vector32_of<double> {
   typedef double type __attribute__((vector_size(32)));
-  typedef long long lane_indices __attribute__((vector_size(32)));
 };
 template <class Scalar>
 using vector32 = typename vector32_of<Scalar>::type;
@@ -71,52 +70,65 @@ inline vector32<Scalar> multiply_add(vector32<Scalar> a, vector32<Scalar> b, vec
 // then i + L/4, ...; shuffles keep the vector in registers (an array copy of it would make the
 // compiler keep every accumulator in memory)
 inline float horizontal_sum(vector32<float> v) {
-  typedef int lanes_int __attribute__((vector_size(32)));
-  v += __builtin_shuffle(v, lanes_int{4, 5, 6, 7, 0, 1, 2, 3});
-  v += __builtin_shuffle(v, lanes_int{2, 3, 0, 1, 6, 7, 4, 5});
-  v += __builtin_shuffle(v, lanes_int{1, 0, 3, 2, 5, 4, 7, 6});
+  v += __builtin_shufflevector(v, v, 4, 5, 6, 7, 0, 1, 2, 3);
+  v += __builtin_shufflevector(v, v, 2, 3, 0, 1, 6, 7, 4, 5);
+  v += __builtin_shufflevector(v, v, 1, 0, 3, 2, 5, 4, 7, 6);
   return v[0];
 }
 
 inline double horizontal_sum(vector32<double> v) {
-  typedef long long lanes_int __attribute__((vector_size(32)));
-  v += __builtin_shuffle(v, lanes_int{2, 3, 0, 1});
-  v += __builtin_shuffle(v, lanes_int{1, 0, 3, 2});
+  v += __builtin_shufflevector(v, v, 2, 3, 0, 1);
+  v += __builtin_shufflevector(v, v, 1, 0, 3, 2);
   return v[0];
 }
 
-// Lane i of the result is lane source(i) of the 2L lanes [a b] (L lanes each). The mask is
-// built in a loop over constants, which GCC folds: the same instructions as a written-out mask.
-template <class Scalar, class Source>
-inline vector32<Scalar> shuffle_lanes(vector32<Scalar> a, vector32<Scalar> b, Source source) {
-  typename vector32_of<Scalar>::lane_indices mask;
-  for (std::size_t i = 0; i < vector32_lanes<Scalar>; ++i) mask[i] = source(i);
-  return __builtin_shuffle(a, b, mask);
+// Which of the 2L lanes [a b] (L lanes each) lane i of a shuffle's result takes.
+enum class lane_pattern { even, odd, interleave_low, interleave_high };
+
+template <class Scalar, lane_pattern Pattern>
+constexpr int source_lane(std::size_t i) {
+  constexpr std::size_t lanes = vector32_lanes<Scalar>;
+  switch (Pattern) {
+    case lane_pattern::even: return static_cast<int>(2 * i);
+    case lane_pattern::odd: return static_cast<int>(2 * i + 1);
+    case lane_pattern::interleave_low: return static_cast<int>(i / 2 + i % 2 * lanes);
+    default: return static_cast<int>(lanes / 2 + i / 2 + i % 2 * lanes);
+  }
+}
+
+// The indices are constants, as __builtin_shufflevector (GCC 12 and clang) needs.
+template <class Scalar, lane_pattern Pattern, std::size_t... Lane>
+inline vector32<Scalar> shuffle_lanes(vector32<Scalar> a, vector32<Scalar> b, std::index_sequence<Lane...>) {
+  return __builtin_shufflevector(a, b, source_lane<Scalar, Pattern>(Lane)...);
+}
+
+template <class Scalar, lane_pattern Pattern>
+inline vector32<Scalar> shuffle_lanes(vector32<Scalar> a, vector32<Scalar> b) {
+  return shuffle_lanes<Scalar, Pattern>(a, b, std::make_index_sequence<vector32_lanes<Scalar>>{});
 }
 
 // [a0 a2 ... b0 b2 ...]
 template <class Scalar>
 inline vector32<Scalar> even_lanes(vector32<Scalar> a, vector32<Scalar> b) {
-  return shuffle_lanes<Scalar>(a, b, [](std::size_t i) { return 2 * i; });
+  return shuffle_lanes<Scalar, lane_pattern::even>(a, b);
 }
 
 // [a1 a3 ... b1 b3 ...]
 template <class Scalar>
 inline vector32<Scalar> odd_lanes(vector32<Scalar> a, vector32<Scalar> b) {
-  return shuffle_lanes<Scalar>(a, b, [](std::size_t i) { return 2 * i + 1; });
+  return shuffle_lanes<Scalar, lane_pattern::odd>(a, b);
 }
 
 // [a0 b0 a1 b1 ...] from the first halves
 template <class Scalar>
 inline vector32<Scalar> interleave_low(vector32<Scalar> a, vector32<Scalar> b) {
-  return shuffle_lanes<Scalar>(a, b, [](std::size_t i) { return i / 2 + i % 2 * vector32_lanes<Scalar>; });
+  return shuffle_lanes<Scalar, lane_pattern::interleave_low>(a, b);
 }
 
 // the same from the second halves
 template <class Scalar>
 inline vector32<Scalar> interleave_high(vector32<Scalar> a, vector32<Scalar> b) {
-  return shuffle_lanes<Scalar>(
-      a, b, [](std::size_t i) { return vector32_lanes<Scalar> / 2 + i / 2 + i % 2 * vector32_lanes<Scalar>; });
+  return shuffle_lanes<Scalar, lane_pattern::interleave_high>(a, b);
 }
 
 // v[i] lane j becomes v[j] lane i (an L x L transpose): each stage interleaves row i with row
