@@ -28,6 +28,7 @@
 #include <fds/nn/flatten.hpp>
 #include <fds/nn/linear.hpp>
 #include <fds/nn/max_pool2d.hpp>
+#include <fds/nn/model_names.hpp>
 #include <fds/nn/network.hpp>
 #include <fds/nn/relu.hpp>
 #include <fds/nn/residual.hpp>
@@ -50,11 +51,6 @@ template <class Scalar>
 network<Scalar> make_wide_resnet(std::size_t depth, std::size_t widen_factor, std::size_t channels,
                                  std::size_t classes);
 
-// names accepted by make_model
-inline const std::vector<std::string>& model_names() {
-  static const std::vector<std::string> names{"MLP", "LeNet", "CNN", "WRN-16-1"};
-  return names;
-}
 
 // ---------------------------------------------------------------------------------------------
 // Implementation

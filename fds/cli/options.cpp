@@ -3,6 +3,8 @@
 #include "cli_error.hpp"
 #include "closest_name.hpp"
 
+#include <fds/nn/model_names.hpp>
+
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
@@ -300,10 +302,7 @@ const std::vector<std::string>& dataset_names() {
     return names;
 }
 
-const std::vector<std::string>& architecture_names() {
-    static const std::vector<std::string> names = {"MLP", "LeNet", "CNN", "WRN-16-1"};
-    return names;
-}
+const std::vector<std::string>& architecture_names() { return nn::model_names(); }
 
 const std::vector<option_spec>& setting_options() {
     static const std::vector<option_spec> options = detail::make_setting_options();
