@@ -4,8 +4,10 @@
 
 #include <zlib.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <memory>
 
 namespace fds::data {
@@ -25,11 +27,17 @@ std::vector<std::uint8_t> read_file_bytes(const std::string& path) {
         const std::string reason = errno != 0 ? std::strerror(errno) : "zlib could not open it";
         throw dataset_error("cannot open file " + path + ": " + reason);
     }
-    // A large buffer makes inflating the 26 MB Fashion-MNIST training images noticeably faster.
-    gzbuffer(file.get(), 1u << 20);
+    // A large buffer makes inflating the 26 MB Fashion-MNIST training images noticeably faster; a
+    // small file gets a buffer and first chunk of its own size, not megabytes to allocate and clear.
+    std::error_code size_unknown;
+    const std::uintmax_t stored_size = std::filesystem::file_size(path, size_unknown);
+    const unsigned largest_chunk = 1u << 22;
+    const unsigned small_size =
+        size_unknown ? largest_chunk : static_cast<unsigned>(std::min<std::uintmax_t>(stored_size, largest_chunk));
+    gzbuffer(file.get(), std::clamp(small_size, 1u << 13, 1u << 20));
 
     std::vector<std::uint8_t> bytes;
-    constexpr unsigned chunk_size = 1u << 22;
+    unsigned chunk_size = std::max(small_size, 1u << 13);
     for (;;) {
         const std::size_t old_size = bytes.size();
         bytes.resize(old_size + chunk_size);
@@ -44,6 +52,7 @@ std::vector<std::uint8_t> read_file_bytes(const std::string& path) {
         if (read == 0) {
             break;
         }
+        chunk_size = std::min(2 * chunk_size, largest_chunk);
     }
     // gzread reports a gzip stream cut short only through the error state at end of input.
     int error_number = 0;

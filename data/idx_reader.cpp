@@ -55,9 +55,13 @@ std::vector<std::size_t> read_idx_header(const std::vector<std::uint8_t>& bytes,
     std::size_t values = 1;
     for (std::size_t dimension = 0; dimension < dimensions; ++dimension) {
         sizes[dimension] = read_big_endian_32(bytes.data() + 4 + 4 * dimension);
+        // an empty dimension would make any other size fit the file's length, however absurd
+        if (sizes[dimension] == 0) {
+            throw dataset_error("IDX file " + path + " announces no " + what + ": dimension " +
+                                std::to_string(dimension + 1) + " of its header is 0");
+        }
         // Saturate instead of wrapping, so a corrupt header can never match the file length.
-        const bool overflows = sizes[dimension] != 0 &&
-                               values > std::numeric_limits<std::size_t>::max() / 2 / sizes[dimension];
+        const bool overflows = values > std::numeric_limits<std::size_t>::max() / 2 / sizes[dimension];
         values = overflows ? std::numeric_limits<std::size_t>::max() / 2 : values * sizes[dimension];
     }
     if (bytes.size() != header_size + values) {

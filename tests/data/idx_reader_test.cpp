@@ -109,6 +109,18 @@ BOOST_AUTO_TEST_CASE(huge_sizes_in_a_corrupt_header_are_reported_not_allocated) 
     BOOST_TEST(contains(message, "found 16"));
 }
 
+BOOST_AUTO_TEST_CASE(an_empty_dimension_beside_huge_ones_is_reported_not_allocated) {
+    // found by the fuzzer (tests/fuzz/idx_reader_fuzz.cpp): 0 x 4143840507 x 4278452992 images
+    // fit a 16-byte file, and the array's strides overflowed
+    temporary_directory directory;
+    bytes content;
+    append_big_endian_32(content, 0x00000803);
+    for (std::uint32_t size : {0u, 4143840507u, 4278452992u}) append_big_endian_32(content, size);
+    write_plain(directory.file("empty"), content);
+    const std::string message = message_of([&] { read_idx_images(directory.file("empty")); });
+    BOOST_TEST(contains(message, "announces no images: dimension 1 of its header is 0"));
+}
+
 BOOST_AUTO_TEST_CASE(label_out_of_range_names_the_record_and_the_value) {
     temporary_directory directory;
     write_plain(directory.file("labels"), idx_labels({1, 2, 10, 3}));
