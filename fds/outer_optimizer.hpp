@@ -6,7 +6,8 @@
 //     s_new = sign(hg_i)                  NaN or 0 give 0: a diverged run moves nothing
 //     if s_old * s_new == -1:  step_i *= step_decay
 //     h_i -= s_new * step_i ;  s_old = s_new
-//     converged = all(step_i / h_i < converged_frac), with h before this update (as the reference)
+//     converged = all(step_i / |h_i| < converged_frac), with h before this update (the reference
+//     divides by h_i itself, so without hyper_ranges any negative value counted as converged)
 //   With hyper_ranges (the default) the result is projected into the valid range below; without
 //   it, as in the reference, a learning rate or weight decay may go negative.
 //
@@ -251,7 +252,7 @@ inline std::vector<double> sign_outer_optimizer::update(const std::vector<double
         if (signs[i] * new_sign == -1.0) step_sizes[i] *= step_decay_;
         signs[i] = new_sign;
         // step / 0 is +inf (or NaN for 0 / 0): never converged, as the reference
-        if (!(step_sizes[i] / values[i] < converged_frac_)) steps_.converged = false;
+        if (!(step_sizes[i] / std::abs(values[i]) < converged_frac_)) steps_.converged = false;
         result[i] = range_.project(values[i] - new_sign * step_sizes[i]);
     }
     return result;

@@ -1,5 +1,7 @@
 #include "atomic_file.hpp"
 
+#include "fault_injection.hpp"
+
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -77,6 +79,7 @@ void write_file_atomically(const std::filesystem::path& path, const std::string&
         ::unlink(temporary.c_str());
         throw error;
     }
+    fault_point("atomic_write");
     if (::rename(temporary.c_str(), path.c_str()) != 0) {
         auto error = detail::system_error("cannot rename " + temporary.string() + " to", path);
         ::unlink(temporary.c_str());
@@ -88,7 +91,11 @@ void write_file_atomically(const std::filesystem::path& path, const std::string&
 void append_line_durably(const std::filesystem::path& path, const std::string& line) {
     int descriptor = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
     if (descriptor < 0) throw detail::system_error("cannot open", path);
-    detail::write_all(descriptor, line + "\n", path);
+    const std::string whole = line + "\n";
+    const std::size_t half = whole.size() / 2;
+    detail::write_all(descriptor, whole.substr(0, half), path);
+    fault_point("append_line");  // a torn line, as a kill during the write leaves
+    detail::write_all(descriptor, whole.substr(half), path);
     if (::fsync(descriptor) != 0 || ::close(descriptor) != 0) throw detail::system_error("cannot flush", path);
 }
 

@@ -2,10 +2,12 @@
 
 #include "atomic_file.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
+#include <stdexcept>
 
 #include <fcntl.h>
 #include <spawn.h>
@@ -48,6 +50,28 @@ int run_program(const std::string& program, const std::filesystem::path& script,
     return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
+// Whether a file is a whole PNG: the signature first and the IEND chunk last, so that an image a
+// full disk cut short is not taken for a picture.
+bool is_complete_png(const std::filesystem::path& path) {
+    static const unsigned char signature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+    static const unsigned char end[12] = {0, 0, 0, 0, 'I', 'E', 'N', 'D', 0xae, 0x42, 0x60, 0x82};
+    std::ifstream file(path, std::ios::binary);
+    std::string content((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
+    return content.size() >= 20 && std::equal(signature, signature + 8, content.begin(), [](unsigned char a, char b) {
+               return a == static_cast<unsigned char>(b);
+           }) && std::equal(end, end + 12, content.end() - 12, [](unsigned char a, char b) {
+               return a == static_cast<unsigned char>(b);
+           });
+}
+
+// The temporary script gnuplot reads: a plain write (it is removed after the run either way).
+void write_script(const std::filesystem::path& path, const std::string& text) {
+    std::ofstream file(path, std::ios::trunc);
+    file << text;
+    file.close();
+    if (!file) throw std::runtime_error("cannot write " + path.string());
+}
+
 }  // namespace detail
 
 plot_outcome draw_with_gnuplot(const std::filesystem::path& directory, const std::string& name,
@@ -57,7 +81,12 @@ plot_outcome draw_with_gnuplot(const std::filesystem::path& directory, const std
     const std::filesystem::path image = absolute / (name + ".png");
     const std::filesystem::path partial_image = absolute / (".fds-tmp." + name + ".png");
     const std::filesystem::path log = absolute / ".fds-tmp.gnuplot.log";
-    write_file_atomically(absolute / (name + ".gp"), script_for(image, "pngcairo"));
+    try {
+        write_file_atomically(absolute / (name + ".gp"), script_for(image, "pngcairo"));
+    } catch (const std::runtime_error& error) {  // a full disk, say: the run goes on without its picture
+        outcome.warning = name + ".png not drawn: " + error.what();
+        return outcome;
+    }
 
     const std::string gnuplot = detail::find_gnuplot();
     if (gnuplot.empty()) {
@@ -69,19 +98,37 @@ plot_outcome draw_with_gnuplot(const std::filesystem::path& directory, const std
     std::string failure;
     for (const char* terminal : {"pngcairo", "png"}) {
         const std::filesystem::path script = absolute / (".fds-tmp." + name + ".gp");
-        write_file_atomically(script, script_for(partial_image, terminal));
-        const int status = detail::run_program(gnuplot, script, log);
         std::error_code ignored;
-        std::filesystem::remove(script, ignored);
-        if (status == 0 && std::filesystem::exists(partial_image) && std::filesystem::file_size(partial_image) > 0) {
-            std::filesystem::rename(partial_image, image);
-            std::filesystem::remove(log, ignored);
-            outcome.image_written = true;
+        try {
+            detail::write_script(script, script_for(partial_image, terminal));
+        } catch (const std::runtime_error& error) {
+            std::filesystem::remove(script, ignored);
+            outcome.warning = name + ".png not drawn: " + error.what();
             return outcome;
         }
+        const int status = detail::run_program(gnuplot, script, log);
+        std::filesystem::remove(script, ignored);
+        const bool complete = status == 0 && detail::is_complete_png(partial_image);
+        std::error_code renamed;
+        if (complete) {
+            std::filesystem::rename(partial_image, image, renamed);
+            if (!renamed) {
+                std::filesystem::remove(log, ignored);
+                outcome.image_written = true;
+                return outcome;
+            }
+        }
         std::ifstream messages(log);
-        const std::string text((std::istreambuf_iterator<char>(messages)), std::istreambuf_iterator<char>());
-        failure = status < 0 ? "could not run " + gnuplot : "gnuplot exited with " + std::to_string(status) + ": " + text;
+        std::string text((std::istreambuf_iterator<char>(messages)), std::istreambuf_iterator<char>());
+        while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.pop_back();
+        if (status < 0)
+            failure = "could not run " + gnuplot;
+        else if (status != 0)
+            failure = "gnuplot exited with " + std::to_string(status) + (text.empty() ? "" : ": " + text);
+        else if (!complete)
+            failure = "gnuplot left an incomplete image (is the disk full?)" + (text.empty() ? "" : ": " + text);
+        else
+            failure = "cannot rename it into place: " + renamed.message();
         std::filesystem::remove(partial_image, ignored);
         std::filesystem::remove(log, ignored);
     }

@@ -6,6 +6,7 @@
 #include "cli_error.hpp"
 #include "dataset_loading.hpp"
 #include "embedded_default.hpp"
+#include "fault_injection.hpp"
 #include "history_record.hpp"
 #include "options.hpp"
 #include "progress.hpp"
@@ -256,10 +257,12 @@ int run_hypertrain(const std::vector<std::string>& arguments, std::ostream& outp
         history.push_back(history_record(record, trainer.current()));
         // history first, checkpoint second: a kill in between leaves one extra line, dropped on resume
         run.append_history(history.back());
+        fault_point("outer_step_history");
         run.write_checkpoint({{"format", "fds-run-checkpoint"},
                               {"next_outer_step", trainer.next_outer_step()},
                               {"hypertrain_seconds", hypertrain_seconds},
                               {"trainer", trainer.checkpoint()}});
+        fault_point("outer_step_done");
         if (record.reverted)
             reporter.message("outer step " + std::to_string(record.outer_step + 1) + " collapsed (" +
                              record.revert_reason + "): back to the schedules of outer step " +

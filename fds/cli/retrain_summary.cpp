@@ -6,6 +6,7 @@
 #include <fds/retrain.hpp>
 
 #include "atomic_file.hpp"
+#include "fault_injection.hpp"
 
 #include <fds/run_setup.hpp>
 #include <fds/nn/npy.hpp>
@@ -178,6 +179,7 @@ nlohmann::json retrain_and_summarize(const hypertrain_settings& settings, const 
         if (checkpointed)
             save = [&](const retrain_checkpoint<float>& checkpoint) {
                 detail::write_retrain_checkpoint(checkpoint_directory, checkpoint, used, candidate.schedule, attempts);
+                fault_point("retrain_epoch");
             };
         result = retrain(settings, dataset, candidate.schedule, progress, resuming ? &resumable->checkpoint : nullptr, save);
         seconds += result.seconds;

@@ -31,22 +31,30 @@ fds::basic_hyper_trainer<double> small_trainer(const fds::hypertrain_settings& s
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(resuming_from_a_checkpoint_repeats_the_same_outer_steps) {
+    // every outer optimizer's state (rprop's steps and signs, Adam's moments) goes through the checkpoint
     const auto dataset = fds::testing::synthetic_dataset(200, 40, 1);
-    const auto settings = small_settings();
-    auto trainer = small_trainer(settings, dataset);
-    trainer.run_outer_step({});
-    const nlohmann::json saved = nlohmann::json::parse(trainer.checkpoint().dump());  // through text
-    const auto second = trainer.run_outer_step({});
+    for (const char* optimizer : {"rprop", "sign", "adam"}) {
+        BOOST_TEST_CONTEXT(optimizer) {
+            auto settings = small_settings();
+            settings.outer_optimizer = optimizer;
+            auto trainer = small_trainer(settings, dataset);
+            trainer.run_outer_step({});
+            trainer.run_outer_step({});
+            const nlohmann::json saved = nlohmann::json::parse(trainer.checkpoint().dump());  // through text
+            const auto third = trainer.run_outer_step({});
 
-    auto resumed = small_trainer(settings, dataset);
-    resumed.restore(saved);
-    BOOST_TEST(resumed.next_outer_step() == 1u);
-    const auto repeated = resumed.run_outer_step({});
-    BOOST_TEST(repeated.schedules_used.lr == second.schedules_used.lr);
-    BOOST_TEST(*repeated.hypergrad_lr == *second.hypergrad_lr);
-    BOOST_TEST(repeated.val_acc == second.val_acc);
-    BOOST_TEST(resumed.current().lr == trainer.current().lr);
-    BOOST_TEST(resumed.checkpoint() == trainer.checkpoint());
+            auto resumed = small_trainer(settings, dataset);
+            resumed.restore(saved);
+            BOOST_TEST(resumed.next_outer_step() == 2u);
+            const auto repeated = resumed.run_outer_step({});
+            BOOST_TEST(repeated.schedules_used.lr == third.schedules_used.lr);
+            BOOST_TEST(*repeated.hypergrad_lr == *third.hypergrad_lr);
+            BOOST_TEST(repeated.val_acc == third.val_acc);
+            BOOST_TEST(resumed.current().lr == trainer.current().lr);
+            BOOST_TEST(resumed.current().mom == trainer.current().mom);
+            BOOST_TEST(resumed.checkpoint() == trainer.checkpoint());
+        }
+    }
 }
 
 BOOST_AUTO_TEST_CASE(restore_names_the_missing_or_malformed_key) {
@@ -241,7 +249,7 @@ BOOST_AUTO_TEST_CASE(hyper_training_on_fashion_mnist_learns_a_positive_lr_schedu
     for (double lr : trainer.current().lr) BOOST_TEST(lr > 0.0);
     const double untrained = records.front().val_acc;
     BOOST_TEST(untrained < 0.3);
-    BOOST_TEST(records.back().val_acc > untrained + 0.4);
+    BOOST_TEST(records.back().val_acc > untrained + 0.45);  // measured untrained + 0.527 (Intel Xeon)
     BOOST_TEST(trainer.best_outer_step() > 0u);
 }
 

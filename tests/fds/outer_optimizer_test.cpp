@@ -65,6 +65,17 @@ BOOST_AUTO_TEST_CASE(sign_is_never_converged_at_zero_values) {
     BOOST_TEST(!optimizer.converged());
 }
 
+BOOST_AUTO_TEST_CASE(sign_convergence_of_a_negative_value_compares_the_step_with_its_size) {
+    // without hyper_ranges a value may go negative: step / h < frac holds for every h < 0, so a
+    // value of -0.01 moved by 0.1 would have counted as converged
+    fds::sign_outer_optimizer far(1, 0.1, 0.5, 0.05);
+    far.update({-0.01}, {1.0});
+    BOOST_TEST(!far.converged());
+    fds::sign_outer_optimizer near(1, 0.001, 0.5, 0.05);
+    near.update({-1.0}, {1.0});
+    BOOST_TEST(near.converged());  // 0.001 / |-1| < 0.05
+}
+
 BOOST_AUTO_TEST_CASE(sign_state_round_trips_and_bad_state_names_the_key) {
     fds::sign_outer_optimizer optimizer(2, 0.1, 0.5, 0.05), copy(2, 0.1, 0.5, 0.05);
     auto values = optimizer.update({0.0, 0.0}, {1.0, -1.0});

@@ -32,7 +32,7 @@ BOOST_AUTO_TEST_CASE(retraining_with_a_good_schedule_learns_and_reports_every_ep
     BOOST_TEST(result.epoch_test_acc.size() == 4u);
     BOOST_TEST(events == 4u * (400u / 20u));
     BOOST_TEST(result.test_acc == result.epoch_test_acc.back());
-    BOOST_TEST(result.test_acc > 0.6);  // chance is 1/3
+    BOOST_TEST(result.test_acc > 0.80);  // measured 0.85 (Intel Xeon); chance is 1/3
     BOOST_TEST(!result.diverged);
 }
 

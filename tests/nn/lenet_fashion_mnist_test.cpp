@@ -58,5 +58,5 @@ BOOST_AUTO_TEST_CASE(lenet_reaches_pytorch_accuracy_after_one_epoch_of_fashion_m
   BOOST_TEST_MESSAGE("LeNet Fashion-MNIST one epoch: test accuracy " << result.accuracy() << ", mean training loss "
                                                                      << "of the last 20 batches " << last_losses / 20);
   BOOST_CHECK_EQUAL(result.count, 10000u);
-  BOOST_CHECK_GE(result.accuracy(), 0.70);
+  BOOST_CHECK_GE(result.accuracy(), 0.70);  // measured 0.7345 (Intel Xeon), 0.776 (AMD EPYC)
 }

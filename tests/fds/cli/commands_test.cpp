@@ -45,6 +45,11 @@ bool contains(const std::string& text, const std::string& part) {
     return found;
 }
 
+std::string read_text(const fs::path& path) {
+    std::ifstream file(path);
+    return std::string(std::istreambuf_iterator<char>(file), std::istreambuf_iterator<char>());
+}
+
 fs::path fresh_path(const std::string& name) {
     fs::path path = fs::temp_directory_path() / ("fds_cli_commands_" + name + "_" + std::to_string(::getpid()));
     fs::remove_all(path);
@@ -189,7 +194,7 @@ BOOST_AUTO_TEST_CASE(train_with_a_schedule_reports_test_accuracy) {
     json report = json::parse(std::ifstream(result_file));
     BOOST_TEST(report["epoch_test_acc"].size() == 2u);
     BOOST_TEST(report["settings"]["n_lrs"] == 2);  // bucket counts follow the schedule
-    BOOST_TEST(report["test_acc"].get<double>() > 0.5);  // 10 classes: chance is 0.1
+    BOOST_TEST(report["test_acc"].get<double>() > 0.62);  // measured 0.672 (Intel Xeon); chance is 0.1
     fs::remove_all(directory);
     fs::remove(schedule);
     fs::remove(result_file);
@@ -207,7 +212,7 @@ BOOST_AUTO_TEST_CASE(train_with_a_hand_schedule_runs_it_over_every_step) {
     BOOST_TEST(report["schedule"]["lr"] == 0.05);
     BOOST_TEST(report["schedule"]["mom"] == 0.9);
     BOOST_TEST(report["settings"]["n_lrs"] == 2 * (1024 / 128));  // one bucket per step
-    BOOST_TEST(report["test_acc"].get<double>() > 0.5);
+    BOOST_TEST(report["test_acc"].get<double>() > 0.68);  // measured 0.732 (Intel Xeon)
     outcome typo = run({"train", "--lr_schedule", "cosin", "--datasets_path", directory.string()});
     BOOST_TEST(typo.code == 2);
     BOOST_TEST(contains(typo.errors, "did you mean 'cosine'"));
@@ -368,7 +373,7 @@ BOOST_AUTO_TEST_CASE(greedy_hypertrain_leaves_one_history_line_per_segment_and_a
     BOOST_TEST(history[1]["lr"] != history[0]["lr"]);
     BOOST_TEST(summary["method"] == "greedy");
     BOOST_TEST(summary["retrain"]["values"] == summary["final"]);
-    BOOST_TEST(summary["retrain_test_acc"].get<double>() > 0.5);
+    BOOST_TEST(summary["retrain_test_acc"].get<double>() > 0.60);  // measured 0.656 (Intel Xeon)
     BOOST_TEST(fs::exists(out / "schedules.gp"));
     const outcome again = run(arguments);  // finished: the summary, no second run
     BOOST_TEST(again.code == 0);
@@ -491,7 +496,7 @@ BOOST_AUTO_TEST_CASE(a_retraining_that_diverges_goes_on_to_the_next_candidate_an
     const json retrained = retrain_and_summarize(settings, dataset, candidates, reporter, {});
     BOOST_TEST(retrained["schedule"] == "stable");
     BOOST_TEST(retrained["diverged"] == false);
-    BOOST_TEST(retrained["test_acc"].get<double>() > 0.3);
+    BOOST_TEST(retrained["test_acc"].get<double>() > 0.40);  // measured 0.46 (Intel Xeon)
     BOOST_REQUIRE(retrained["attempts"].size() == 2u);
     BOOST_TEST(retrained["attempts"][0]["schedule"] == "unstable");
     BOOST_TEST(retrained["attempts"][0]["diverged"] == true);
@@ -581,6 +586,48 @@ BOOST_AUTO_TEST_CASE(a_different_experiment_in_the_run_directory_exits_with_code
     fs::remove_all(out);
 }
 
+BOOST_AUTO_TEST_CASE(broken_run_files_exit_1_and_a_corrupt_dataset_exits_3_naming_the_file) {
+    const fs::path data = testing::write_fashion_mnist_subset(fresh_path("broken_data"), 600, 200);
+    const fs::path out = fresh_path("broken_run");
+    const std::vector<std::string> arguments = {
+        "hypertrain", "--dataset", "FashionMNIST", "--datasets_path", data.string(), "--architecture", "MLP",
+        "--n_inner_epochs_per_outer_steps", "1", "1", "1", "--retrain_n_epochs", "1", "--val_train_fraction", "0.2",
+        "--out", out.string()};
+    std::vector<std::string> first_step = arguments;
+    first_step.insert(first_step.end(), {"--stop_after_outer_steps", "1"});
+    BOOST_REQUIRE(run(first_step).code == 0);
+    const std::string checkpoint = read_text(out / "checkpoint.json"), history = read_text(out / "history.jsonl");
+    auto expect_refusal = [&](const std::string& what, const std::string& message) {
+        BOOST_TEST_CONTEXT(what) {
+            const outcome refused = run(arguments);
+            BOOST_TEST(refused.code == 1);
+            BOOST_TEST(contains(refused.errors, message));
+        }
+        std::ofstream(out / "checkpoint.json") << checkpoint;
+        std::ofstream(out / "history.jsonl") << history;
+    };
+    std::ofstream(out / "checkpoint.json") << "{garbage";
+    expect_refusal("unreadable checkpoint", (out / "checkpoint.json").string() + " is not valid JSON");
+    json mismatched = json::parse(checkpoint);
+    mismatched["trainer"]["current"]["lr"] = json::array({0.1});
+    std::ofstream(out / "checkpoint.json") << mismatched.dump();
+    expect_refusal("checkpoint of other buckets", "key \"current.lr\" has 1 buckets, the settings ask for 7");
+    std::ofstream(out / "history.jsonl") << "{\"broken\": 1\n" << history;
+    expect_refusal("bad history line", (out / "history.jsonl").string() + " line 1 is not valid JSON");
+    // with the files repaired, the run goes on to its end
+    BOOST_TEST(run(arguments).code == 0);
+
+    const fs::path corrupt = fresh_path("corrupt_data");
+    fs::create_directories(corrupt);
+    for (const auto& entry : fs::directory_iterator(data)) fs::copy_file(entry.path(), corrupt / entry.path().filename());
+    fs::resize_file(corrupt / "train-images-idx3-ubyte", 5000);
+    const outcome truncated = run({"train", "--dataset", "FashionMNIST", "--datasets_path", corrupt.string(),
+                                   "--architecture", "MLP", "--lr_schedule", "cosine"});
+    BOOST_TEST(truncated.code == 3);
+    BOOST_TEST(contains(truncated.errors, "train-images-idx3-ubyte"));
+    for (const fs::path& path : {data, out, corrupt}) fs::remove_all(path);
+}
+
 BOOST_AUTO_TEST_CASE(a_start_that_fails_its_checks_claims_no_run_directory) {
     fs::path data = testing::write_fashion_mnist_subset(fresh_path("claim_data"), 1024, 100);
     fs::path out = fresh_path("claim");
@@ -650,7 +697,7 @@ BOOST_AUTO_TEST_CASE(json_output_is_one_document_on_stdout_with_everything_else_
     BOOST_REQUIRE_MESSAGE(trained.code == 0, trained.errors);
     const json report = json::parse(trained.output);  // throws unless stdout is exactly one document
     BOOST_TEST(report["command"] == "train");
-    BOOST_TEST(report["test_acc"].get<double>() > 0.5);
+    BOOST_TEST(report["test_acc"].get<double>() > 0.52);  // measured 0.57 (Intel Xeon)
     BOOST_TEST(contains(trained.errors, "test accuracy after 1 epoch"));
     const outcome measured = run({"noise", "--json", "--dataset", "FashionMNIST", "--datasets_path", data.string(),
                                   "--architecture", "MLP", "--train_batch_size", "128", "--val_batch_size", "100",

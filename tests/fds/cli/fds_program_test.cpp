@@ -4,6 +4,7 @@
 // The built `fds` program run as a child process, as a user runs it: end to end on real
 // Fashion-MNIST, stopped between outer steps, and killed with SIGKILL at arbitrary moments.
 
+#include <fds/cli/atomic_file.hpp>
 #include <fds/cli/history_record.hpp>
 
 #include <algorithm>
@@ -12,6 +13,8 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <random>
 #include <sstream>
 #include <thread>
 
@@ -66,7 +69,8 @@ struct child {
     fs::path log;
 };
 
-child start(const std::vector<std::string>& arguments, const fs::path& log) {
+// `fault`: a value for FDS_FAULT_POINT (fds/cli/fault_injection.hpp), or empty for none.
+child start(const std::vector<std::string>& arguments, const fs::path& log, const std::string& fault = "") {
     std::vector<std::string> words = {program()};
     words.insert(words.end(), arguments.begin(), arguments.end());
     std::vector<char*> pointers;
@@ -76,8 +80,15 @@ child start(const std::vector<std::string>& arguments, const fs::path& log) {
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_addopen(&actions, 1, log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     posix_spawn_file_actions_adddup2(&actions, 1, 2);
+    std::vector<std::string> variables;
+    for (char** variable = environ; *variable != nullptr; ++variable)
+        if (std::string(*variable).rfind("FDS_FAULT_POINT=", 0) != 0) variables.push_back(*variable);
+    if (!fault.empty()) variables.push_back("FDS_FAULT_POINT=" + fault);
+    std::vector<char*> environment;
+    for (std::string& variable : variables) environment.push_back(variable.data());
+    environment.push_back(nullptr);
     pid_t pid = 0;
-    BOOST_REQUIRE(posix_spawn(&pid, words[0].c_str(), &actions, nullptr, pointers.data(), environ) == 0);
+    BOOST_REQUIRE(posix_spawn(&pid, words[0].c_str(), &actions, nullptr, pointers.data(), environment.data()) == 0);
     posix_spawn_file_actions_destroy(&actions);
     return {pid, log};
 }
@@ -130,9 +141,14 @@ void check_same_history(const std::vector<json>& actual, const std::vector<json>
 }
 
 // Every file a killed run left is whole: JSON files parse, history lines parse and are one per
-// finished outer step, at most one beyond the checkpoint.
+// finished outer step, at most one beyond the checkpoint, and a last line torn by the kill (no
+// newline yet) is the only incomplete one. Before config.json nothing else may exist.
 void check_consistent(const fs::path& out) {
-    if (!fs::exists(out / "config.json")) return;
+    if (!fs::exists(out / "config.json")) {
+        for (const char* name : {"history.jsonl", "checkpoint.json", "summary.json"})
+            BOOST_TEST(!fs::exists(out / name), name << " exists without config.json");
+        return;
+    }
     BOOST_REQUIRE_NO_THROW(json::parse(read_text(out / "config.json")));
     std::size_t checkpointed = 0;
     if (fs::exists(out / "checkpoint.json")) {
@@ -141,9 +157,10 @@ void check_consistent(const fs::path& out) {
         checkpointed = checkpoint["next_outer_step"].get<std::size_t>();
     }
     std::string history = read_text(out / "history.jsonl");
-    BOOST_TEST((history.empty() || history.back() == '\n'));
+    if (!history.empty() && history.back() != '\n') history.erase(history.rfind('\n') + 1);  // the torn line
     std::vector<json> records;
-    BOOST_REQUIRE_NO_THROW(records = history_of(out));
+    std::istringstream lines(history);
+    for (std::string line; std::getline(lines, line);) BOOST_REQUIRE_NO_THROW(records.push_back(json::parse(line)));
     BOOST_TEST(records.size() >= checkpointed);
     BOOST_TEST(records.size() <= checkpointed + 1);
     for (std::size_t i = 0; i < records.size(); ++i) {
@@ -254,30 +271,57 @@ BOOST_AUTO_TEST_CASE(a_run_stopped_between_outer_steps_resumes_to_the_same_resul
     fs::remove_all(out);
 }
 
-BOOST_AUTO_TEST_CASE(kill_9_at_any_moment_leaves_a_directory_that_resumes_without_duplicates) {
-    fs::path out = scratch("killed");
-    fs::path log = scratch("killed.log");
-    const std::vector<json>& expected = uninterrupted_history();
-    // kill at staggered moments: during start-up, inner runs, history/checkpoint writes, retraining
-    int kills = 0;
-    for (int delay_ms : {300, 900, 1700, 2300, 3100, 1300, 2700, 3900, 4500, 5300}) {
-        child process = start(tiny_run(out, true), log);
-        std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms));
-        if (::kill(process.pid, SIGKILL) == 0) ++kills;
-        int code = wait_for(process);
-        check_consistent(out);
-        BOOST_TEST_MESSAGE("killed after " << delay_ms << " ms: " << (fs::exists(out / "history.jsonl") ? history_of(out).size() : 0)
-                                           << " history lines, summary " << fs::exists(out / "summary.json"));
-        if (code == 0) break;  // it finished before the kill
+BOOST_AUTO_TEST_CASE(sigkill_at_20_named_moments_resumes_each_time_to_the_uninterrupted_run) {
+    const fs::path reference = scratch("uninterrupted_retrained");
+    BOOST_REQUIRE(run(tiny_run(reference, true), scratch("uninterrupted_retrained.log")) == 0);
+    const std::vector<json> expected_history = history_of(reference);
+    const json expected = json::parse(read_text(reference / "summary.json"));
+    const std::size_t outer_steps = expected_history.size();
+
+    const fs::path out = scratch("killed"), log = scratch("killed.log");
+    std::mt19937 random(2026);  // which moment each kill takes
+    std::map<std::string, int> landed;
+    for (int kill = 0; kill < 20; ++kill) {
+        std::size_t done = 0;
+        if (fs::exists(out / "checkpoint.json"))
+            done = json::parse(read_text(out / "checkpoint.json"))["next_outer_step"].get<std::size_t>();
+        const std::size_t remaining = outer_steps - done;
+        // the moments this process can still reach: an outer step's writes while steps remain, the
+        // first retraining epoch's checkpoint until it is written, and always some atomic write
+        std::vector<std::pair<std::string, std::size_t>> moments = {{"atomic_write", 2}};
+        if (remaining > 0)
+            for (const char* point : {"outer_step_history", "outer_step_done", "append_line"})
+                moments.push_back({point, std::min<std::size_t>(remaining, 2)});
+        if (!fs::exists(out / "retrain_checkpoint.json")) moments.push_back({"retrain_epoch", 1});
+        const auto& [point, most] = moments[random() % moments.size()];
+        const std::string fault = point + ":" + std::to_string(1 + random() % most);
+        const int code = wait_for(start(tiny_run(out, true), log, fault));
+        BOOST_TEST_CONTEXT("kill " << kill << " at " << fault) {
+            BOOST_REQUIRE(code == 128 + SIGKILL);
+            const std::string text = read_text(log);
+            const std::size_t said = text.rfind("fds: fault injection: SIGKILL at ");
+            BOOST_REQUIRE(said != std::string::npos);
+            BOOST_TEST(text.substr(said).rfind("fds: fault injection: SIGKILL at " + point + " ", 0) == 0);
+            check_consistent(out);
+        }
+        ++landed[point];
+        const std::string history = read_text(out / "history.jsonl");
+        BOOST_TEST_MESSAGE("kill " << kill << " at " << fault << ": " << std::count(history.begin(), history.end(), '\n') << " history lines");
     }
-    BOOST_TEST_MESSAGE(kills << " kills");
+    for (const char* point : {"outer_step_history", "outer_step_done", "atomic_write", "append_line", "retrain_epoch"})
+        BOOST_TEST(landed[point] > 0, "no kill landed at " << point);
+
     BOOST_REQUIRE(run(tiny_run(out, true), log) == 0);
     check_consistent(out);
-    check_same_history(history_of(out), expected);
-    json summary = json::parse(read_text(out / "summary.json"));
+    check_same_history(history_of(out), expected_history);
+    const json summary = json::parse(read_text(out / "summary.json"));
     BOOST_TEST(summary["status"] == "finished");
-    BOOST_TEST(!summary["retrain_test_acc"].is_null());
+    for (const char* key : {"final", "best", "retrain_test_acc"}) BOOST_TEST(summary[key] == expected[key], key);
+    BOOST_TEST(summary["retrain"]["epoch_test_acc"] == expected["retrain"]["epoch_test_acc"]);
+    for (const auto& entry : fs::directory_iterator(out))
+        BOOST_TEST(!fds::cli::is_temporary_file_name(entry.path().filename().string()), entry.path().string());
     fs::remove_all(out);
+    fs::remove_all(reference);
 }
 
 BOOST_AUTO_TEST_CASE(a_run_killed_while_retraining_retrains_again_without_new_outer_steps) {

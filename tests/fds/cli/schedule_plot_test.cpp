@@ -51,11 +51,13 @@ BOOST_AUTO_TEST_CASE(table_refuses_a_schedule_without_values) {
     BOOST_CHECK_THROW(schedule_table({json{{"lr", json::array()}, {"mom", {0.0}}, {"wd", {0.0}}}}), std::runtime_error);
 }
 
-BOOST_AUTO_TEST_CASE(plot_draws_a_png_with_gnuplot) {
-    if (std::system("command -v gnuplot > /dev/null 2>&1") != 0) {
-        BOOST_TEST_MESSAGE("gnuplot is not installed: only the fallback is checked");
-        return;
-    }
+static boost::test_tools::assertion_result gnuplot_installed(boost::unit_test::test_unit_id) {
+    boost::test_tools::assertion_result result(std::system("command -v gnuplot > /dev/null 2>&1") == 0);
+    result.message() << "skipped: gnuplot is not installed";
+    return result;
+}
+
+BOOST_AUTO_TEST_CASE(plot_draws_a_png_with_gnuplot, *boost::unit_test::precondition(gnuplot_installed)) {
     fs::path directory = fresh_directory("png");
     unsetenv("FDS_GNUPLOT");
     plot_outcome outcome = plot_schedules(directory, two_steps());
@@ -77,6 +79,35 @@ BOOST_AUTO_TEST_CASE(plot_without_gnuplot_writes_the_data_and_warns) {
     BOOST_TEST(!outcome.warning.empty());
     BOOST_TEST(fs::exists(directory / "schedules.dat"));
     BOOST_TEST(!fs::exists(directory / "schedules.png"));
+    fs::remove_all(directory);
+}
+
+BOOST_AUTO_TEST_CASE(an_image_cut_short_is_not_renamed_into_place) {
+    // a gnuplot that exits 0 after writing only the start of its PNG, as on a full disk
+    fs::path directory = fresh_directory("truncated");
+    const fs::path fake = directory / "fake-gnuplot";
+    std::ofstream(fake) << "#!/bin/sh\n"
+                           "image=$(sed -n \"s/^set output '\\(.*\\)'$/\\1/p\" \"$1\" | head -n 1)\n"
+                           "printf '\\211PNG\\r\\n\\032\\n0000' > \"$image\"\n";
+    fs::permissions(fake, fs::perms::owner_all);
+    setenv("FDS_GNUPLOT", fake.c_str(), 1);
+    plot_outcome outcome = plot_schedules(directory, two_steps());
+    unsetenv("FDS_GNUPLOT");
+    BOOST_TEST(!outcome.image_written);
+    BOOST_TEST(outcome.warning.find("incomplete image") != std::string::npos, outcome.warning);
+    BOOST_TEST(!fs::exists(directory / "schedules.png"));
+    for (const auto& entry : fs::directory_iterator(directory))
+        BOOST_TEST(entry.path().filename().string().rfind(".fds-tmp", 0) != 0, entry.path().string());
+    fs::remove_all(directory);
+}
+
+BOOST_AUTO_TEST_CASE(a_plot_script_that_cannot_be_written_is_a_warning_not_an_error) {
+    fs::path directory = fresh_directory("unwritable");
+    fs::create_directories(directory / "schedules.gp");  // in the way of the script's rename
+    plot_outcome outcome;
+    BOOST_REQUIRE_NO_THROW(outcome = plot_schedules(directory, two_steps()));
+    BOOST_TEST(!outcome.image_written);
+    BOOST_TEST(outcome.warning.find("schedules.gp") != std::string::npos, outcome.warning);
     fs::remove_all(directory);
 }
 
