@@ -22,91 +22,10 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 
-# ----- architectures, as nn/models.hpp builds them (reference: polo5/FDS models/) -----
-
-class LeNet(nn.Module):
-    """Reference LeNet: conv 6@5x5, maxpool 2, conv 16@5x5, maxpool 2, fc 120, fc 84, fc classes."""
-    def __init__(self, channels, size, classes):
-        super().__init__()
-        hidden = 16 * 5 * 5 if size == 32 else 16 * 4 * 4
-        self.layers = nn.Sequential(
-            nn.Conv2d(channels, 6, 5), nn.ReLU(), nn.MaxPool2d(2, 2),
-            nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2, 2), nn.Flatten(),
-            nn.Linear(hidden, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, classes))
-
-    def forward(self, x):
-        return self.layers(x)
-
-
-def mlp(channels, size, classes, widths=(256, 256)):
-    layers, previous = [nn.Flatten()], channels * size * size
-    for width in widths:
-        layers += [nn.Linear(previous, width), nn.ReLU()]
-        previous = width
-    layers.append(nn.Linear(previous, classes))
-    return nn.Sequential(*layers)
-
-
-def cnn(channels, size, classes):
-    """Small CIFAR CNN: three conv3x3-BN-ReLU stages (16, 32, 64 channels), max-pool between, global
-    average pool, linear."""
-    return nn.Sequential(
-        nn.Conv2d(channels, 16, 3, padding=1, bias=False), nn.BatchNorm2d(16), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(16, 32, 3, padding=1, bias=False), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(32, 64, 3, padding=1, bias=False), nn.BatchNorm2d(64), nn.ReLU(),
-        nn.AvgPool2d(size // 4), nn.Flatten(), nn.Linear(64, classes))
-
-
-class BasicBlock(nn.Module):
-    """Pre-activation block of the reference WideResNet (dropout 0)."""
-    def __init__(self, in_planes, out_planes, stride):
-        super().__init__()
-        self.bn1 = nn.BatchNorm2d(in_planes)
-        self.conv1 = nn.Conv2d(in_planes, out_planes, 3, stride, 1, bias=False)
-        self.bn2 = nn.BatchNorm2d(out_planes)
-        self.conv2 = nn.Conv2d(out_planes, out_planes, 3, 1, 1, bias=False)
-        self.equal = in_planes == out_planes
-        self.shortcut = None if self.equal else nn.Conv2d(in_planes, out_planes, 1, stride, 0, bias=False)
-
-    def forward(self, x):
-        activated = F.relu(self.bn1(x))
-        out = F.relu(self.bn2(self.conv1(activated)))
-        out = self.conv2(out)
-        return (x if self.equal else self.shortcut(activated)) + out
-
-
-class WideResNet(nn.Module):
-    def __init__(self, depth, channels, classes, widen=1):
-        super().__init__()
-        widths = [16, 16 * widen, 32 * widen, 64 * widen]
-        blocks = (depth - 4) // 6
-        self.conv1 = nn.Conv2d(channels, widths[0], 3, 1, 1, bias=False)
-        groups = []
-        for group, stride in zip(range(3), (1, 2, 2)):
-            groups.append(nn.Sequential(*[BasicBlock(widths[group] if i == 0 else widths[group + 1],
-                                                     widths[group + 1], stride if i == 0 else 1)
-                                          for i in range(blocks)]))
-        self.block1, self.block2, self.block3 = groups
-        self.final_bn = nn.BatchNorm2d(widths[3])
-        self.fc = nn.Linear(widths[3], classes)
-        self.width = widths[3]
-
-    def forward(self, x):
-        out = self.block3(self.block2(self.block1(self.conv1(x))))
-        out = F.avg_pool2d(F.relu(self.final_bn(out)), 8)
-        return self.fc(out.view(-1, self.width))
-
-
-def build_model(architecture, channels, size, classes):
-    if architecture == "MLP":
-        return mlp(channels, size, classes)
-    if architecture == "LeNet":
-        return LeNet(channels, size, classes)
-    if architecture == "CNN":
-        return cnn(channels, size, classes)
-    if architecture == "WRN-16-1":
-        return WideResNet(16, channels, classes, 1)
-    raise ValueError(architecture)
+# The architectures as nn/models.hpp builds them, with the state_dict names fds writes: the same
+# modules a user loads a run's weights into.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "examples"))
+from load_fds_weights import ARCHITECTURES  # noqa: E402
 
 
 def initialize(model, init_type, init_param):
@@ -212,7 +131,7 @@ def main():
     save(directory, "cross_entropy_loss", np.array(loss.item(), np.float32))
     save(directory, "cross_entropy_gradient", torch.autograd.grad(loss, logits)[0].numpy())
 
-    lenet = LeNet(1, 28, 10)
+    lenet = ARCHITECTURES["LeNet"](1, 28, 10)
     initialize(lenet, "xavier", 1.0)
     with torch.no_grad():  # non-zero biases so their gradients are exercised
         for p in lenet.parameters():
@@ -220,7 +139,7 @@ def main():
                 p.copy_(torch.randn(p.shape) * 0.1)
     model_fixture(directory, "lenet", lenet, torch.randn(6, 1, 28, 28), torch.randint(0, 10, (6,)))
 
-    wrn = WideResNet(16, 3, 10, 1)
+    wrn = ARCHITECTURES["WRN-16-1"](3, 32, 10)
     initialize(wrn, "xavier", 1.0)
     with torch.no_grad():
         for p in wrn.parameters():
@@ -231,7 +150,7 @@ def main():
     counts = {}
     for architecture, channels, size in [("MLP", 1, 28), ("MLP", 3, 32), ("LeNet", 1, 28), ("LeNet", 3, 32),
                                          ("CNN", 3, 32), ("CNN", 1, 28), ("WRN-16-1", 3, 32)]:
-        model = build_model(architecture, channels, size, 10)
+        model = ARCHITECTURES[architecture](channels, size, 10)
         counts["%s_%dx%dx%d" % (architecture, channels, size, size)] = sum(p.numel() for p in model.parameters())
     with open(os.path.join(directory, "parameter_counts.json"), "w") as stream:
         json.dump(counts, stream, indent=1, sort_keys=True)
