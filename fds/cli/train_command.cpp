@@ -301,45 +301,37 @@ int run_train(const std::vector<std::string>& arguments, std::ostream& output, s
                                        {"step_gamma", hand_settings->step_gamma},
                                        {"warmup_fraction", hand_settings->warmup_fraction}}
                       : to_json(schedule);
-    if (validation_trial) {
-        nlohmann::json report = {{"program", "fds"},
-                                 {"version", program_version()},
-                                 {"command", "train"},
-                                 {"evaluate_on", "validation"},
-                                 {"settings", settings_to_json(settings)},
-                                 {"schedule", schedule_json}};
-        report.update(detail::run_validation_trial(settings, dataset, schedule, parsed.extra, reporter));
-        reporter.finish();
-        if (parsed.extra.count("out")) write_file_atomically(parsed.extra["out"], report.dump(2) + "\n");
-        if (report["diverged"].get<bool>())
-            human << "training diverged (non-finite loss): the schedule is unstable; its accuracy counts as 0\n";
-        human << "validation accuracy after " << settings.retrain_n_epochs
-              << (settings.retrain_n_epochs == 1 ? " epoch: " : " epochs: ") << std::fixed << std::setprecision(2)
-              << 100.0 * report["val_acc"].get<double>() << "% (" << format_duration(report["seconds"].get<double>())
-              << ")\n";
-        if (parsed.json_output) output << report.dump(2) << "\n" << std::flush;
-        return 0;
-    }
-    const retrain_result result =
-        retrain(settings, dataset, schedule, [&](const progress_event& event) { reporter.update(update_of(event)); });
-    reporter.finish();
     nlohmann::json report = {{"program", "fds"},
                              {"version", program_version()},
                              {"command", "train"},
                              {"settings", settings_to_json(settings)},
-                             {"evaluate_on", "test"},
-                             {"schedule", schedule_json},
-                             {"test_acc", result.test_acc},
-                             {"test_loss", result.test_loss},
-                             {"epoch_test_acc", result.epoch_test_acc},
-                             {"seconds", result.seconds},
-                             {"diverged", result.diverged}};
+                             {"evaluate_on", evaluate_on},
+                             {"schedule", schedule_json}};
+    const char* const epochs = settings.retrain_n_epochs == 1 ? " epoch: " : " epochs: ";
+    if (validation_trial) {
+        report.update(detail::run_validation_trial(settings, dataset, schedule, parsed.extra, reporter));
+        reporter.finish();
+        if (report["diverged"].get<bool>())
+            human << "training diverged (non-finite loss): the schedule is unstable; its accuracy counts as 0\n";
+        human << "validation accuracy after " << settings.retrain_n_epochs << epochs << std::fixed
+              << std::setprecision(2) << 100.0 * report["val_acc"].get<double>() << "% ("
+              << format_duration(report["seconds"].get<double>()) << ")\n";
+    } else {
+        const retrain_result result = retrain(settings, dataset, schedule,
+                                              [&](const progress_event& event) { reporter.update(update_of(event)); });
+        reporter.finish();
+        report.update({{"test_acc", result.test_acc},
+                       {"test_loss", result.test_loss},
+                       {"epoch_test_acc", result.epoch_test_acc},
+                       {"seconds", result.seconds},
+                       {"diverged", result.diverged}});
+        if (result.diverged)
+            human << "training diverged (non-finite loss) after " << result.epoch_test_acc.size()
+                  << " epochs: the schedule is unstable; its test accuracy counts as 0\n";
+        human << "test accuracy after " << settings.retrain_n_epochs << epochs << std::fixed << std::setprecision(2)
+              << 100.0 * result.test_acc << "% (" << format_duration(result.seconds) << ")\n";
+    }
     if (parsed.extra.count("out")) write_file_atomically(parsed.extra["out"], report.dump(2) + "\n");
-    if (result.diverged)
-        human << "training diverged (non-finite loss) after " << result.epoch_test_acc.size()
-               << " epochs: the schedule is unstable; its test accuracy counts as 0\n";
-    human << "test accuracy after " << settings.retrain_n_epochs << (settings.retrain_n_epochs == 1 ? " epoch: " : " epochs: ")
-           << std::fixed << std::setprecision(2) << 100.0 * result.test_acc << "% (" << format_duration(result.seconds) << ")\n";
     if (parsed.json_output) output << report.dump(2) << "\n" << std::flush;
     return 0;
 }
