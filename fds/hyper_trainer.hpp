@@ -13,6 +13,11 @@
 //       one whose schedules gave the highest validation accuracy; a collapse goes back to it
 //   stop after the last outer step or when every learned type has converged.
 //
+// distribute_over(group) runs it data-parallel (data_parallel.hpp): every rank of the group
+// builds the same trainer and calls run_outer_step in step; they share every batch, and after
+// each update every rank takes rank 0's state (schedules, optimizers, best step), so rank 0
+// decides and the ranks can never drift apart.
+//
 // A diverged inner run (non-finite loss or weights) is reported in its record, its
 // hypergradients are NaN, its accuracies 0. With revert_below > 0 (the default) such a step, or
 // one whose validation accuracy falls below revert_below x the best so far, is a collapse: its
@@ -42,6 +47,8 @@
 
 #include <fds/data/dataset.hpp>
 #include <fds/data/validation_split.hpp>
+#include <fds/data_parallel.hpp>
+#include <fds/distributed/communicator.hpp>
 #include <fds/hand_schedule.hpp>
 #include <fds/hypergradient.hpp>
 #include <fds/hypertrain_settings.hpp>
@@ -97,12 +104,16 @@ class basic_hyper_trainer {
     const hypertrain_settings& settings() const { return settings_; }
     nn::network<Scalar>& network() { return network_; }
 
+    // The ranks that run each outer step together; the group must outlive the trainer.
+    void distribute_over(const distributed::communicator& group);
+
  private:
     outer_optimizer* optimizer(hyper_type type) { return optimizers_[static_cast<std::size_t>(type)].get(); }
     bool learned(hyper_type type) const;
 
     hypertrain_settings settings_;
     const data::dataset* dataset_;
+    const distributed::communicator* group_ = &distributed::single_process();
     nn::network<Scalar> network_;
     inner_loop_options options_;
     hyper_values current_, best_;
@@ -186,6 +197,12 @@ basic_hyper_trainer<Scalar>::basic_hyper_trainer(const hypertrain_settings& sett
 }
 
 template <class Scalar>
+void basic_hyper_trainer<Scalar>::distribute_over(const distributed::communicator& group) {
+    group_ = &group;
+    options_.group = &group;
+}
+
+template <class Scalar>
 bool basic_hyper_trainer<Scalar>::learned(hyper_type type) const {
     return type == hyper_type::lr ? settings_.learn_lr : type == hyper_type::mom ? settings_.learn_mom : settings_.learn_wd;
 }
@@ -255,16 +272,17 @@ outer_step_record basic_hyper_trainer<Scalar>::run_outer_step(const progress_cal
         if (inner.diverged) break;
 
         const xt::xarray<Scalar>& final_weights = inner.parameters.value();
-        const auto validation_gradient = mean_validation_gradient(network_, final_weights, validation);
+        check_same_on_every_rank(final_weights, *group_, "weights after the inner run");
+        const auto validation_gradient = mean_validation_gradient(network_, final_weights, validation, *group_);
         const hyper_values run_gradients =
             hypergradients(inner.parameters, validation_gradient.gradient, layout, inner.tangent_steps);
         for (hyper_type type : {hyper_type::lr, hyper_type::mom, hyper_type::wd})
             for (std::size_t j = 0; j < gradients.of(type).size(); ++j)
                 gradients.of(type)[j] += share * run_gradients.of(type)[j];
-        const auto validation_result = evaluate_loader(network_, final_weights, validation, nn::mode::evaluation);
+        const auto validation_result = evaluate_loader(network_, final_weights, validation, nn::mode::evaluation, *group_);
         record.val_loss += share * validation_result.mean_loss();
         record.val_acc += share * validation_result.accuracy();
-        record.test_acc += share * evaluate_loader(network_, final_weights, test, nn::mode::evaluation).accuracy();
+        record.test_acc += share * evaluate_loader(network_, final_weights, test, nn::mode::evaluation, *group_).accuracy();
     }
     if (record.diverged) {
         const double not_a_number = std::numeric_limits<double>::quiet_NaN();
@@ -313,6 +331,11 @@ outer_step_record basic_hyper_trainer<Scalar>::run_outer_step(const progress_cal
     current_ = next;
     converged_ = all_converged;
     ++next_outer_step_;
+    if (group_->size() > 1) {
+        std::string decided = group_->is_root() ? checkpoint().dump() : std::string();
+        group_->broadcast(decided);
+        if (!group_->is_root()) restore(nlohmann::json::parse(decided));
+    }
     record.seconds = std::chrono::duration<double>(clock::now() - start).count();
     return record;
 }

@@ -19,6 +19,7 @@
 
 #include <fds/autodiff/dual_tensor.hpp>
 #include <fds/autodiff/reduction.hpp>
+#include <fds/distributed/communicator.hpp>
 #include <fds/run_setup.hpp>
 #include <fds/schedule.hpp>
 #include <fds/nn/network.hpp>
@@ -32,10 +33,12 @@ struct validation_gradient {
     std::size_t batches = 0;
 };
 
-// Mean gradient of the training-mode validation loss over the batches of `loader` (epoch 0).
+// Mean gradient of the training-mode validation loss over the batches of `loader` (epoch 0), the
+// batches split over the ranks of `group` (data_parallel.hpp).
 template <class Scalar, class Loader>
-validation_gradient<Scalar> mean_validation_gradient(nn::network<Scalar>& network,
-                                                     const xt::xarray<Scalar>& parameters, const Loader& loader);
+validation_gradient<Scalar> mean_validation_gradient(
+    nn::network<Scalar>& network, const xt::xarray<Scalar>& parameters, const Loader& loader,
+    const distributed::communicator& group = distributed::single_process());
 
 // grad_val . Z for every learned bucket, normalized per type as the reference; types that are not
 // learned get empty vectors. A type with no tangent steps gets NaN (0 / 0, sign 0 downstream).
@@ -50,7 +53,8 @@ hyper_values hypergradients(const autodiff::dual_tensor<Scalar>& final_parameter
 
 template <class Scalar, class Loader>
 validation_gradient<Scalar> mean_validation_gradient(nn::network<Scalar>& network,
-                                                     const xt::xarray<Scalar>& parameters, const Loader& loader) {
+                                                     const xt::xarray<Scalar>& parameters, const Loader& loader,
+                                                     const distributed::communicator& group) {
     validation_gradient<Scalar> result;
     result.gradient = xt::zeros<Scalar>(parameters.shape());
     result.batches = loader.batches_per_epoch();
@@ -58,11 +62,15 @@ validation_gradient<Scalar> mean_validation_gradient(nn::network<Scalar>& networ
         throw std::invalid_argument("hypergradient: the validation split yields no batch (" +
                                     std::to_string(loader.image_count()) + " images, batch size " +
                                     std::to_string(loader.batch_size()) + ")");
-    for (std::size_t b = 0; b < result.batches; ++b) {
+    for (std::size_t b = group.rank(); b < result.batches; b += group.size()) {
         auto batch = loader.load(0, b);
         auto trained = network.loss_and_gradient(parameters, images_as<Scalar>(std::move(batch.images)), batch.labels);
         result.gradient += trained.gradient;
         result.loss += static_cast<double>(trained.loss());
+    }
+    if (group.size() > 1) {
+        group.sum(result.gradient.data(), result.gradient.size());
+        group.sum(&result.loss, 1);
     }
     result.gradient /= static_cast<Scalar>(result.batches);
     result.loss /= static_cast<double>(result.batches);

@@ -30,6 +30,7 @@
 //   values always take the full step.
 // - A non-finite training loss stops the run early and marks it diverged (the caller reports
 //   it and gives its hypergradients sign 0, as the reference's NaNs do).
+// - group: the ranks that share every batch (data_parallel.hpp); one process by default.
 
 #include <array>
 #include <cmath>
@@ -46,6 +47,8 @@
 #include <fds/autodiff/dual_tensor.hpp>
 #include <fds/autodiff/elementwise.hpp>
 #include <fds/data/batch_loader.hpp>
+#include <fds/data_parallel.hpp>
+#include <fds/distributed/communicator.hpp>
 #include <fds/hypertrain_settings.hpp>
 #include <fds/pruning.hpp>
 #include <fds/run_setup.hpp>
@@ -61,6 +64,7 @@ struct inner_loop_options {
     bool clamp_HZ = true;
     double clamp_HZ_range = 1.0;
     pruning_rule pruning{};
+    const distributed::communicator* group = &distributed::single_process();
 };
 inner_loop_options inner_loop_options_from(const hypertrain_settings& settings);
 
@@ -119,7 +123,7 @@ std::pair<double, std::size_t> dual_training_step(nn::network<Scalar>& network,
                                                   const xt::xarray<Scalar>& images, const xt::xarray<int>& labels,
                                                   const std::array<autodiff::dual_scalar<Scalar>, 3>& hypers,
                                                   const inner_loop_options& options) {
-    auto trained = network.loss_and_gradient(parameters, images, labels);
+    auto trained = data_parallel_loss_and_gradient(network, parameters, images, labels, *options.group);
     autodiff::dual_tensor<Scalar> gradient = std::move(trained.gradient);
     if (options.clamp_grads) {
         const auto range = static_cast<Scalar>(options.clamp_grads_range);
@@ -139,7 +143,7 @@ std::pair<double, std::size_t> plain_training_step(nn::network<Scalar>& network,
                                                    xt::xarray<Scalar>& velocity, const xt::xarray<Scalar>& images,
                                                    const xt::xarray<int>& labels, const step_hypers& hypers,
                                                    const inner_loop_options& options) {
-    auto trained = network.loss_and_gradient(parameters, images, labels);
+    auto trained = data_parallel_loss_and_gradient(network, parameters, images, labels, *options.group);
     xt::xarray<Scalar> gradient = std::move(trained.gradient);
     if (options.clamp_grads) {
         const auto range = static_cast<Scalar>(options.clamp_grads_range);

@@ -2,7 +2,8 @@
 // Ordinary training with a fixed schedule: a fresh model, plain SGD with momentum and weight decay
 // as torch.optim.SGD (no gradient clamp, as the reference's retraining), the schedule's buckets
 // spread over the run's total_steps (bucket = floor(n t / T)). Retraining, `fds train` and every
-// black-box trial run this same loop, so they differ only in data, length and seeds.
+// black-box trial run this same loop, so they differ only in data, length and seeds. With a group
+// of several ranks, each batch is shared by them (data_parallel.hpp).
 //
 //   auto run = fds::train_with_schedule(network, settings, loader, schedule, steps, weight_seed,
 //                                       [&](std::size_t step, const auto& parameters) { ... });
@@ -15,6 +16,8 @@
 #include <xtensor/xarray.hpp>
 
 #include <fds/data/batch_loader.hpp>
+#include <fds/data_parallel.hpp>
+#include <fds/distributed/communicator.hpp>
 #include <fds/hypertrain_settings.hpp>
 #include <fds/run_setup.hpp>
 #include <fds/schedule.hpp>
@@ -47,7 +50,8 @@ template <class Scalar>
 plain_training_run<Scalar> train_with_schedule(nn::network<Scalar>& network, const hypertrain_settings& settings,
                                                const data::batch_loader& train, const hyper_values& schedule,
                                                std::size_t total_steps, std::uint64_t weight_seed,
-                                               const plain_step_callback<Scalar>& after_step = {});
+                                               const plain_step_callback<Scalar>& after_step = {},
+                                               const distributed::communicator& group = distributed::single_process());
 
 // The same run's remaining steps from `start` (a state an earlier call passed to after_step; the
 // network's BatchNorm buffers must be those of that moment): the same steps as one call.
@@ -55,7 +59,8 @@ template <class Scalar>
 plain_training_run<Scalar> continue_training(nn::network<Scalar>& network, const data::batch_loader& train,
                                              const hyper_values& schedule, std::size_t total_steps,
                                              training_state<Scalar> start,
-                                             const plain_step_callback<Scalar>& after_step = {});
+                                             const plain_step_callback<Scalar>& after_step = {},
+                                             const distributed::communicator& group = distributed::single_process());
 
 // ---------------------------------------------------------------------------------------------
 // Implementation
@@ -65,25 +70,28 @@ template <class Scalar>
 plain_training_run<Scalar> train_with_schedule(nn::network<Scalar>& network, const hypertrain_settings& settings,
                                                const data::batch_loader& train, const hyper_values& schedule,
                                                std::size_t total_steps, std::uint64_t weight_seed,
-                                               const plain_step_callback<Scalar>& after_step) {
+                                               const plain_step_callback<Scalar>& after_step,
+                                               const distributed::communicator& group) {
     network.reset_buffers();
     training_state<Scalar> start;
     start.parameters = network.initial_parameters(initializer_of(settings), weight_seed);
     start.velocity = xt::zeros<Scalar>(start.parameters.shape());
-    return continue_training(network, train, schedule, total_steps, std::move(start), after_step);
+    return continue_training(network, train, schedule, total_steps, std::move(start), after_step, group);
 }
 
 template <class Scalar>
 plain_training_run<Scalar> continue_training(nn::network<Scalar>& network, const data::batch_loader& train,
                                              const hyper_values& schedule, std::size_t total_steps,
                                              training_state<Scalar> state,
-                                             const plain_step_callback<Scalar>& after_step) {
+                                             const plain_step_callback<Scalar>& after_step,
+                                             const distributed::communicator& group) {
     plain_training_run<Scalar> run;
     const std::size_t batches_per_epoch = train.batches_per_epoch();
     for (std::size_t step = state.steps_done; step < total_steps; ++step) {
         const step_hypers hypers = hypers_at(schedule, step, total_steps);
         data::batch batch = train.load(step / batches_per_epoch, step % batches_per_epoch);
-        auto trained = network.loss_and_gradient(state.parameters, images_as<Scalar>(std::move(batch.images)), batch.labels);
+        auto trained = data_parallel_loss_and_gradient(network, state.parameters,
+                                                       images_as<Scalar>(std::move(batch.images)), batch.labels, group);
         if (!std::isfinite(static_cast<double>(trained.loss()))) {
             run.diverged = true;
             break;

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include <fds/data/dataset.hpp>
+#include <fds/distributed/communicator.hpp>
 #include <fds/hypertrain_settings.hpp>
 #include <fds/plain_training.hpp>
 #include <fds/progress.hpp>
@@ -48,15 +49,18 @@ using retrain_checkpoint_callback = std::function<void(const retrain_checkpoint<
 
 retrain_result retrain(const hypertrain_settings& settings, const data::dataset& dataset, const hyper_values& schedule,
                        const progress_callback& progress, const retrain_checkpoint<float>* resume = nullptr,
-                       const retrain_checkpoint_callback<float>& after_epoch = {});
+                       const retrain_checkpoint_callback<float>& after_epoch = {},
+                       const distributed::communicator& group = distributed::single_process());
 
 // The same with a model of the caller's. With `resume`, the run goes on from that checkpoint and
-// ends as the uninterrupted run does.
+// ends as the uninterrupted run does. With a group of several ranks, every rank calls this with
+// the same arguments and shares each batch (data_parallel.hpp); the result is rank 0's model.
 template <class Scalar>
 retrain_result retrain_network(nn::network<Scalar>& network, const hypertrain_settings& settings,
                                const data::dataset& dataset, const hyper_values& schedule,
                                const progress_callback& progress, const retrain_checkpoint<Scalar>* resume = nullptr,
-                               const retrain_checkpoint_callback<Scalar>& after_epoch = {});
+                               const retrain_checkpoint_callback<Scalar>& after_epoch = {},
+                               const distributed::communicator& group = distributed::single_process());
 
 // Epochs and inner steps of a retraining run (the whole training set, last partial batch dropped).
 std::size_t retrain_epochs(const hypertrain_settings& settings);
@@ -86,7 +90,8 @@ template <class Scalar>
 retrain_result retrain_network(nn::network<Scalar>& network, const hypertrain_settings& settings,
                                const data::dataset& dataset, const hyper_values& schedule,
                                const progress_callback& progress, const retrain_checkpoint<Scalar>* resume,
-                               const retrain_checkpoint_callback<Scalar>& after_epoch) {
+                               const retrain_checkpoint_callback<Scalar>& after_epoch,
+                               const distributed::communicator& group) {
     using clock = std::chrono::steady_clock;
     const auto start = clock::now();
     const std::size_t epochs = retrain_epochs(settings);
@@ -105,7 +110,7 @@ retrain_result retrain_network(nn::network<Scalar>& network, const hypertrain_se
         const double elapsed = std::chrono::duration<double>(clock::now() - start).count();
         if (progress) progress(progress_after("retrain", 0, step + 1, total_steps, batches_per_epoch, elapsed));
         if ((step + 1) % batches_per_epoch != 0) return;
-        const auto tested = evaluate_loader(network, state.parameters, test, nn::mode::evaluation);
+        const auto tested = evaluate_loader(network, state.parameters, test, nn::mode::evaluation, group);
         result.epoch_test_acc.push_back(tested.accuracy());
         result.test_acc = tested.accuracy();
         result.test_loss = tested.mean_loss();
@@ -123,10 +128,10 @@ retrain_result retrain_network(nn::network<Scalar>& network, const hypertrain_se
                                         std::to_string(resume->state.steps_done) + " steps done of " +
                                         std::to_string(total_steps) + ")");
         network.buffers() = resume->buffers;
-        run = continue_training<Scalar>(network, train, schedule, total_steps, resume->state, after_step);
+        run = continue_training<Scalar>(network, train, schedule, total_steps, resume->state, after_step, group);
     } else {
         run = train_with_schedule<Scalar>(network, settings, train, schedule, total_steps,
-                                          stream_seed(settings.seed, seed_stream::retrain_weights), after_step);
+                                          stream_seed(settings.seed, seed_stream::retrain_weights), after_step, group);
     }
     result.diverged = run.diverged;
     result.parameters = xt::cast<float>(run.parameters);
@@ -142,9 +147,10 @@ retrain_result retrain_network(nn::network<Scalar>& network, const hypertrain_se
 inline retrain_result retrain(const hypertrain_settings& settings, const data::dataset& dataset,
                               const hyper_values& schedule, const progress_callback& progress,
                               const retrain_checkpoint<float>* resume,
-                              const retrain_checkpoint_callback<float>& after_epoch) {
+                              const retrain_checkpoint_callback<float>& after_epoch,
+                              const distributed::communicator& group) {
     nn::network<float> network = make_network<float>(settings, dataset);
-    return retrain_network(network, settings, dataset, schedule, progress, resume, after_epoch);
+    return retrain_network(network, settings, dataset, schedule, progress, resume, after_epoch, group);
 }
 
 }  // namespace fds

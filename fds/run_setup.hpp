@@ -22,6 +22,8 @@
 #include <fds/data/dataset.hpp>
 #include <fds/data/random.hpp>
 #include <fds/data/validation_split.hpp>
+#include <fds/data_parallel.hpp>
+#include <fds/distributed/communicator.hpp>
 #include <fds/hypertrain_settings.hpp>
 #include <fds/nn/initializers.hpp>
 #include <fds/nn/models.hpp>
@@ -58,10 +60,12 @@ data::batch_loader evaluation_loader(const hypertrain_settings& settings, const 
                                      data::split_part part, std::vector<std::size_t> indices, std::uint64_t seed);
 std::vector<std::size_t> all_indices(std::size_t count);
 
-// Loss and accuracy of the network over every batch of a loader (epoch 0).
+// Loss and accuracy of the network over every batch of a loader (epoch 0), the batches split over
+// the ranks of `group` (data_parallel.hpp).
 template <class Scalar>
 nn::evaluation_result evaluate_loader(nn::network<Scalar>& network, const xt::xarray<Scalar>& parameters,
-                                      const data::batch_loader& loader, nn::mode run_mode);
+                                      const data::batch_loader& loader, nn::mode run_mode,
+                                      const distributed::communicator& group = distributed::single_process());
 
 template <class Scalar>
 xt::xarray<Scalar> images_as(xt::xarray<float>&& images);
@@ -160,14 +164,23 @@ inline void check_setup_fits(const hypertrain_settings& settings, const data::da
 
 template <class Scalar>
 nn::evaluation_result evaluate_loader(nn::network<Scalar>& network, const xt::xarray<Scalar>& parameters,
-                                      const data::batch_loader& loader, nn::mode run_mode) {
+                                      const data::batch_loader& loader, nn::mode run_mode,
+                                      const distributed::communicator& group) {
+    if (run_mode == nn::mode::evaluation) share_root_buffers(network, group);
     nn::evaluation_result total;
-    for (std::size_t b = 0; b < loader.batches_per_epoch(); ++b) {
+    for (std::size_t b = group.rank(); b < loader.batches_per_epoch(); b += group.size()) {
         data::batch batch = loader.load(0, b);
         const auto result = network.evaluate(parameters, images_as<Scalar>(std::move(batch.images)), batch.labels, run_mode);
         total.loss_sum += result.loss_sum;
         total.correct += result.correct;
         total.count += result.count;
+    }
+    if (group.size() > 1) {
+        double counts[3] = {total.loss_sum, static_cast<double>(total.correct), static_cast<double>(total.count)};
+        group.sum(counts, 3);
+        total.loss_sum = counts[0];
+        total.correct = static_cast<std::size_t>(counts[1]);
+        total.count = static_cast<std::size_t>(counts[2]);
     }
     return total;
 }

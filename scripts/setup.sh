@@ -10,6 +10,7 @@ cd "$(dirname "$0")/.."
 packages=(g++ meson ninja-build pkg-config cmake
           libxtensor-dev libxtensor-blas-dev xtl-dev libopenblas-dev
           libboost-test-dev nlohmann-json3-dev zlib1g-dev
+          libopenmpi-dev openmpi-bin
           dataset-fashion-mnist gnuplot-nox)
 for option in "$@"; do
   case "$option" in

@@ -4,11 +4,13 @@
 #include "commands.hpp"
 
 #include "cli_error.hpp"
+#include "collective_tasks.hpp"
 #include "dataset_loading.hpp"
 #include "embedded_default.hpp"
 #include "fault_injection.hpp"
 #include "history_record.hpp"
 #include "options.hpp"
+#include "process_group.hpp"
 #include "progress.hpp"
 #include "retrain_summary.hpp"
 #include "run_directory.hpp"
@@ -202,6 +204,7 @@ int run_hypertrain(const std::vector<std::string>& arguments, std::ostream& outp
         throw usage_error(std::string("these options cannot be trained: ") + error.what());
     }
     hyper_trainer& trainer = *constructed;
+    trainer.distribute_over(process_group());
     run_directory run(directory);
     const bool resuming = run.open(config);
     progress_reporter reporter(human, progress_stream_is_terminal(parsed.json_output), settings.n_inner_epochs_per_outer_steps);
@@ -251,6 +254,7 @@ int run_hypertrain(const std::vector<std::string>& arguments, std::ostream& outp
             reporter.finish();
             return 0;
         }
+        announce_outer_step(trainer);
         outer_step_record record = trainer.run_outer_step(progress);
         hypertrain_seconds += record.seconds;
         ++steps_this_session;

@@ -6,6 +6,8 @@
 #include <fds/retrain.hpp>
 
 #include "atomic_file.hpp"
+#include "collective_tasks.hpp"
+#include "process_group.hpp"
 #include "fault_injection.hpp"
 
 #include <fds/run_setup.hpp>
@@ -181,7 +183,9 @@ nlohmann::json retrain_and_summarize(const hypertrain_settings& settings, const 
                 detail::write_retrain_checkpoint(checkpoint_directory, checkpoint, used, candidate.schedule, attempts);
                 fault_point("retrain_epoch");
             };
-        result = retrain(settings, dataset, candidate.schedule, progress, resuming ? &resumable->checkpoint : nullptr, save);
+        announce_retraining(settings, candidate.schedule, resuming ? &resumable->checkpoint : nullptr);
+        result = retrain(settings, dataset, candidate.schedule, progress, resuming ? &resumable->checkpoint : nullptr, save,
+                         process_group());
         seconds += result.seconds;
         attempts.push_back({{"schedule", candidate.label}, {"diverged", result.diverged}, {"seconds", result.seconds}});
         if (!result.diverged) break;

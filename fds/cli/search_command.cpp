@@ -2,17 +2,19 @@
 // each trial ordinary training scored on the validation split, then the winner retrained from
 // scratch and tested as `fds hypertrain` retrains. The run directory holds config.json,
 // trials.jsonl (one line per finished trial, appended and fsynced: a kill loses at most the
-// trial in progress, and a re-run asks for the same trials in the same order, reading the
+// trials in progress, and a re-run asks for the same trials in the same order, reading the
 // finished ones back instead of running them again) and summary.json.
 
 #include "commands.hpp"
 
 #include "atomic_file.hpp"
 #include "cli_error.hpp"
+#include "collective_tasks.hpp"
 #include "dataset_loading.hpp"
 #include "embedded_default.hpp"
 #include "json_number.hpp"
 #include "options.hpp"
+#include "process_group.hpp"
 #include "progress.hpp"
 #include "retrain_summary.hpp"
 #include "run_directory.hpp"
@@ -167,21 +169,34 @@ int run_search(const std::vector<std::string>& arguments, std::ostream& output, 
     reporter.message(std::string(resuming ? "fds: resuming " : "fds: searching into ") + directory + " (" +
                      settings.search_method + ", " + std::to_string(finished.size()) + " trials done)");
 
-    nn::network<float> network = make_network<float>(settings, dataset);
-    const trial_runner runner = [&](const trial_request& request) {
-        trial_outcome outcome;
-        if (auto done = finished.find(request.id); done != finished.end()) {
-            outcome = detail::outcome_of(done->second, request, trials_file);
-        } else {
-            outcome = run_trial(network, settings, dataset, request);
-            search::search_trial trial{request, outcome};
-            append_line_durably(trials_file, detail::trial_line(trial).dump());
-            std::ostringstream line;
-            line << "trial " << request.id + 1 << ": " << std::setprecision(3) << request.epochs << " epochs, val acc "
-                 << std::fixed << std::setprecision(2) << 100 * outcome.val_acc << "% (" << format_duration(outcome.seconds) << ")";
-            reporter.message(line.str());
+    // the trials not read back go in waves of one per rank; each wave's lines are appended when it ends
+    const std::size_t ranks = process_group().size();
+    const trial_batch_runner runner = [&](const std::vector<trial_request>& requests) {
+        std::vector<trial_outcome> outcomes(requests.size());
+        std::vector<std::size_t> pending;
+        for (std::size_t i = 0; i < requests.size(); ++i) {
+            if (auto done = finished.find(requests[i].id); done != finished.end())
+                outcomes[i] = detail::outcome_of(done->second, requests[i], trials_file);
+            else
+                pending.push_back(i);
         }
-        return outcome;
+        for (std::size_t start = 0; start < pending.size(); start += ranks) {
+            const std::vector<std::size_t> wave(pending.begin() + start,
+                                                pending.begin() + std::min(pending.size(), start + ranks));
+            std::vector<trial_request> wave_requests;
+            for (std::size_t i : wave) wave_requests.push_back(requests[i]);
+            const std::vector<trial_outcome> wave_outcomes = run_trials_on_all_ranks(settings, dataset, wave_requests);
+            for (std::size_t k = 0; k < wave.size(); ++k) {
+                const trial_request& request = wave_requests[k];
+                const trial_outcome& outcome = outcomes[wave[k]] = wave_outcomes[k];
+                append_line_durably(trials_file, detail::trial_line({request, outcome}).dump());
+                std::ostringstream line;
+                line << "trial " << request.id + 1 << ": " << std::setprecision(3) << request.epochs << " epochs, val acc "
+                     << std::fixed << std::setprecision(2) << 100 * outcome.val_acc << "% (" << format_duration(outcome.seconds) << ")";
+                reporter.message(line.str());
+            }
+        }
+        return outcomes;
     };
     search::search_result result;
     if (settings.search_method == "hyperband") {
@@ -191,7 +206,7 @@ int run_search(const std::vector<std::string>& arguments, std::ostream& output, 
                                      full_epochs, runner);
     } else {
         result = search::random_search(space, settings.search_trials, full_epochs, settings.seed, runner,
-                                       settings.search_seconds_budget);
+                                       settings.search_seconds_budget, ranks);
     }
     double search_seconds = 0.0, trial_epochs = 0.0;
     for (const search::search_trial& trial : result.trials) {

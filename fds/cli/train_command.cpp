@@ -9,10 +9,12 @@
 #include "atomic_file.hpp"
 #include "cli_error.hpp"
 #include "closest_name.hpp"
+#include "collective_tasks.hpp"
 #include "dataset_loading.hpp"
 #include "embedded_default.hpp"
 #include "json_number.hpp"
 #include "options.hpp"
+#include "process_group.hpp"
 #include "progress.hpp"
 
 #include <fds/hand_schedule.hpp>
@@ -185,6 +187,7 @@ nlohmann::json run_validation_trial(const hypertrain_settings& settings, const d
     nlohmann::json epoch_val_acc = nlohmann::json::array();
     nn::network<float> network = make_network<float>(settings, dataset);
     const trial_request request{trial_id, schedule, static_cast<double>(settings.retrain_n_epochs), 0, 0};
+    announce_trial(settings, request);
     const trial_outcome outcome = run_trial(network, settings, dataset, request, [&](std::size_t epoch, const nn::evaluation_result& validation) {
         const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
         epoch_val_acc.push_back(validation.accuracy());
@@ -197,7 +200,7 @@ nlohmann::json run_validation_trial(const hypertrain_settings& settings, const d
         text << "epoch " << epoch << ": validation accuracy " << std::fixed << std::setprecision(2)
              << 100.0 * validation.accuracy() << "% (" << format_duration(seconds) << ")";
         reporter.message(text.str());
-    });
+    }, process_group());
     return {{"trial_id", trial_id},
             {"val_acc", outcome.val_acc},
             {"val_loss", finite_or_null(outcome.val_loss)},
@@ -317,8 +320,10 @@ int run_train(const std::vector<std::string>& arguments, std::ostream& output, s
               << std::setprecision(2) << 100.0 * report["val_acc"].get<double>() << "% ("
               << format_duration(report["seconds"].get<double>()) << ")\n";
     } else {
+        announce_retraining(settings, schedule, nullptr);
         const retrain_result result = retrain(settings, dataset, schedule,
-                                              [&](const progress_event& event) { reporter.update(update_of(event)); });
+                                              [&](const progress_event& event) { reporter.update(update_of(event)); },
+                                              nullptr, {}, process_group());
         reporter.finish();
         report.update({{"test_acc", result.test_acc},
                        {"test_loss", result.test_loss},

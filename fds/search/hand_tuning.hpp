@@ -17,7 +17,10 @@ namespace fds::search {
 
 const std::vector<hand_schedule>& hand_tuned_candidates();
 
-search_result hand_tuning(std::size_t total_steps, double epochs, const trial_runner& run);
+search_result hand_tuning(std::size_t total_steps, double epochs, const trial_batch_runner& run);
+inline search_result hand_tuning(std::size_t total_steps, double epochs, const trial_runner& run) {
+    return hand_tuning(total_steps, epochs, one_at_a_time(run));
+}
 
 // ---------------------------------------------------------------------------------------------
 // Implementation
@@ -29,14 +32,13 @@ inline const std::vector<hand_schedule>& hand_tuned_candidates() {
     return candidates;
 }
 
-inline search_result hand_tuning(std::size_t total_steps, double epochs, const trial_runner& run) {
+inline search_result hand_tuning(std::size_t total_steps, double epochs, const trial_batch_runner& run) {
+    std::vector<trial_request> requests;
+    for (std::size_t id = 0; id < hand_tuned_candidates().size(); ++id)
+        requests.push_back({id, hand_schedule_values(hand_tuned_candidates()[id], total_steps), epochs, 0, 0});
+    const std::vector<trial_outcome> outcomes = run(requests);
     search_result result;
-    for (std::size_t id = 0; id < hand_tuned_candidates().size(); ++id) {
-        search_trial trial;
-        trial.request = {id, hand_schedule_values(hand_tuned_candidates()[id], total_steps), epochs, 0, 0};
-        trial.outcome = run(trial.request);
-        result.trials.push_back(trial);
-    }
+    for (std::size_t i = 0; i < requests.size(); ++i) result.trials.push_back({requests[i], outcomes[i]});
     return result;
 }
 

@@ -45,8 +45,13 @@ struct hyperband_bracket {
 // max_epochs > 0 and eta > 1.
 std::vector<hyperband_bracket> hyperband_brackets(double max_epochs, double eta);
 
+// Each rung's trials go to `run` at once.
 search_result hyperband(const schedule_space& space, double max_epochs, double eta, std::uint64_t seed,
-                        const trial_runner& run);
+                        const trial_batch_runner& run);
+inline search_result hyperband(const schedule_space& space, double max_epochs, double eta, std::uint64_t seed,
+                               const trial_runner& run) {
+    return hyperband(space, max_epochs, eta, seed, one_at_a_time(run));
+}
 
 // ---------------------------------------------------------------------------------------------
 // Implementation
@@ -76,7 +81,7 @@ inline std::vector<hyperband_bracket> hyperband_brackets(double max_epochs, doub
 }
 
 inline search_result hyperband(const schedule_space& space, double max_epochs, double eta, std::uint64_t seed,
-                               const trial_runner& run) {
+                               const trial_batch_runner& run) {
     search_result result;
     std::size_t next_id = 0;
     for (const hyperband_bracket& bracket : hyperband_brackets(max_epochs, eta)) {
@@ -86,13 +91,13 @@ inline search_result hyperband(const schedule_space& space, double max_epochs, d
         std::vector<std::size_t> alive(configurations.size());
         std::iota(alive.begin(), alive.end(), 0);
         for (std::size_t i = 0; i < bracket.rungs.size(); ++i) {
+            std::vector<trial_request> requests;
+            for (std::size_t c : alive) requests.push_back({next_id++, configurations[c], bracket.rungs[i].epochs, bracket.s, i});
+            const std::vector<trial_outcome> outcomes = run(requests);
             std::vector<double> scores;
-            for (std::size_t c : alive) {
-                search_trial trial;
-                trial.request = {next_id++, configurations[c], bracket.rungs[i].epochs, bracket.s, i};
-                trial.outcome = run(trial.request);
-                scores.push_back(trial.outcome.val_acc);
-                result.trials.push_back(trial);
+            for (std::size_t k = 0; k < requests.size(); ++k) {
+                scores.push_back(outcomes[k].val_acc);
+                result.trials.push_back({requests[k], outcomes[k]});
             }
             if (i + 1 == bracket.rungs.size()) break;
             // the best n_{i+1} go on; stable, so ties keep the earlier configuration
