@@ -14,6 +14,7 @@
 #include "gnuplot.hpp"
 #include "atomic_file.hpp"
 #include "options.hpp"
+#include "process_group.hpp"
 #include "progress.hpp"
 #include "run_directory.hpp"
 
@@ -234,7 +235,9 @@ int run_compare(const std::vector<std::string>& arguments, std::ostream& output,
                                    {"n_inner_epochs_per_outer_steps", settings.n_inner_epochs_per_outer_steps},
                                    {"methods", methods},
                                    {"seeds", seeds},
-                                   {"cpu", cpu_name()}}},
+                                   {"cpu", cpu_name() + (process_group().size() > 1
+                                                             ? ", " + std::to_string(process_group().size()) + " MPI ranks"
+                                                             : "")}}},
                                  {"runs", runs}};
     comparison["table"] = comparison_table(runs);
     write_file_atomically(run.file("compare.json"), comparison.dump(2) + "\n");

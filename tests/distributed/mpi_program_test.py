@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""`mpirun -np N fds hypertrain|search` against the program run without mpirun, on real
+"""`mpirun -np N fds hypertrain|search|train|compare` against the program run without mpirun, on real
 Fashion-MNIST (its first 2,000 training and 1,000 test images): the same hypergradients (to float
 reordering), the same history and trials, one run directory; a resumed run with another N; and a
 rank killed with SIGKILL, which must end the job with an error and leave a resumable directory.
@@ -155,6 +155,15 @@ def main():
             measured["train_%s_accuracy_difference" % evaluate_on] = abs(reports[0][key] - reports[1][key])
             check(abs(reports[0][key] - reports[1][key]) <= 0.01,
                   "fds train --evaluate_on %s: %g alone, %g on 2 ranks" % (evaluate_on, reports[0][key], reports[1][key]))
+
+    # fds compare runs its methods' commands in-process, each distributed as above
+    compare = ["compare"] + base + ["--n_inner_epochs_per_outer_steps", "1", "--retrain_n_epochs", "1",
+                                    "--search_trials", "2", "--search_max_epochs", "1",
+                                    "--methods", "hand,fds,random", "--seeds", "1", "--out", "compare_ranks2"]
+    check(run(2, compare, "compare.log") == 0, "mpirun -np 2 fds compare failed")
+    if os.path.exists("compare_ranks2/compare.json"):
+        setup = json.load(open("compare_ranks2/compare.json"))["setup"]
+        check(setup["cpu"].endswith("2 MPI ranks"), "compare.json does not say it ran on 2 ranks: " + setup["cpu"])
 
     # the greedy methods run on rank 0 alone and end the job cleanly
     check(run(2, ["hypertrain"] + base + ["--method", "hd", "--n_inner_epochs_per_outer_steps", "1",
