@@ -39,7 +39,7 @@ for header in $headers; do echo "#include <$header>"; done > every_header.cpp
 ${CXX:-c++} -fsyntax-only every_header.cpp $(pkg_flags fds)
 echo "every installed header compiles: $(echo "$headers" | wc -l) headers"
 
-cp "$examples/newton_system.cpp" "$examples/custom_layer.cpp" "$examples/cifar10_mlp.cpp" .
+cp "$examples/newton_system.cpp" "$examples/custom_layer.cpp" "$examples/cifar10.cpp" .
 ${CXX:-c++} -O1 newton_system.cpp $(pkg_flags fds-autodiff) -o newton_pkg_config
 ./newton_pkg_config 6 1
 ${CXX:-c++} -O1 custom_layer.cpp $(pkg_flags fds) -o custom_layer_pkg_config
@@ -52,16 +52,16 @@ find_package(fds-autodiff REQUIRED)
 find_package(fds REQUIRED)
 add_executable(newton_cmake newton_system.cpp)
 target_link_libraries(newton_cmake PRIVATE fds::autodiff)
-add_executable(cifar10_mlp_cmake cifar10_mlp.cpp)
-target_link_libraries(cifar10_mlp_cmake PRIVATE fds::fds)
+add_executable(cifar10_cmake cifar10.cpp)
+target_link_libraries(cifar10_cmake PRIVATE fds::fds)
 CMAKE
 cmake -S . -B cmake-build -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$staged_prefix" > cmake.log \
   || { cat cmake.log; exit 1; }
 cmake --build cmake-build --parallel 2 > cmake-build.log || { cat cmake-build.log; exit 1; }
 ./cmake-build/newton_cmake 6 1
 # Linking proves the data library was found; a missing folder must end in the library's own error.
-if ./cmake-build/cifar10_mlp_cmake "$stage/no-such-folder" 2> cifar.err; then
-  echo "install_test: cifar10_mlp ran on a folder that does not exist" >&2
+if ./cmake-build/cifar10_cmake MLP "$stage/no-such-folder" 2> cifar.err; then
+  echo "install_test: cifar10 ran on a folder that does not exist" >&2
   exit 1
 fi
 grep -q "no-such-folder" cifar.err || { echo "install_test: unexpected error: $(cat cifar.err)" >&2; exit 1; }
