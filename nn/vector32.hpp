@@ -1,7 +1,8 @@
-// 32 bytes of float or double as one value, for the kernels that are written with SIMD vectors
-// (direct_convolution.hpp, the channel sums of batch_norm2d_kernels.hpp): the vector extension of
+// The SIMD vectors of nn's kernels (direct_convolution.hpp, the channel sums of
+// batch_norm2d_kernels.hpp): 32 bytes of float or double as one value in the vector extension of
 // GCC and clang, one AVX register where the target has AVX and two SSE registers (or scalars)
-// elsewhere, so the kernels compile everywhere. Loads and stores are unaligned.
+// elsewhere, so the kernels compile everywhere; and eight consecutive values as such vectors.
+// Loads and stores are unaligned.
 #pragma once
 
 #include <cstddef>
@@ -9,7 +10,9 @@
 #include <type_traits>
 #include <utility>
 
-#if defined(__FMA__)
+#include <cstdint>
+
+#if defined(__FMA__) || defined(__AVX2__)
 #include <immintrin.h>
 #endif
 
@@ -145,6 +148,63 @@ inline void transpose_vectors(vector32<Scalar> (&v)[vector32_lanes<Scalar>]) {
     }
     for (std::size_t i = 0; i < lanes; ++i) v[i] = next[i];
   }
+}
+
+// Eight consecutive values as 32-byte vectors (one of floats, two of doubles).
+template <class Scalar>
+struct eight_values {
+  vector32<Scalar> v[8 / vector32_lanes<Scalar>];
+};
+
+template <class Scalar>
+eight_values<Scalar> load_eight(const Scalar* source) {
+  eight_values<Scalar> e;
+  for (std::size_t j = 0; j < 8 / vector32_lanes<Scalar>; ++j) e.v[j] = load_vector(source + j * vector32_lanes<Scalar>);
+  return e;
+}
+
+template <class Scalar>
+eight_values<Scalar> operator*(eight_values<Scalar> a, const eight_values<Scalar>& b) {
+  for (std::size_t j = 0; j < 8 / vector32_lanes<Scalar>; ++j) a.v[j] *= b.v[j];
+  return a;
+}
+
+// eight flags (0 or 1) as eight values. With AVX2 by zero extension and conversion (two
+// instructions per vector; GCC's generic vector conversion from bytes went through scalar moves).
+template <class Scalar>
+eight_values<Scalar> load_eight_flags(const std::uint8_t* source) {
+  eight_values<Scalar> e;
+#if defined(__AVX2__)
+  const __m128i bytes = _mm_loadl_epi64(reinterpret_cast<const __m128i*>(source));
+  if constexpr (std::is_same_v<Scalar, float>) {
+    e.v[0] = _mm256_cvtepi32_ps(_mm256_cvtepu8_epi32(bytes));
+  } else {
+    e.v[0] = _mm256_cvtepi32_pd(_mm_cvtepu8_epi32(bytes));
+    e.v[1] = _mm256_cvtepi32_pd(_mm_cvtepu8_epi32(_mm_srli_si128(bytes, 4)));
+  }
+#else
+  for (std::size_t j = 0; j < 8 / vector32_lanes<Scalar>; ++j) {
+    for (std::size_t lane = 0; lane < vector32_lanes<Scalar>; ++lane) {
+      e.v[j][lane] = Scalar(source[j * vector32_lanes<Scalar> + lane]);
+    }
+  }
+#endif
+  return e;
+}
+
+inline eight_values<double>& operator+=(eight_values<double>& a, const eight_values<double>& b) {
+  a.v[0] += b.v[0];
+  a.v[1] += b.v[1];
+  return a;
+}
+
+inline eight_values<double> widen(const eight_values<double>& e) { return e; }
+
+inline eight_values<double> widen(const eight_values<float>& e) {
+  typedef float four_floats __attribute__((vector_size(16)));
+  const four_floats low = __builtin_shufflevector(e.v[0], e.v[0], 0, 1, 2, 3);
+  const four_floats high = __builtin_shufflevector(e.v[0], e.v[0], 4, 5, 6, 7);
+  return {{__builtin_convertvector(low, vector32<double>), __builtin_convertvector(high, vector32<double>)}};
 }
 
 }  // namespace fds::nn::detail
