@@ -42,22 +42,15 @@ class conv2d : public layer_defaults {
     Tensor weight;  // [O, C*KH*KW]
   };
 
-  template <class Tensor>
-  Tensor forward(const Tensor& input, const parameter_view<Tensor>& parameters, saved<Tensor>& keep,
+  // Input: const Tensor& (kept for backward as a copy) or Tensor (moved into keep; layer.hpp)
+  template <class Tensor, class Input>
+  Tensor forward(Input&& input, const parameter_view<Tensor>& parameters, saved<Tensor>& keep,
                  run_context<scalar_of<Tensor>>& run) const;
-  // forward of an input its caller no longer needs (layer.hpp): kept for backward without a copy
-  template <class Tensor>
-  Tensor forward_consuming(Tensor&& input, const parameter_view<Tensor>& parameters, saved<Tensor>& keep,
-                           run_context<scalar_of<Tensor>>& run) const;
   template <class Tensor>
   Tensor backward(const Tensor& output_gradient, const parameter_view<Tensor>& parameters,
                   const saved<Tensor>& keep, gradient_view<Tensor>& parameter_gradient) const;
 
  protected:
-  // both forwards: Input is const Tensor& (kept as a copy) or Tensor (moved into keep)
-  template <class Tensor, class Input>
-  Tensor forward_keeping(Input&& input, const parameter_view<Tensor>& parameters, saved<Tensor>& keep,
-                         run_context<scalar_of<Tensor>>& run) const;
   // forward and backward with the output rows sent to (taken from) an output policy of
   // conv2d_kernels.hpp; conv2d's own is detail::nchw_output
   template <class Tensor, class Output>
@@ -120,21 +113,10 @@ inline std::vector<parameter_spec> conv2d::parameters(const shape_type&) const {
   return specs;
 }
 
-template <class Tensor>
-Tensor conv2d::forward(const Tensor& input, const parameter_view<Tensor>& parameters, saved<Tensor>& keep,
-                       run_context<scalar_of<Tensor>>& run) const {
-  return forward_keeping<Tensor>(input, parameters, keep, run);
-}
-
-template <class Tensor>
-Tensor conv2d::forward_consuming(Tensor&& input, const parameter_view<Tensor>& parameters, saved<Tensor>& keep,
-                                 run_context<scalar_of<Tensor>>& run) const {
-  return forward_keeping<Tensor>(std::move(input), parameters, keep, run);
-}
-
 template <class Tensor, class Input>
-Tensor conv2d::forward_keeping(Input&& input, const parameter_view<Tensor>& parameters, saved<Tensor>& keep,
-                               run_context<scalar_of<Tensor>>& run) const {
+Tensor conv2d::forward(Input&& input, const parameter_view<Tensor>& parameters, saved<Tensor>& keep,
+                       run_context<scalar_of<Tensor>>& run) const {
+  static_assert(std::is_same_v<std::decay_t<Input>, Tensor>, "conv2d::forward: the input is not a Tensor");
   Tensor weight;
   Tensor output = convolve(static_cast<const Tensor&>(input), parameters, kernel_shape(input), detail::nchw_output{},
                            weight);

@@ -87,21 +87,16 @@ class conv2d_max_pool2d : public conv2d {
     std::vector<std::uint32_t> winners;  // max_pooled_output::winners
   };
 
-  template <class Tensor>
-  Tensor forward(const Tensor& input, const parameter_view<Tensor>& parameters, saved<Tensor>& keep,
+  // Input: const Tensor& (kept for backward as a copy) or Tensor (moved into keep; layer.hpp);
+  // it hides conv2d's, which would not pool
+  template <class Tensor, class Input>
+  Tensor forward(Input&& input, const parameter_view<Tensor>& parameters, saved<Tensor>& keep,
                  run_context<scalar_of<Tensor>>& run) const;
-  // (it must hide conv2d's, which would not pool)
-  template <class Tensor>
-  Tensor forward_consuming(Tensor&& input, const parameter_view<Tensor>& parameters, saved<Tensor>& keep,
-                           run_context<scalar_of<Tensor>>& run) const;
   template <class Tensor>
   Tensor backward(const Tensor& output_gradient, const parameter_view<Tensor>& parameters,
                   const saved<Tensor>& keep, gradient_view<Tensor>& parameter_gradient) const;
 
  private:
-  template <class Tensor, class Input>
-  Tensor forward_keeping(Input&& input, const parameter_view<Tensor>& parameters, saved<Tensor>& keep,
-                         run_context<scalar_of<Tensor>>& run) const;
   // the policy for convolution shape s, with winners at `winners` (pooled output size)
   template <class Scalar>
   detail::max_pooled_output<Scalar> pooled_output(const detail::conv_shape& s, std::uint32_t* winners) const;
@@ -138,21 +133,10 @@ inline std::size_t conv2d_max_pool2d::pooled_size(const detail::conv_shape& s) c
   return s.batch * shape_size(pool_.output_shape({s.out_channels, s.out_height, s.out_width}));
 }
 
-template <class Tensor>
-Tensor conv2d_max_pool2d::forward(const Tensor& input, const parameter_view<Tensor>& parameters, saved<Tensor>& keep,
-                                  run_context<scalar_of<Tensor>>& run) const {
-  return forward_keeping<Tensor>(input, parameters, keep, run);
-}
-
-template <class Tensor>
-Tensor conv2d_max_pool2d::forward_consuming(Tensor&& input, const parameter_view<Tensor>& parameters,
-                                            saved<Tensor>& keep, run_context<scalar_of<Tensor>>& run) const {
-  return forward_keeping<Tensor>(std::move(input), parameters, keep, run);
-}
-
 template <class Tensor, class Input>
-Tensor conv2d_max_pool2d::forward_keeping(Input&& input, const parameter_view<Tensor>& parameters,
-                                          saved<Tensor>& keep, run_context<scalar_of<Tensor>>& run) const {
+Tensor conv2d_max_pool2d::forward(Input&& input, const parameter_view<Tensor>& parameters, saved<Tensor>& keep,
+                                  run_context<scalar_of<Tensor>>& run) const {
+  static_assert(std::is_same_v<std::decay_t<Input>, Tensor>, "conv2d_max_pool2d::forward: the input is not a Tensor");
   const auto s = kernel_shape(input);
   keep.winners.resize(pooled_size(s));
   Tensor weight;

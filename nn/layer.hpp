@@ -14,10 +14,9 @@
 //   template <class Tensor>
 //   Tensor backward(const Tensor& output_gradient, const parameter_view<Tensor>& parameters,
 //                   const saved<Tensor>& keep, gradient_view<Tensor>& parameter_gradient) const;
-//   template <class Tensor>   // optional: forward of an input the caller no longer needs, which a
-//   Tensor forward_consuming(Tensor&& input, ...same...) const;   // layer keeping it may move
-// sequential passes each activation after the first to forward_consuming where a layer has it,
-// so a layer that keeps its input (conv2d, linear) keeps it without copying it.
+// sequential passes each activation after the first as an rvalue: a layer that keeps its input
+// (conv2d, linear) declares `template <class Tensor, class Input> Tensor forward(Input&& input,
+// ...same...)` and keeps std::forward<Input>(input), so it moves an activation instead of copying.
 // backward returns the gradient with respect to the input and ADDS the parameter gradients
 // through parameter_gradient.accumulate(...). When parameter_gradient.input_gradient_needed is
 // false (the first layer with parameters of a network: no one reads the gradient of the images)
@@ -29,6 +28,8 @@
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 #include <xtensor/xarray.hpp>

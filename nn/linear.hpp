@@ -24,13 +24,10 @@ class linear : public layer_defaults {
     Tensor weight;
   };
 
-  template <class Tensor>
-  Tensor forward(const Tensor& input, const parameter_view<Tensor>& parameters, saved<Tensor>& keep,
+  // Input: const Tensor& (kept for backward as a copy) or Tensor (moved into keep; layer.hpp)
+  template <class Tensor, class Input>
+  Tensor forward(Input&& input, const parameter_view<Tensor>& parameters, saved<Tensor>& keep,
                  run_context<scalar_of<Tensor>>& run) const;
-  // forward of an input its caller no longer needs (layer.hpp): kept for backward without a copy
-  template <class Tensor>
-  Tensor forward_consuming(Tensor&& input, const parameter_view<Tensor>& parameters, saved<Tensor>& keep,
-                           run_context<scalar_of<Tensor>>& run) const;
   template <class Tensor>
   Tensor backward(const Tensor& output_gradient, const parameter_view<Tensor>& parameters,
                   const saved<Tensor>& keep, gradient_view<Tensor>& parameter_gradient) const;
@@ -39,11 +36,6 @@ class linear : public layer_defaults {
   std::size_t out_features() const { return out_features_; }
 
  private:
-  // both forwards: Input is const Tensor& (kept as a copy) or Tensor (moved into keep)
-  template <class Tensor, class Input>
-  Tensor forward_keeping(Input&& input, const parameter_view<Tensor>& parameters, saved<Tensor>& keep,
-                         run_context<scalar_of<Tensor>>& run) const;
-
   std::size_t in_features_;
   std::size_t out_features_;
   bool bias_;
@@ -76,21 +68,10 @@ inline std::vector<parameter_spec> linear::parameters(const shape_type&) const {
   return specs;
 }
 
-template <class Tensor>
-Tensor linear::forward(const Tensor& input, const parameter_view<Tensor>& parameters, saved<Tensor>& keep,
-                       run_context<scalar_of<Tensor>>& run) const {
-  return forward_keeping<Tensor>(input, parameters, keep, run);
-}
-
-template <class Tensor>
-Tensor linear::forward_consuming(Tensor&& input, const parameter_view<Tensor>& parameters, saved<Tensor>& keep,
-                                 run_context<scalar_of<Tensor>>& run) const {
-  return forward_keeping<Tensor>(std::move(input), parameters, keep, run);
-}
-
 template <class Tensor, class Input>
-Tensor linear::forward_keeping(Input&& input, const parameter_view<Tensor>& parameters, saved<Tensor>& keep,
-                               run_context<scalar_of<Tensor>>& run) const {
+Tensor linear::forward(Input&& input, const parameter_view<Tensor>& parameters, saved<Tensor>& keep,
+                       run_context<scalar_of<Tensor>>& run) const {
+  static_assert(std::is_same_v<std::decay_t<Input>, Tensor>, "linear::forward: the input is not a Tensor");
   Tensor weight = parameters.take(0, {out_features_, in_features_});
   Tensor output = autodiff::matmul(static_cast<const Tensor&>(input), weight, false, true);
   if (bias_) {

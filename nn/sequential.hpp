@@ -37,7 +37,7 @@ class any_layer {
   virtual std::vector<double> buffers(const shape_type& input) const = 0;
   virtual plain forward(const plain& input, const parameter_view<plain>& parameters, run_context<Scalar>& run) = 0;
   virtual dual forward(const dual& input, const parameter_view<dual>& parameters, run_context<Scalar>& run) = 0;
-  // the same for an input the caller no longer needs (layer.hpp's forward_consuming)
+  // the same for an input the caller no longer needs (layer.hpp: a layer may keep it without a copy)
   virtual plain forward(plain&& input, const parameter_view<plain>& parameters, run_context<Scalar>& run) = 0;
   virtual dual forward(dual&& input, const parameter_view<dual>& parameters, run_context<Scalar>& run) = 0;
   virtual plain backward(const plain& output_gradient, const parameter_view<plain>& parameters,
@@ -45,13 +45,6 @@ class any_layer {
   virtual dual backward(const dual& output_gradient, const parameter_view<dual>& parameters,
                         gradient_view<dual>& parameter_gradient) = 0;
 };
-
-// whether Layer has forward_consuming for Tensor (layer.hpp)
-template <class Layer, class Tensor, class = void>
-struct consumes_input : std::false_type {};
-template <class Layer, class Tensor>
-struct consumes_input<Layer, Tensor, std::void_t<decltype(&Layer::template forward_consuming<Tensor>)>>
-    : std::true_type {};
 
 // One layer plus what its forward kept for backward, per tensor type.
 template <class Layer, class Scalar>
@@ -77,11 +70,12 @@ class layer_holder final : public any_layer<Scalar> {
   dual forward(const dual& input, const parameter_view<dual>& parameters, run_context<Scalar>& run) override {
     return layer_.forward(input, parameters, dual_saved_, run);
   }
+  // a layer whose forward takes its input by forwarding reference moves it into what it keeps
   plain forward(plain&& input, const parameter_view<plain>& parameters, run_context<Scalar>& run) override {
-    return forward_taking(std::move(input), parameters, plain_saved_, run);
+    return layer_.forward(std::move(input), parameters, plain_saved_, run);
   }
   dual forward(dual&& input, const parameter_view<dual>& parameters, run_context<Scalar>& run) override {
-    return forward_taking(std::move(input), parameters, dual_saved_, run);
+    return layer_.forward(std::move(input), parameters, dual_saved_, run);
   }
   plain backward(const plain& output_gradient, const parameter_view<plain>& parameters,
                  gradient_view<plain>& parameter_gradient) override {
@@ -93,16 +87,6 @@ class layer_holder final : public any_layer<Scalar> {
   }
 
  private:
-  template <class Tensor, class Saved>
-  Tensor forward_taking(Tensor&& input, const parameter_view<Tensor>& parameters, Saved& saved,
-                        run_context<Scalar>& run) {
-    if constexpr (consumes_input<Layer, Tensor>::value) {
-      return layer_.template forward_consuming<Tensor>(std::move(input), parameters, saved, run);
-    } else {
-      return layer_.forward(input, parameters, saved, run);
-    }
-  }
-
   Layer layer_;
   typename Layer::template saved<plain> plain_saved_{};
   typename Layer::template saved<dual> dual_saved_{};
@@ -247,7 +231,7 @@ Tensor sequential<Scalar>::forward(const Tensor& input, const parameter_view<Ten
   const layout& offsets = layout_for(sample_shape(input));
   if (layers_.empty()) return input;
   // The first layer reads the input itself: a copy of it would cost (1 + K) full activations.
-  // The later ones get the activation to keep (forward_consuming): nothing else reads it.
+  // The later ones get the activation as an rvalue to keep: nothing else reads it.
   Tensor activation;
   for (std::size_t i = 0; i < layers_.size(); ++i) {
     run_context<Scalar> child = run;

@@ -18,7 +18,7 @@ sequential<double> block() {
   return layers;
 }
 
-// The identity, counting which forward ran and remembering where its input's values lay.
+// The identity, counting whether its input came as an rvalue (free to keep) or as the caller's.
 struct forward_probe : layer_defaults {
   std::size_t* consumed;
   std::size_t* copied;
@@ -26,16 +26,10 @@ struct forward_probe : layer_defaults {
   struct saved {
     Tensor input;
   };
-  template <class Tensor>
-  Tensor forward(const Tensor& input, const parameter_view<Tensor>&, saved<Tensor>&, run_context<double>&) const {
-    ++*copied;
-    return input;
-  }
-  template <class Tensor>
-  Tensor forward_consuming(Tensor&& input, const parameter_view<Tensor>&, saved<Tensor>& keep,
-                           run_context<double>&) const {
-    ++*consumed;
-    keep.input = std::move(input);
+  template <class Tensor, class Input>
+  Tensor forward(Input&& input, const parameter_view<Tensor>&, saved<Tensor>& keep, run_context<double>&) const {
+    ++*(std::is_rvalue_reference_v<Input&&> ? consumed : copied);
+    keep.input = std::forward<Input>(input);
     return Tensor(keep.input);
   }
   template <class Tensor>
@@ -45,7 +39,7 @@ struct forward_probe : layer_defaults {
 };
 }  // namespace
 
-BOOST_AUTO_TEST_CASE(sequential_hands_every_activation_after_the_first_to_forward_consuming) {
+BOOST_AUTO_TEST_CASE(sequential_hands_every_activation_after_the_first_as_an_rvalue) {
   std::size_t consumed = 0, copied = 0;
   sequential<double> layers;
   layers << forward_probe{{}, &consumed, &copied} << relu() << forward_probe{{}, &consumed, &copied}
@@ -58,10 +52,32 @@ BOOST_AUTO_TEST_CASE(sequential_hands_every_activation_after_the_first_to_forwar
   BOOST_CHECK_EQUAL(copied, 1u);    // the first layer reads the caller's input
   BOOST_CHECK_EQUAL(consumed, 2u);  // the others take the activation before them
   BOOST_CHECK((output == xt::xarray<double>{{1.0, 0.0}, {3.0, 4.0}}));
-  // the layers that keep their input have it moved there, not copied
-  BOOST_CHECK((detail::consumes_input<conv2d, fds::autodiff::dual_tensor<double>>::value));
-  BOOST_CHECK((detail::consumes_input<linear, xt::xarray<double>>::value));
-  BOOST_CHECK((!detail::consumes_input<relu, xt::xarray<double>>::value));
+}
+
+BOOST_AUTO_TEST_CASE(layers_that_keep_their_input_move_an_rvalue_and_copy_the_callers) {
+  const linear dense(2, 3);
+  const xt::xarray<double> parameters = xt::ones<double>({9});
+  const parameter_view<xt::xarray<double>> view{parameters, 0};
+  run_context<double> run;
+  xt::xarray<double> input = {{1.0, -2.0}, {3.0, 4.0}};
+  const double* values = input.data();
+  linear::saved<xt::xarray<double>> copied, moved;
+  dense.forward(input, view, copied, run);
+  BOOST_CHECK(copied.input.data() != values);
+  BOOST_CHECK((copied.input == input));
+  dense.forward(std::move(input), view, moved, run);
+  BOOST_CHECK(moved.input.data() == values);  // the same buffer, taken over
+
+  const conv2d convolution(1, 1, 1);
+  fds::autodiff::dual_tensor<double> image(xt::ones<double>({1, 1, 2, 2}), 2);
+  image.seed(0, xt::ones<double>({1, 1, 2, 2}));
+  const double* image_values = image.value().data();
+  const xt::xarray<double> kernel = xt::ones<double>({2});
+  const fds::autodiff::dual_tensor<double> dual_kernel(kernel, 2);
+  run_context<double> dual_run;
+  conv2d::saved<fds::autodiff::dual_tensor<double>> kept;
+  convolution.forward(std::move(image), parameter_view<fds::autodiff::dual_tensor<double>>{dual_kernel, 0}, kept, dual_run);
+  BOOST_CHECK(kept.input.value().data() == image_values);
 }
 
 BOOST_AUTO_TEST_CASE(sequential_lays_out_children_parameters_and_buffers_in_order) {
