@@ -16,23 +16,19 @@
 #include <fds/autodiff/heap.hpp>
 #include <fds/autodiff/reexecution.hpp>
 
-namespace fds::autodiff
-{
-    void prepare_runtime(int argc, char** argv);
+namespace fds::autodiff {
+void prepare_runtime(int argc, char** argv);
 
-    // ---------------------------------------------------------------- implementation
+// ---------------------------------------------------------------- implementation
 
-    inline void prepare_runtime(int argc, char** argv)
-    {
-        std::vector<environment_setting> settings;
-        for (const auto& setting : {blas_kernel_setting(), huge_page_setting()})
-        {
-            if (setting)
-            {
-                settings.push_back(*setting);
-            }
+inline void prepare_runtime(int argc, char** argv) {
+    std::vector<environment_setting> settings;
+    for (const auto& setting : {blas_kernel_setting(), huge_page_setting()}) {
+        if (setting) {
+            settings.push_back(*setting);
         }
-        reexecute_with(settings, argc, argv);
-        reuse_freed_memory();
     }
+    reexecute_with(settings, argc, argv);
+    reuse_freed_memory();
 }
+}  // namespace fds::autodiff

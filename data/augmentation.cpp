@@ -7,11 +7,10 @@
 
 namespace fds::data {
 
-augmentation augmentation_for(const std::string& dataset_name, bool cutout,
-                              std::size_t cutout_length, double cutout_prob) {
+augmentation augmentation_for(const std::string& dataset_name, bool cutout, std::size_t cutout_length,
+                              double cutout_prob) {
     if (cutout && !(cutout_prob >= 0.0 && cutout_prob <= 1.0)) {
-        throw std::invalid_argument("cutout_prob must lie in [0, 1], found " +
-                                    std::to_string(cutout_prob));
+        throw std::invalid_argument("cutout_prob must lie in [0, 1], found " + std::to_string(cutout_prob));
     }
     const std::string name = canonical_dataset_name(dataset_name);
     augmentation settings;
@@ -29,8 +28,8 @@ image_augmentation identity_augmentation(const augmentation& settings) {
     return choice;
 }
 
-image_augmentation draw_image_augmentation(const augmentation& settings, std::size_t height,
-                                           std::size_t width, random_engine& engine) {
+image_augmentation draw_image_augmentation(const augmentation& settings, std::size_t height, std::size_t width,
+                                           random_engine& engine) {
     image_augmentation choice = identity_augmentation(settings);
     if (settings.random_crop_flip) {
         choice.top = uniform_below(engine, 2 * settings.crop_padding + 1);
@@ -42,8 +41,7 @@ image_augmentation draw_image_augmentation(const augmentation& settings, std::si
         const auto centre_column = static_cast<long long>(uniform_below(engine, width));
         const auto half = static_cast<long long>(settings.cutout_length / 2);
         const auto clip = [](long long value, std::size_t size) {
-            return static_cast<std::size_t>(
-                std::clamp(value, 0LL, static_cast<long long>(size)));
+            return static_cast<std::size_t>(std::clamp(value, 0LL, static_cast<long long>(size)));
         };
         choice.hole_row_begin = clip(centre_row - half, height);
         choice.hole_row_end = clip(centre_row + half, height);
@@ -53,9 +51,9 @@ image_augmentation draw_image_augmentation(const augmentation& settings, std::si
     return choice;
 }
 
-void write_augmented_image(const std::uint8_t* source, std::size_t channels, std::size_t height,
-                           std::size_t width, const float* table, const augmentation& settings,
-                           const image_augmentation& choice, float* destination) {
+void write_augmented_image(const std::uint8_t* source, std::size_t channels, std::size_t height, std::size_t width,
+                           const float* table, const augmentation& settings, const image_augmentation& choice,
+                           float* destination) {
     // Signed offsets of the source pixel relative to the output pixel.
     const auto padding = static_cast<long long>(settings.crop_padding);
     const long long row_shift = static_cast<long long>(choice.top) - padding;
@@ -85,11 +83,9 @@ void write_augmented_image(const std::uint8_t* source, std::size_t channels, std
             // Columns whose source lies inside the image: x + shift in [0, W) without flip,
             // W - 1 - x + shift in [0, W) with it; the rest is padding.
             const std::uint8_t* source_row_start = source_plane + source_row * signed_width;
-            const long long inside_begin = std::clamp(
-                choice.flip ? column_shift : -column_shift, 0LL, signed_width);
+            const long long inside_begin = std::clamp(choice.flip ? column_shift : -column_shift, 0LL, signed_width);
             const long long inside_end = std::clamp(
-                choice.flip ? signed_width + column_shift : signed_width - column_shift,
-                inside_begin, signed_width);
+                choice.flip ? signed_width + column_shift : signed_width - column_shift, inside_begin, signed_width);
             std::fill(destination_row, destination_row + inside_begin, padding_value);
             if (choice.flip) {
                 const long long mirror = signed_width - 1 + column_shift;

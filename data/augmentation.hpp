@@ -29,12 +29,12 @@ struct augmentation {
 };
 
 // Crop and flip for CIFAR10 / CIFAR100, none for MNIST-type; cutout as asked, for any dataset.
-augmentation augmentation_for(const std::string& dataset_name, bool cutout = false,
-                              std::size_t cutout_length = 16, double cutout_prob = 1.0);
+augmentation augmentation_for(const std::string& dataset_name, bool cutout = false, std::size_t cutout_length = 16,
+                              double cutout_prob = 1.0);
 
 // The random choices made for one image. The identity is top = left = padding, no flip, empty hole.
 struct image_augmentation {
-    std::size_t top = 0;   // crop offset in the padded image, 0..2 padding
+    std::size_t top = 0;  // crop offset in the padded image, 0..2 padding
     std::size_t left = 0;
     bool flip = false;
     std::size_t hole_row_begin = 0, hole_row_end = 0;  // cutout rectangle, empty if begin == end
@@ -43,15 +43,15 @@ struct image_augmentation {
 
 // Draws, in this order: top, left, flip (if random_crop_flip), then the cutout coin and centre
 // row and column (if cutout).
-image_augmentation draw_image_augmentation(const augmentation& settings, std::size_t height,
-                                           std::size_t width, random_engine& engine);
+image_augmentation draw_image_augmentation(const augmentation& settings, std::size_t height, std::size_t width,
+                                           random_engine& engine);
 
 image_augmentation identity_augmentation(const augmentation& settings);
 
 // Writes one [channels, height, width] image, augmented and normalized, to `destination`.
 // `table` is normalization_table(...) of the dataset.
-void write_augmented_image(const std::uint8_t* source, std::size_t channels, std::size_t height,
-                           std::size_t width, const float* table, const augmentation& settings,
-                           const image_augmentation& choice, float* destination);
+void write_augmented_image(const std::uint8_t* source, std::size_t channels, std::size_t height, std::size_t width,
+                           const float* table, const augmentation& settings, const image_augmentation& choice,
+                           float* destination);
 
 }  // namespace fds::data

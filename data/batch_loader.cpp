@@ -10,23 +10,16 @@
 namespace fds::data {
 
 namespace detail {
-constexpr std::uint64_t order_stream = 0x6F72646572ULL;           // "order"
+constexpr std::uint64_t order_stream = 0x6F72646572ULL;  // "order"
 constexpr std::uint64_t augmentation_stream = 0x6175676D656E74ULL;  // "augment"
 }  // namespace detail
 
-batch_loader::batch_loader(const dataset& source, split_part part,
-                           std::vector<std::size_t> indices, std::size_t batch_size, bool shuffle,
-                           bool drop_last, augmentation settings, std::uint64_t seed)
-    : source_(&source),
-      part_(part),
-      indices_(std::move(indices)),
-      batch_size_(batch_size),
-      shuffle_(shuffle),
-      drop_last_(drop_last),
-      settings_(settings),
-      seed_(seed),
-      table_(normalization_table(normalization_for(source.name))),
-      cache_(std::make_shared<order_cache>()) {
+batch_loader::batch_loader(const dataset& source, split_part part, std::vector<std::size_t> indices,
+                           std::size_t batch_size, bool shuffle, bool drop_last, augmentation settings,
+                           std::uint64_t seed)
+    : source_(&source), part_(part), indices_(std::move(indices)), batch_size_(batch_size), shuffle_(shuffle),
+      drop_last_(drop_last), settings_(settings), seed_(seed),
+      table_(normalization_table(normalization_for(source.name))), cache_(std::make_shared<order_cache>()) {
     if (batch_size_ == 0) {
         throw std::invalid_argument("batch_loader: batch_size must be positive, found 0");
     }
@@ -34,38 +27,31 @@ batch_loader::batch_loader(const dataset& source, split_part part,
     const auto& labels = part_ == split_part::train ? source.train_labels : source.test_labels;
     const char* part_name = part_ == split_part::train ? "train" : "test";
     if (images.dimension() != 4 || images.shape()[0] != labels.size()) {
-        throw std::invalid_argument(std::string("batch_loader: the ") + part_name +
-                                    " images must be [N, C, H, W] with one label each, found " +
-                                    std::to_string(images.dimension()) + " dimensions and " +
-                                    std::to_string(labels.size()) + " labels");
+        throw std::invalid_argument(
+            std::string("batch_loader: the ") + part_name + " images must be [N, C, H, W] with one label each, found " +
+            std::to_string(images.dimension()) + " dimensions and " + std::to_string(labels.size()) + " labels");
     }
     if (images.shape()[1] * 256 != table_.size()) {
         throw std::invalid_argument("batch_loader: " + source.name + " normalization has " +
-                                    std::to_string(table_.size() / 256) +
-                                    " channels but the images have " +
+                                    std::to_string(table_.size() / 256) + " channels but the images have " +
                                     std::to_string(images.shape()[1]));
     }
     for (std::size_t index : indices_) {
         if (index >= labels.size()) {
-            throw std::invalid_argument(std::string("batch_loader: index ") +
-                                        std::to_string(index) + " is past the end of the " +
-                                        part_name + " split (" + std::to_string(labels.size()) +
-                                        " images)");
+            throw std::invalid_argument(std::string("batch_loader: index ") + std::to_string(index) +
+                                        " is past the end of the " + part_name + " split (" +
+                                        std::to_string(labels.size()) + " images)");
         }
     }
 }
 
 std::size_t batch_loader::batches_per_epoch() const {
-    return drop_last_ ? indices_.size() / batch_size_
-                      : (indices_.size() + batch_size_ - 1) / batch_size_;
+    return drop_last_ ? indices_.size() / batch_size_ : (indices_.size() + batch_size_ - 1) / batch_size_;
 }
 
-std::vector<std::size_t> batch_loader::epoch_order(std::size_t epoch) const {
-    return *cached_epoch_order(epoch);
-}
+std::vector<std::size_t> batch_loader::epoch_order(std::size_t epoch) const { return *cached_epoch_order(epoch); }
 
-std::shared_ptr<const std::vector<std::size_t>> batch_loader::cached_epoch_order(
-    std::size_t epoch) const {
+std::shared_ptr<const std::vector<std::size_t>> batch_loader::cached_epoch_order(std::size_t epoch) const {
     std::lock_guard<std::mutex> lock(cache_->mutex);
     if (!cache_->filled || cache_->epoch != epoch) {
         auto order = std::make_shared<std::vector<std::size_t>>(indices_);
@@ -82,8 +68,7 @@ std::shared_ptr<const std::vector<std::size_t>> batch_loader::cached_epoch_order
 
 batch batch_loader::load(std::size_t epoch, std::size_t batch_index) const {
     if (batch_index >= batches_per_epoch()) {
-        throw std::out_of_range("batch_loader: batch " + std::to_string(batch_index) +
-                                " asked for, but an epoch has " +
+        throw std::out_of_range("batch_loader: batch " + std::to_string(batch_index) + " asked for, but an epoch has " +
                                 std::to_string(batches_per_epoch()) + " batches");
     }
     const std::shared_ptr<const std::vector<std::size_t>> order = cached_epoch_order(epoch);
@@ -97,8 +82,7 @@ batch batch_loader::load(std::size_t epoch, std::size_t batch_index) const {
     const std::size_t width = images.shape()[3];
     const std::size_t image_size = channels * height * width;
 
-    batch result{xt::xarray<float>::from_shape({count, channels, height, width}),
-                 xt::xarray<int>::from_shape({count}),
+    batch result{xt::xarray<float>::from_shape({count, channels, height, width}), xt::xarray<int>::from_shape({count}),
                  std::vector<std::size_t>(order->begin() + first, order->begin() + first + count)};
     const bool augmented = settings_.random_crop_flip || settings_.cutout;
     random_engine engine(derive_seed(seed_, detail::augmentation_stream, epoch, batch_index));
@@ -107,8 +91,8 @@ batch batch_loader::load(std::size_t epoch, std::size_t batch_index) const {
         const std::size_t image = result.indices[slot];
         const image_augmentation choice =
             augmented ? draw_image_augmentation(settings_, height, width, engine) : identity;
-        write_augmented_image(images.data() + image * image_size, channels, height, width,
-                              table_.data(), settings_, choice, result.images.data() + slot * image_size);
+        write_augmented_image(images.data() + image * image_size, channels, height, width, table_.data(), settings_,
+                              choice, result.images.data() + slot * image_size);
         result.labels(slot) = labels(image);
     }
     return result;

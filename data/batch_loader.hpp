@@ -33,7 +33,7 @@ enum class split_part { train, test };
 
 struct batch {
     xt::xarray<float> images;  // [B, C, H, W], normalized
-    xt::xarray<int> labels;    // [B]
+    xt::xarray<int> labels;  // [B]
     std::vector<std::size_t> indices;  // which images of the split part, in batch order
 };
 
@@ -41,9 +41,8 @@ class batch_loader {
  public:
     // `indices` select images of `part` (they may repeat). The dataset must outlive the loader.
     // Throws std::invalid_argument for batch_size 0 or an index past the end of the split part.
-    batch_loader(const dataset& source, split_part part, std::vector<std::size_t> indices,
-                 std::size_t batch_size, bool shuffle, bool drop_last, augmentation settings,
-                 std::uint64_t seed);
+    batch_loader(const dataset& source, split_part part, std::vector<std::size_t> indices, std::size_t batch_size,
+                 bool shuffle, bool drop_last, augmentation settings, std::uint64_t seed);
 
     std::size_t batches_per_epoch() const;
     std::size_t batch_size() const { return batch_size_; }

@@ -22,14 +22,13 @@ enum class cifar100_labels { fine, coarse };
 
 struct cifar_records {
     xt::xarray<std::uint8_t> images;  // [count, 3, 32, 32]
-    xt::xarray<int> labels;           // [count]
+    xt::xarray<int> labels;  // [count]
 };
 
 // One CIFAR-10 file (data_batch_k.bin or test_batch.bin).
 cifar_records read_cifar10_file(const std::string& path);
 
 // One CIFAR-100 file (train.bin or test.bin), keeping the fine (default) or coarse labels.
-cifar_records read_cifar100_file(const std::string& path,
-                                 cifar100_labels kind = cifar100_labels::fine);
+cifar_records read_cifar100_file(const std::string& path, cifar100_labels kind = cifar100_labels::fine);
 
 }  // namespace fds::data

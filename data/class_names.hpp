@@ -19,7 +19,6 @@ std::vector<std::string> fashion_mnist_class_names();
 
 // One name per non-empty line (surrounding white space removed). Throws dataset_error naming the
 // file unless it holds exactly `expected_count` names.
-std::vector<std::string> read_class_names_file(const std::string& path,
-                                               std::size_t expected_count);
+std::vector<std::string> read_class_names_file(const std::string& path, std::size_t expected_count);
 
 }  // namespace fds::data

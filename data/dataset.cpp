@@ -37,12 +37,10 @@ std::string unusable_reason(const filesystem::path& path) {
 std::vector<filesystem::path> search_folders(const std::string& name, const std::string& directory) {
     const filesystem::path root(directory);
     if (name == "CIFAR10") {
-        return {root, root / "cifar-10-batches-bin", root / "CIFAR10" / "cifar-10-batches-bin",
-                root / "CIFAR10"};
+        return {root, root / "cifar-10-batches-bin", root / "CIFAR10" / "cifar-10-batches-bin", root / "CIFAR10"};
     }
     if (name == "CIFAR100") {
-        return {root, root / "cifar-100-binary", root / "CIFAR100" / "cifar-100-binary",
-                root / "CIFAR100"};
+        return {root, root / "cifar-100-binary", root / "CIFAR100" / "cifar-100-binary", root / "CIFAR100"};
     }
     if (name == "MNIST") {
         return {root, root / "MNIST" / "raw", root / "mnist"};
@@ -76,8 +74,8 @@ filesystem::path find_folder(const std::string& name, const std::string& directo
         if (error && error != std::errc::no_such_file_or_directory)
             throw dataset_error(name + ": directory " + directory + " cannot be used: " + error.message() + ". " +
                                 dataset_source_hint(name));
-        throw dataset_error(name + ": directory " + directory + " does not exist (or is not a " +
-                            "directory). " + dataset_source_hint(name));
+        throw dataset_error(name + ": directory " + directory + " does not exist (or is not a " + "directory). " +
+                            dataset_source_hint(name));
     }
     const std::vector<filesystem::path> folders = search_folders(name, directory);
     for (const filesystem::path& folder : folders) {
@@ -93,8 +91,8 @@ filesystem::path find_folder(const std::string& name, const std::string& directo
     for (std::size_t index = 0; index < markers.size(); ++index) {
         wanted += (index == 0 ? "" : " or ") + markers[index];
     }
-    throw dataset_error(name + ": file " + wanted + " not found; searched " +
-                        folder_list(folders) + ". " + dataset_source_hint(name));
+    throw dataset_error(name + ": file " + wanted + " not found; searched " + folder_list(folders) + ". " +
+                        dataset_source_hint(name));
 }
 
 xt::xarray<std::uint8_t> concatenate_images(const std::vector<cifar_records>& parts) {
@@ -102,12 +100,10 @@ xt::xarray<std::uint8_t> concatenate_images(const std::vector<cifar_records>& pa
     for (const cifar_records& part : parts) {
         count += part.labels.size();
     }
-    auto images = xt::xarray<std::uint8_t>::from_shape(
-        {count, cifar_channels, cifar_side, cifar_side});
+    auto images = xt::xarray<std::uint8_t>::from_shape({count, cifar_channels, cifar_side, cifar_side});
     std::uint8_t* destination = images.data();
     for (const cifar_records& part : parts) {
-        destination = std::copy(part.images.data(), part.images.data() + part.images.size(),
-                                destination);
+        destination = std::copy(part.images.data(), part.images.data() + part.images.size(), destination);
     }
     return images;
 }
@@ -120,21 +116,17 @@ xt::xarray<int> concatenate_labels(const std::vector<cifar_records>& parts) {
     auto labels = xt::xarray<int>::from_shape({count});
     int* destination = labels.data();
     for (const cifar_records& part : parts) {
-        destination = std::copy(part.labels.data(), part.labels.data() + part.labels.size(),
-                                destination);
+        destination = std::copy(part.labels.data(), part.labels.data() + part.labels.size(), destination);
     }
     return labels;
 }
 
-std::vector<std::string> class_names_from(const filesystem::path& file,
-                                          std::vector<std::string> built_in) {
-    return file_exists(file) ? read_class_names_file(file.string(), built_in.size())
-                                 : built_in;
+std::vector<std::string> class_names_from(const filesystem::path& file, std::vector<std::string> built_in) {
+    return file_exists(file) ? read_class_names_file(file.string(), built_in.size()) : built_in;
 }
 
 dataset load_cifar10(const std::string& directory) {
-    const filesystem::path folder =
-        find_folder("CIFAR10", directory, {"test_batch.bin", "data_batch_1.bin"});
+    const filesystem::path folder = find_folder("CIFAR10", directory, {"test_batch.bin", "data_batch_1.bin"});
     dataset result;
     result.name = "CIFAR10";
     result.classes = 10;
@@ -147,8 +139,8 @@ dataset load_cifar10(const std::string& directory) {
         }
     }
     if (train_parts.empty()) {
-        throw dataset_error("CIFAR10: no training file data_batch_1.bin..data_batch_5.bin found in " +
-                            folder.string() + ". " + dataset_source_hint("CIFAR10"));
+        throw dataset_error("CIFAR10: no training file data_batch_1.bin..data_batch_5.bin found in " + folder.string() +
+                            ". " + dataset_source_hint("CIFAR10"));
     }
     const filesystem::path test_file = folder / "test_batch.bin";
     if (!file_exists(test_file)) {
@@ -171,8 +163,8 @@ dataset load_cifar100(const std::string& directory, cifar100_labels labels) {
     result.directory = folder.string();
     for (const char* file : {"train.bin", "test.bin"}) {
         if (!file_exists(folder / file)) {
-            throw dataset_error(std::string("CIFAR100: file ") + file + " not found in " + folder.string() +
-                                ". " + dataset_source_hint("CIFAR100"));
+            throw dataset_error(std::string("CIFAR100: file ") + file + " not found in " + folder.string() + ". " +
+                                dataset_source_hint("CIFAR100"));
         }
     }
     cifar_records train = read_cifar100_file((folder / "train.bin").string(), labels);
@@ -183,29 +175,26 @@ dataset load_cifar100(const std::string& directory, cifar100_labels labels) {
     result.test_labels = std::move(test.labels);
     if (labels == cifar100_labels::fine) {
         result.classes = 100;
-        result.class_names =
-            class_names_from(folder / "fine_label_names.txt", cifar100_fine_class_names());
+        result.class_names = class_names_from(folder / "fine_label_names.txt", cifar100_fine_class_names());
     } else {
         result.classes = 20;
-        result.class_names =
-            class_names_from(folder / "coarse_label_names.txt", cifar100_coarse_class_names());
+        result.class_names = class_names_from(folder / "coarse_label_names.txt", cifar100_coarse_class_names());
     }
     return result;
 }
 
 // MNIST and Fashion-MNIST share file names and layout.
 dataset load_idx_dataset(const std::string& name, const std::string& directory) {
-    const std::string stems[4] = {"train-images-idx3-ubyte", "train-labels-idx1-ubyte",
-                                  "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"};
+    const std::string stems[4] = {"train-images-idx3-ubyte", "train-labels-idx1-ubyte", "t10k-images-idx3-ubyte",
+                                  "t10k-labels-idx1-ubyte"};
     const filesystem::path folder =
         find_folder(name, directory, {stems[2], stems[2] + ".gz", stems[0], stems[0] + ".gz"});
     filesystem::path files[4];
     for (int index = 0; index < 4; ++index) {
         files[index] = find_idx_file(folder, stems[index]);
         if (files[index].empty()) {
-            throw dataset_error(name + ": file " + stems[index] + " (or " + stems[index] +
-                                ".gz) not found in " + folder.string() + ". " +
-                                dataset_source_hint(name));
+            throw dataset_error(name + ": file " + stems[index] + " (or " + stems[index] + ".gz) not found in " +
+                                folder.string() + ". " + dataset_source_hint(name));
         }
     }
     dataset result;
@@ -221,10 +210,9 @@ dataset load_idx_dataset(const std::string& name, const std::string& directory) 
     const auto check_counts = [](const filesystem::path& images_file, std::size_t images,
                                  const filesystem::path& labels_file, std::size_t labels) {
         if (images != labels) {
-            throw dataset_error("image and label counts differ: " + images_file.string() +
-                                " holds " + std::to_string(images) + " images but " +
-                                labels_file.string() + " holds " + std::to_string(labels) +
-                                " labels (expected one label per image)");
+            throw dataset_error("image and label counts differ: " + images_file.string() + " holds " +
+                                std::to_string(images) + " images but " + labels_file.string() + " holds " +
+                                std::to_string(labels) + " labels (expected one label per image)");
         }
     };
     check_counts(files[0], result.train_images.shape()[0], files[1], result.train_labels.size());
@@ -233,9 +221,8 @@ dataset load_idx_dataset(const std::string& name, const std::string& directory) 
         result.train_images.shape()[3] != result.test_images.shape()[3]) {
         throw dataset_error("image sizes differ: " + files[0].string() + " holds " +
                             std::to_string(result.train_images.shape()[2]) + "x" +
-                            std::to_string(result.train_images.shape()[3]) + " images but " +
-                            files[2].string() + " holds " +
-                            std::to_string(result.test_images.shape()[2]) + "x" +
+                            std::to_string(result.train_images.shape()[3]) + " images but " + files[2].string() +
+                            " holds " + std::to_string(result.test_images.shape()[2]) + "x" +
                             std::to_string(result.test_images.shape()[3]) + " images");
     }
     return result;
@@ -254,13 +241,11 @@ std::string canonical_dataset_name(const std::string& name) {
     if (key == "cifar100") return "CIFAR100";
     if (key == "mnist") return "MNIST";
     if (key == "fashionmnist") return "FashionMNIST";
-    throw dataset_error("unknown dataset \"" + name +
-                        "\": expected one of CIFAR10, CIFAR100, MNIST, FashionMNIST");
+    throw dataset_error("unknown dataset \"" + name + "\": expected one of CIFAR10, CIFAR100, MNIST, FashionMNIST");
 }
 
 std::string default_dataset_directory(const std::string& name) {
-    return canonical_dataset_name(name) == "FashionMNIST" ? "/usr/share/datasets/fashion-mnist"
-                                                          : "";
+    return canonical_dataset_name(name) == "FashionMNIST" ? "/usr/share/datasets/fashion-mnist" : "";
 }
 
 std::string dataset_source_hint(const std::string& name) {
@@ -286,13 +271,12 @@ std::string dataset_source_hint(const std::string& name) {
            "directory.";
 }
 
-dataset load_dataset(const std::string& name, const std::string& directory,
-                     cifar100_labels labels) {
+dataset load_dataset(const std::string& name, const std::string& directory, cifar100_labels labels) {
     const std::string canonical = canonical_dataset_name(name);
     std::string folder = directory.empty() ? default_dataset_directory(canonical) : directory;
     if (folder.empty()) {
-        throw dataset_error(canonical + ": no directory given and the dataset has no default " +
-                            "location. " + dataset_source_hint(canonical));
+        throw dataset_error(canonical + ": no directory given and the dataset has no default " + "location. " +
+                            dataset_source_hint(canonical));
     }
     if (canonical == "CIFAR10") return detail::load_cifar10(folder);
     if (canonical == "CIFAR100") return detail::load_cifar100(folder, labels);

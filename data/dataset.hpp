@@ -27,14 +27,14 @@
 namespace fds::data {
 
 struct dataset {
-    std::string name;                    // CIFAR10, CIFAR100, MNIST or FashionMNIST
+    std::string name;  // CIFAR10, CIFAR100, MNIST or FashionMNIST
     xt::xarray<std::uint8_t> train_images;  // [N, C, H, W] raw bytes
-    xt::xarray<std::uint8_t> test_images;   // [M, C, H, W]
-    xt::xarray<int> train_labels;           // [N], each in 0..classes-1
-    xt::xarray<int> test_labels;            // [M]
+    xt::xarray<std::uint8_t> test_images;  // [M, C, H, W]
+    xt::xarray<int> train_labels;  // [N], each in 0..classes-1
+    xt::xarray<int> test_labels;  // [M]
     std::size_t classes = 0;
-    std::vector<std::string> class_names;   // classes names, indexed by label
-    std::string directory;                  // where the files were found (empty if built in memory)
+    std::vector<std::string> class_names;  // classes names, indexed by label
+    std::string directory;  // where the files were found (empty if built in memory)
 };
 
 // The canonical name (CIFAR10, CIFAR100, MNIST, FashionMNIST) of a name written in any case,

@@ -69,8 +69,7 @@ nlohmann::json dataset_summary(const dataset& source) {
     return summary;
 }
 
-nlohmann::json dataset_summary(const dataset& source, double val_train_fraction,
-                               bool val_train_overlap) {
+nlohmann::json dataset_summary(const dataset& source, double val_train_fraction, bool val_train_overlap) {
     nlohmann::json summary = dataset_summary(source);
     // The part sizes do not depend on the seed, only which images land where does.
     const validation_split split =

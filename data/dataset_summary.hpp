@@ -22,7 +22,6 @@ nlohmann::json dataset_summary(const dataset& source);
 // The same, plus the sizes of the training and validation parts FDS will use:
 //   "validation_split": {"val_train_fraction": 0.05, "val_train_overlap": false,
 //                        "train": 47500, "validation": 2500}
-nlohmann::json dataset_summary(const dataset& source, double val_train_fraction,
-                               bool val_train_overlap);
+nlohmann::json dataset_summary(const dataset& source, double val_train_fraction, bool val_train_overlap);
 
 }  // namespace fds::data

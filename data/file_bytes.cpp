@@ -58,9 +58,8 @@ std::vector<std::uint8_t> read_file_bytes(const std::string& path) {
     int error_number = 0;
     const char* message = gzerror(file.get(), &error_number);
     if (error_number != Z_OK && error_number != Z_STREAM_END) {
-        throw dataset_error("file " + path + " is not a complete gzip stream (damaged or " +
-                            "truncated after " + std::to_string(bytes.size()) +
-                            " inflated bytes): zlib says \"" + message + "\"");
+        throw dataset_error("file " + path + " is not a complete gzip stream (damaged or " + "truncated after " +
+                            std::to_string(bytes.size()) + " inflated bytes): zlib says \"" + message + "\"");
     }
     return bytes;
 }

@@ -14,8 +14,8 @@ namespace fds::data {
 namespace detail {
 
 std::uint32_t read_big_endian_32(const std::uint8_t* bytes) {
-    return (std::uint32_t{bytes[0]} << 24) | (std::uint32_t{bytes[1]} << 16) |
-           (std::uint32_t{bytes[2]} << 8) | std::uint32_t{bytes[3]};
+    return (std::uint32_t{bytes[0]} << 24) | (std::uint32_t{bytes[1]} << 16) | (std::uint32_t{bytes[2]} << 8) |
+           std::uint32_t{bytes[3]};
 }
 
 std::string hex_32(std::uint32_t value) {
@@ -28,28 +28,25 @@ std::string hex_32(std::uint32_t value) {
 }
 
 // Checks magic and total length; returns the sizes from the header.
-std::vector<std::size_t> read_idx_header(const std::vector<std::uint8_t>& bytes,
-                                         const std::string& path, std::uint32_t magic,
-                                         const std::string& what) {
+std::vector<std::size_t> read_idx_header(const std::vector<std::uint8_t>& bytes, const std::string& path,
+                                         std::uint32_t magic, const std::string& what) {
     const std::size_t dimensions = magic & 0xFF;
     const std::size_t header_size = 4 + 4 * dimensions;
     if (bytes.size() < 4) {
-        throw dataset_error("IDX file " + path + " is too short for its 4-byte magic number: " +
-                            "expected at least " + std::to_string(header_size) +
-                            " bytes, found " + std::to_string(bytes.size()));
+        throw dataset_error("IDX file " + path + " is too short for its 4-byte magic number: " + "expected at least " +
+                            std::to_string(header_size) + " bytes, found " + std::to_string(bytes.size()));
     }
     const std::uint32_t found_magic = read_big_endian_32(bytes.data());
     if (found_magic != magic) {
-        throw dataset_error("IDX file " + path + " has the wrong magic number for " + what +
-                            ": expected " + hex_32(magic) + ", found " + hex_32(found_magic) +
+        throw dataset_error("IDX file " + path + " has the wrong magic number for " + what + ": expected " +
+                            hex_32(magic) + ", found " + hex_32(found_magic) +
                             (bytes.size() >= 2 && bytes[0] == 0x1F && bytes[1] == 0x8B
                                  ? " (it looks gzipped but did not inflate)"
                                  : ""));
     }
     if (bytes.size() < header_size) {
         throw dataset_error("IDX file " + path + " is truncated inside its header: expected " +
-                            std::to_string(header_size) + " header bytes, found " +
-                            std::to_string(bytes.size()));
+                            std::to_string(header_size) + " header bytes, found " + std::to_string(bytes.size()));
     }
     std::vector<std::size_t> sizes(dimensions);
     std::size_t values = 1;
@@ -69,10 +66,9 @@ std::vector<std::size_t> read_idx_header(const std::vector<std::uint8_t>& bytes,
         for (std::size_t dimension = 0; dimension < dimensions; ++dimension) {
             shape += (dimension == 0 ? "" : " x ") + std::to_string(sizes[dimension]);
         }
-        throw dataset_error("IDX file " + path + " has the wrong size for the " + shape + " " +
-                            what + " its header announces: expected " +
-                            std::to_string(header_size + values) + " bytes, found " +
-                            std::to_string(bytes.size()) +
+        throw dataset_error("IDX file " + path + " has the wrong size for the " + shape + " " + what +
+                            " its header announces: expected " + std::to_string(header_size + values) +
+                            " bytes, found " + std::to_string(bytes.size()) +
                             (bytes.size() < header_size + values ? " (truncated)" : ""));
     }
     return sizes;
@@ -82,8 +78,7 @@ std::vector<std::size_t> read_idx_header(const std::vector<std::uint8_t>& bytes,
 
 xt::xarray<std::uint8_t> read_idx_images(const std::string& path) {
     const std::vector<std::uint8_t> bytes = read_file_bytes(path);
-    const std::vector<std::size_t> sizes =
-        detail::read_idx_header(bytes, path, idx_images_magic, "images");
+    const std::vector<std::size_t> sizes = detail::read_idx_header(bytes, path, idx_images_magic, "images");
     xt::xarray<std::uint8_t> images =
         xt::xarray<std::uint8_t>::from_shape({sizes[0], std::size_t{1}, sizes[1], sizes[2]});
     std::copy(bytes.begin() + 16, bytes.end(), images.data());
@@ -92,15 +87,13 @@ xt::xarray<std::uint8_t> read_idx_images(const std::string& path) {
 
 xt::xarray<int> read_idx_labels(const std::string& path, std::size_t classes) {
     const std::vector<std::uint8_t> bytes = read_file_bytes(path);
-    const std::vector<std::size_t> sizes =
-        detail::read_idx_header(bytes, path, idx_labels_magic, "labels");
+    const std::vector<std::size_t> sizes = detail::read_idx_header(bytes, path, idx_labels_magic, "labels");
     xt::xarray<int> labels = xt::xarray<int>::from_shape({sizes[0]});
     for (std::size_t index = 0; index < sizes[0]; ++index) {
         const std::uint8_t label = bytes[8 + index];
         if (label >= classes) {
-            throw dataset_error("IDX file " + path + ": label of record " +
-                                std::to_string(index) + " is out of range: expected 0.." +
-                                std::to_string(classes - 1) + ", found " +
+            throw dataset_error("IDX file " + path + ": label of record " + std::to_string(index) +
+                                " is out of range: expected 0.." + std::to_string(classes - 1) + ", found " +
                                 std::to_string(int{label}));
         }
         labels(index) = label;

@@ -16,16 +16,14 @@ normalization normalization_for(const std::string& dataset_name) {
 }
 
 float normalize_pixel(const normalization& constants, std::size_t channel, std::uint8_t pixel) {
-    return (static_cast<float>(pixel) / 255.0f - constants.mean[channel]) /
-           constants.standard_deviation[channel];
+    return (static_cast<float>(pixel) / 255.0f - constants.mean[channel]) / constants.standard_deviation[channel];
 }
 
 std::vector<float> normalization_table(const normalization& constants) {
     std::vector<float> table(constants.mean.size() * 256);
     for (std::size_t channel = 0; channel < constants.mean.size(); ++channel) {
         for (std::size_t byte = 0; byte < 256; ++byte) {
-            table[channel * 256 + byte] =
-                normalize_pixel(constants, channel, static_cast<std::uint8_t>(byte));
+            table[channel * 256 + byte] = normalize_pixel(constants, channel, static_cast<std::uint8_t>(byte));
         }
     }
     return table;

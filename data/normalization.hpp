@@ -13,7 +13,7 @@
 namespace fds::data {
 
 struct normalization {
-    std::vector<float> mean;                // one per channel
+    std::vector<float> mean;  // one per channel
     std::vector<float> standard_deviation;  // one per channel
 };
 

@@ -20,8 +20,7 @@ std::uint64_t mix(std::uint64_t value) {
 
 }  // namespace detail
 
-std::uint64_t derive_seed(std::uint64_t seed, std::uint64_t stream, std::uint64_t first,
-                          std::uint64_t second) {
+std::uint64_t derive_seed(std::uint64_t seed, std::uint64_t stream, std::uint64_t first, std::uint64_t second) {
     std::uint64_t state = detail::mix(seed);
     state = detail::mix(state ^ stream);
     state = detail::mix(state ^ first);
@@ -43,13 +42,9 @@ std::uint64_t uniform_below(random_engine& engine, std::uint64_t bound) {
 }
 
 // The top 53 bits of one draw, scaled by 2^-53: exactly representable doubles in [0, 1).
-double uniform_unit(random_engine& engine) {
-    return static_cast<double>(engine() >> 11) * 0x1.0p-53;
-}
+double uniform_unit(random_engine& engine) { return static_cast<double>(engine() >> 11) * 0x1.0p-53; }
 
-bool bernoulli(random_engine& engine, double probability) {
-    return uniform_unit(engine) < probability;
-}
+bool bernoulli(random_engine& engine, double probability) { return uniform_unit(engine) < probability; }
 
 // Walk from the back, swapping each slot with a uniformly chosen slot at or before it.
 void shuffle(std::vector<std::size_t>& values, random_engine& engine) {
@@ -60,12 +55,10 @@ void shuffle(std::vector<std::size_t>& values, random_engine& engine) {
 }
 
 // The first `count` steps of a forward Fisher-Yates shuffle of 0..population-1.
-std::vector<std::size_t> sample_without_replacement(std::size_t population, std::size_t count,
-                                                    random_engine& engine) {
+std::vector<std::size_t> sample_without_replacement(std::size_t population, std::size_t count, random_engine& engine) {
     if (count > population) {
-        throw std::invalid_argument("sample_without_replacement: cannot draw " +
-                                    std::to_string(count) + " distinct values out of " +
-                                    std::to_string(population));
+        throw std::invalid_argument("sample_without_replacement: cannot draw " + std::to_string(count) +
+                                    " distinct values out of " + std::to_string(population));
     }
     std::vector<std::size_t> pool(population);
     std::iota(pool.begin(), pool.end(), std::size_t{0});

@@ -17,8 +17,7 @@ using random_engine = std::mt19937_64;
 
 // Independent streams for independent purposes (validation split, epoch order, augmentation)
 // are derived from one recorded seed by hashing the seed with the stream's coordinates.
-std::uint64_t derive_seed(std::uint64_t seed, std::uint64_t stream, std::uint64_t first = 0,
-                          std::uint64_t second = 0);
+std::uint64_t derive_seed(std::uint64_t seed, std::uint64_t stream, std::uint64_t first = 0, std::uint64_t second = 0);
 
 // Uniform integer in [0, bound), without modulo bias; bound > 0.
 std::uint64_t uniform_below(random_engine& engine, std::uint64_t bound);
@@ -33,7 +32,6 @@ bool bernoulli(random_engine& engine, double probability);
 void shuffle(std::vector<std::size_t>& values, random_engine& engine);
 
 // `count` distinct values of [0, population) in the order drawn (partial Fisher-Yates).
-std::vector<std::size_t> sample_without_replacement(std::size_t population, std::size_t count,
-                                                    random_engine& engine);
+std::vector<std::size_t> sample_without_replacement(std::size_t population, std::size_t count, random_engine& engine);
 
 }  // namespace fds::data

@@ -13,16 +13,15 @@ namespace detail {
 constexpr std::uint64_t validation_stream = 0x76616C6964617465ULL;  // "validate"
 }  // namespace detail
 
-validation_split make_validation_split(std::size_t train_count, double val_train_fraction,
-                                       bool val_train_overlap, std::uint64_t seed) {
+validation_split make_validation_split(std::size_t train_count, double val_train_fraction, bool val_train_overlap,
+                                       std::uint64_t seed) {
     if (!(val_train_fraction >= 0.0 && val_train_fraction <= 1.0)) {
         throw std::invalid_argument("val_train_fraction must lie in [0, 1], found " +
                                     std::to_string(val_train_fraction));
     }
     // int(fraction * N) in the reference: truncation toward zero.
     const auto validation_count = std::min<std::size_t>(
-        train_count,
-        static_cast<std::size_t>(std::floor(val_train_fraction * static_cast<double>(train_count))));
+        train_count, static_cast<std::size_t>(std::floor(val_train_fraction * static_cast<double>(train_count))));
     random_engine engine(derive_seed(seed, detail::validation_stream));
 
     validation_split split;

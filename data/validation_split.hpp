@@ -13,12 +13,12 @@
 namespace fds::data {
 
 struct validation_split {
-    std::vector<std::size_t> train;       // ascending
+    std::vector<std::size_t> train;  // ascending
     std::vector<std::size_t> validation;  // ascending
 };
 
 // Throws std::invalid_argument unless 0 <= val_train_fraction <= 1.
-validation_split make_validation_split(std::size_t train_count, double val_train_fraction,
-                                       bool val_train_overlap, std::uint64_t seed);
+validation_split make_validation_split(std::size_t train_count, double val_train_fraction, bool val_train_overlap,
+                                       std::uint64_t seed);
 
 }  // namespace fds::data

@@ -21,7 +21,7 @@ struct recipe {
     const char* architecture;
     const char* description;
     fds::hyper_values fixed;  // lr for the first and the second half, momentum, weight decay
-    int epochs;               // of every training run, and outer steps of (b)
+    int epochs;  // of every training run, and outer steps of (b)
 };
 
 const recipe recipes[] = {
@@ -59,7 +59,8 @@ int main(int argc, char** argv) try {
 
     // (a) Plain training with the hand-picked schedule.
     const fds::retrain_result plain = fds::retrain(settings, cifar, chosen->fixed, {});
-    std::printf("(a) fixed schedule, %d epochs: test accuracy %.1f%%\n", settings.retrain_n_epochs, 100 * plain.test_acc);
+    std::printf("(a) fixed schedule, %d epochs: test accuracy %.1f%%\n", settings.retrain_n_epochs,
+                100 * plain.test_acc);
 
     // (b) FDS: 3 lr + 1 momentum + 1 weight-decay buckets refined from the defaults (lr 0.05,
     // momentum 0.9, wd 5e-4) over outer steps of one epoch each (each outer step = one
@@ -69,8 +70,8 @@ int main(int argc, char** argv) try {
     fds::hyper_trainer trainer(settings, cifar);
     while (!trainer.finished()) {
         const fds::outer_step_record step = trainer.run_outer_step({});
-        std::printf("outer step %zu (%zu inner steps, %.0f s): val acc %.1f%%, next", step.outer_step,
-                    step.inner_steps, step.seconds, 100 * step.val_acc);
+        std::printf("outer step %zu (%zu inner steps, %.0f s): val acc %.1f%%, next", step.outer_step, step.inner_steps,
+                    step.seconds, 100 * step.val_acc);
         const fds::hyper_values next = trainer.current();
         print_schedule("lr", next.lr);
         print_schedule("mom", next.mom);

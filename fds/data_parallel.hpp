@@ -88,8 +88,8 @@ nn::training_result<Tensor> data_parallel_loss_and_gradient(nn::network<Scalar>&
         throw std::invalid_argument("data parallelism: a batch of " + std::to_string(batch_size) +
                                     " samples cannot be shared by " + std::to_string(group.size()) + " ranks");
     const batch_shard shard = shard_of(batch_size, group.rank(), group.size());
-    nn::training_result<Tensor> result = network.loss_and_gradient(
-        parameters, detail::leading_rows(images, shard), detail::leading_rows(labels, shard));
+    nn::training_result<Tensor> result =
+        network.loss_and_gradient(parameters, detail::leading_rows(images, shard), detail::leading_rows(labels, shard));
     const auto share = static_cast<Scalar>(shard.end - shard.begin) / static_cast<Scalar>(batch_size);
 
     // one buffer: the gradient's values, its live tangent rows, the loss and the correct count
@@ -111,7 +111,8 @@ nn::training_result<Tensor> data_parallel_loss_and_gradient(nn::network<Scalar>&
     }
     std::transform(gradient_values, gradient_values + width, buffer.begin(), [&](Scalar g) { return share * g; });
     if (live)
-        std::transform(tangent_rows, tangent_rows + live * width, buffer.begin() + width, [&](Scalar g) { return share * g; });
+        std::transform(tangent_rows, tangent_rows + live * width, buffer.begin() + width,
+                       [&](Scalar g) { return share * g; });
     buffer[(1 + live) * width] = share * autodiff::value(result.loss)();
     buffer[(1 + live) * width + 1] = static_cast<Scalar>(result.correct);
 

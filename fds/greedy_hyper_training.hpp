@@ -60,9 +60,9 @@ greedy_method parse_greedy_method(const std::string& name);
 struct greedy_segment_record {
     std::size_t segment = 0, first_step = 0, steps = 0;
     double lr = 0.0, mom = 0.0, wd = 0.0;  // the values the segment trained with
-    hyper_values hypergradient;             // one entry per learned type (empty: not learned)
-    hyper_values cosine;                    // hypergradient direction: (grad L . Z) / (|grad L| |Z|), same entries
-    double train_loss = 0.0;                // mean over the segment's batches
+    hyper_values hypergradient;  // one entry per learned type (empty: not learned)
+    hyper_values cosine;  // hypergradient direction: (grad L . Z) / (|grad L| |Z|), same entries
+    double train_loss = 0.0;  // mean over the segment's batches
 };
 
 struct greedy_run {
@@ -94,13 +94,11 @@ using greedy_update =
 // gives step t's batch, after_step(t, total_steps) follows each step. Types not in `learned` keep
 // their start values and carry no tangent.
 template <class Scalar, class BatchAt>
-greedy_segments_result<Scalar> run_greedy_segments(nn::network<Scalar>& network, const xt::xarray<Scalar>& initial_parameters,
-                                                   std::size_t total_steps, std::size_t segment_count,
-                                                   const step_hypers& start,
-                                                   const std::array<bool, hyper_type_count>& learned,
-                                                   const inner_loop_options& options, BatchAt&& batch_at,
-                                                   const greedy_objective<Scalar>& objective, const greedy_update& update,
-                                                   const inner_step_callback& after_step = {});
+greedy_segments_result<Scalar> run_greedy_segments(
+    nn::network<Scalar>& network, const xt::xarray<Scalar>& initial_parameters, std::size_t total_steps,
+    std::size_t segment_count, const step_hypers& start, const std::array<bool, hyper_type_count>& learned,
+    const inner_loop_options& options, BatchAt&& batch_at, const greedy_objective<Scalar>& objective,
+    const greedy_update& update, const inner_step_callback& after_step = {});
 
 // The whole method from the settings (settings.method "hd" or "greedy"): the training run on the
 // training part of the split for retrain_epochs(settings) epochs, then the run's own accuracies.
@@ -134,7 +132,8 @@ hyper_values tangent_cosines(const autodiff::dual_tensor<Scalar>& parameters, co
         }
         const double denominator = direction_norm * std::sqrt(norm);
         const auto& owner = layout.owner(slot);
-        cosines.of(owner.type)[owner.bucket] = denominator > 0 ? static_cast<double>(projections(slot)) / denominator : 0.0;
+        cosines.of(owner.type)[owner.bucket] =
+            denominator > 0 ? static_cast<double>(projections(slot)) / denominator : 0.0;
     }
     return cosines;
 }
@@ -148,16 +147,15 @@ inline greedy_method parse_greedy_method(const std::string& name) {
 }
 
 template <class Scalar, class BatchAt>
-greedy_segments_result<Scalar> run_greedy_segments(nn::network<Scalar>& network, const xt::xarray<Scalar>& initial_parameters,
-                                                   std::size_t total_steps, std::size_t segment_count,
-                                                   const step_hypers& start,
-                                                   const std::array<bool, hyper_type_count>& learned,
-                                                   const inner_loop_options& options, BatchAt&& batch_at,
-                                                   const greedy_objective<Scalar>& objective, const greedy_update& update,
-                                                   const inner_step_callback& after_step) {
+greedy_segments_result<Scalar> run_greedy_segments(
+    nn::network<Scalar>& network, const xt::xarray<Scalar>& initial_parameters, std::size_t total_steps,
+    std::size_t segment_count, const step_hypers& start, const std::array<bool, hyper_type_count>& learned,
+    const inner_loop_options& options, BatchAt&& batch_at, const greedy_objective<Scalar>& objective,
+    const greedy_update& update, const inner_step_callback& after_step) {
     if (total_steps == 0 || segment_count == 0 || segment_count > total_steps)
-        throw std::invalid_argument("greedy run: expected 1 <= segments <= steps, found " + std::to_string(segment_count) +
-                                    " segments of " + std::to_string(total_steps) + " steps");
+        throw std::invalid_argument("greedy run: expected 1 <= segments <= steps, found " +
+                                    std::to_string(segment_count) + " segments of " + std::to_string(total_steps) +
+                                    " steps");
     const std::array<hyper_type, 3> types{hyper_type::lr, hyper_type::mom, hyper_type::wd};
     greedy_run run;
     run.total_steps = total_steps;
@@ -198,7 +196,8 @@ greedy_segments_result<Scalar> run_greedy_segments(nn::network<Scalar>& network,
         for (hyper_type type : types) {
             const auto i = static_cast<std::size_t>(type);
             if (learned[i])
-                values[i] = update(type, segment, values[i], record.hypergradient.of(type)[0], record.cosine.of(type)[0]);
+                values[i] =
+                    update(type, segment, values[i], record.hypergradient.of(type)[0], record.cosine.of(type)[0]);
         }
         run.segments.push_back(record);
         first_step = end;
@@ -239,8 +238,9 @@ greedy_run greedy_hyper_train(nn::network<Scalar>& network, const hypertrain_set
     if (method == greedy_method::greedy && settings.greedy_horizon == 0)
         throw std::invalid_argument("greedy_horizon: expected at least one step, found 0");
     const std::size_t segment_count =
-        method == greedy_method::hd ? total_steps
-                                    : std::min(total_steps, (total_steps + settings.greedy_horizon - 1) / settings.greedy_horizon);
+        method == greedy_method::hd
+            ? total_steps
+            : std::min(total_steps, (total_steps + settings.greedy_horizon - 1) / settings.greedy_horizon);
     greedy_objective<Scalar> objective;
     greedy_update update;
     std::array<std::unique_ptr<outer_optimizer>, hyper_type_count> optimizers;
@@ -248,7 +248,8 @@ greedy_run greedy_hyper_train(nn::network<Scalar>& network, const hypertrain_set
     if (method == greedy_method::hd) {
         objective = [&](const xt::xarray<Scalar>& parameters, std::size_t next_step) {
             data::batch batch = batch_at(next_step);
-            return network.loss_and_gradient(parameters, images_as<Scalar>(std::move(batch.images)), batch.labels).gradient;
+            return network.loss_and_gradient(parameters, images_as<Scalar>(std::move(batch.images)), batch.labels)
+                .gradient;
         };
         update = [&](hyper_type type, std::size_t, double value, double, double cosine) {
             const valid_range range = settings.hyper_ranges ? valid_range::of(type) : valid_range::unbounded();
@@ -287,9 +288,9 @@ greedy_run greedy_hyper_train(nn::network<Scalar>& network, const hypertrain_set
     const xt::xarray<Scalar>& final_parameters = segments.parameters;
     if (!run.diverged) {
         const auto validated = evaluate_loader(network, final_parameters, validation, nn::mode::evaluation);
-        const data::batch_loader test = evaluation_loader(settings, dataset, data::split_part::test,
-                                                          all_indices(dataset.test_labels.size()),
-                                                          stream_seed(settings.seed, seed_stream::test_batches, 0));
+        const data::batch_loader test =
+            evaluation_loader(settings, dataset, data::split_part::test, all_indices(dataset.test_labels.size()),
+                              stream_seed(settings.seed, seed_stream::test_batches, 0));
         run.val_acc = validated.accuracy();
         run.val_loss = validated.mean_loss();
         run.test_acc = evaluate_loader(network, final_parameters, test, nn::mode::evaluation).accuracy();

@@ -93,7 +93,8 @@ inline hyper_values hand_schedule_values(const hand_schedule& schedule, std::siz
         return values;
     }
     values.lr.resize(total_steps);
-    const auto warmup_steps = static_cast<std::size_t>(std::lround(schedule.warmup_fraction * static_cast<double>(total_steps)));
+    const auto warmup_steps =
+        static_cast<std::size_t>(std::lround(schedule.warmup_fraction * static_cast<double>(total_steps)));
     for (std::size_t t = 0; t < total_steps; ++t) {
         double factor = 1.0;
         if (schedule.shape == "step") {

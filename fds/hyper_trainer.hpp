@@ -80,8 +80,7 @@ class basic_hyper_trainer {
     // The model is settings.architecture for the dataset. The dataset must outlive the trainer.
     basic_hyper_trainer(const hypertrain_settings& settings, const data::dataset& dataset);
     // With a model of the caller's (tests use small models in double).
-    basic_hyper_trainer(const hypertrain_settings& settings, const data::dataset& dataset,
-                        nn::network<Scalar> network);
+    basic_hyper_trainer(const hypertrain_settings& settings, const data::dataset& dataset, nn::network<Scalar> network);
 
     // One inner run and one hyperparameter update. Throws std::logic_error when finished().
     outer_step_record run_outer_step(const progress_callback& progress);
@@ -177,7 +176,8 @@ basic_hyper_trainer<Scalar>::basic_hyper_trainer(const hypertrain_settings& sett
 template <class Scalar>
 basic_hyper_trainer<Scalar>::basic_hyper_trainer(const hypertrain_settings& settings, const data::dataset& dataset,
                                                  nn::network<Scalar> network)
-    : settings_(settings), dataset_(&dataset), network_(std::move(network)), options_(inner_loop_options_from(settings)) {
+    : settings_(settings), dataset_(&dataset), network_(std::move(network)),
+      options_(inner_loop_options_from(settings)) {
     if (settings.n_lrs == 0 || settings.n_moms == 0 || settings.n_wds == 0)
         throw std::invalid_argument("n_lrs, n_moms, n_wds: each schedule needs at least one bucket, found " +
                                     std::to_string(settings.n_lrs) + ", " + std::to_string(settings.n_moms) + ", " +
@@ -204,7 +204,9 @@ void basic_hyper_trainer<Scalar>::distribute_over(const distributed::communicato
 
 template <class Scalar>
 bool basic_hyper_trainer<Scalar>::learned(hyper_type type) const {
-    return type == hyper_type::lr ? settings_.learn_lr : type == hyper_type::mom ? settings_.learn_mom : settings_.learn_wd;
+    return type == hyper_type::lr    ? settings_.learn_lr
+           : type == hyper_type::mom ? settings_.learn_mom
+                                     : settings_.learn_wd;
 }
 
 template <class Scalar>
@@ -228,9 +230,9 @@ outer_step_record basic_hyper_trainer<Scalar>::run_outer_step(const progress_cal
     const data::batch_loader validation =
         evaluation_loader(settings_, dataset, data::split_part::train, split.validation,
                           stream_seed(settings_.seed, seed_stream::validation_batches, outer_step));
-    const data::batch_loader test = evaluation_loader(settings_, dataset, data::split_part::test,
-                                                      all_indices(dataset.test_labels.size()),
-                                                      stream_seed(settings_.seed, seed_stream::test_batches, outer_step));
+    const data::batch_loader test =
+        evaluation_loader(settings_, dataset, data::split_part::test, all_indices(dataset.test_labels.size()),
+                          stream_seed(settings_.seed, seed_stream::test_batches, outer_step));
 
     outer_step_record record;
     record.outer_step = outer_step;
@@ -246,8 +248,8 @@ outer_step_record basic_hyper_trainer<Scalar>::run_outer_step(const progress_cal
     const auto inner_start = clock::now();
     for (std::size_t run = 0; run < runs && !record.diverged; ++run) {
         const std::uint64_t stream_index = outer_step + (static_cast<std::uint64_t>(run) << 32);
-        const data::batch_loader train =
-            training_loader(settings_, dataset, split.train, stream_seed(settings_.seed, seed_stream::train_batches, stream_index));
+        const data::batch_loader train = training_loader(
+            settings_, dataset, split.train, stream_seed(settings_.seed, seed_stream::train_batches, stream_index));
         const std::size_t batches_per_epoch = train.batches_per_epoch();
         const std::size_t total_steps = epochs * batches_per_epoch;
         const tangent_layout layout({settings_.n_lrs, settings_.n_moms, settings_.n_wds},
@@ -260,11 +262,13 @@ outer_step_record basic_hyper_trainer<Scalar>::run_outer_step(const progress_cal
         auto after_step = [&](std::size_t step, std::size_t steps) {
             if (!progress) return;
             const double elapsed = std::chrono::duration<double>(clock::now() - inner_start).count();
-            progress(progress_after("hypertrain", outer_step, run * steps + step + 1, runs * steps, batches_per_epoch, elapsed));
+            progress(progress_after("hypertrain", outer_step, run * steps + step + 1, runs * steps, batches_per_epoch,
+                                    elapsed));
         };
         const inner_loop_result<Scalar> inner = run_inner_loop(
             network_, initial, current_, layout, options_,
-            [&](std::size_t step) { return train.load(step / batches_per_epoch, step % batches_per_epoch); }, after_step);
+            [&](std::size_t step) { return train.load(step / batches_per_epoch, step % batches_per_epoch); },
+            after_step);
         const double share = 1.0 / static_cast<double>(runs);
         record.train_loss += share * inner.train_loss_mean;
         record.train_acc += share * inner.train_accuracy;
@@ -279,10 +283,12 @@ outer_step_record basic_hyper_trainer<Scalar>::run_outer_step(const progress_cal
         for (hyper_type type : {hyper_type::lr, hyper_type::mom, hyper_type::wd})
             for (std::size_t j = 0; j < gradients.of(type).size(); ++j)
                 gradients.of(type)[j] += share * run_gradients.of(type)[j];
-        const auto validation_result = evaluate_loader(network_, final_weights, validation, nn::mode::evaluation, *group_);
+        const auto validation_result =
+            evaluate_loader(network_, final_weights, validation, nn::mode::evaluation, *group_);
         record.val_loss += share * validation_result.mean_loss();
         record.val_acc += share * validation_result.accuracy();
-        record.test_acc += share * evaluate_loader(network_, final_weights, test, nn::mode::evaluation, *group_).accuracy();
+        record.test_acc +=
+            share * evaluate_loader(network_, final_weights, test, nn::mode::evaluation, *group_).accuracy();
     }
     if (record.diverged) {
         const double not_a_number = std::numeric_limits<double>::quiet_NaN();
@@ -300,9 +306,9 @@ outer_step_record basic_hyper_trainer<Scalar>::run_outer_step(const progress_cal
     if (collapsed) {
         record.reverted = true;
         record.revert_reason = record.diverged ? "the inner run diverged"
-                                              : "validation accuracy " + std::to_string(record.val_acc) + " < " +
-                                                    std::to_string(settings_.revert_below) + " x the best " +
-                                                    std::to_string(best_validation_accuracy_);
+                                               : "validation accuracy " + std::to_string(record.val_acc) + " < " +
+                                                     std::to_string(settings_.revert_below) + " x the best " +
+                                                     std::to_string(best_validation_accuracy_);
         bool any_moved = false;
         for (hyper_type type : {hyper_type::lr, hyper_type::mom, hyper_type::wd})
             any_moved = any_moved || (learned(type) && current_.of(type) != best_.of(type));
@@ -317,8 +323,12 @@ outer_step_record basic_hyper_trainer<Scalar>::run_outer_step(const progress_cal
             next.of(type) = optimizer(type)->update(current_.of(type), gradients.of(type));
             all_converged = all_converged && optimizer(type)->converged();
         }
-        auto& hypergradient = type == hyper_type::lr ? record.hypergrad_lr : type == hyper_type::mom ? record.hypergrad_mom : record.hypergrad_wd;
-        auto& step_size = type == hyper_type::lr ? record.step_size_lr : type == hyper_type::mom ? record.step_size_mom : record.step_size_wd;
+        auto& hypergradient = type == hyper_type::lr    ? record.hypergrad_lr
+                              : type == hyper_type::mom ? record.hypergrad_mom
+                                                        : record.hypergrad_wd;
+        auto& step_size = type == hyper_type::lr    ? record.step_size_lr
+                          : type == hyper_type::mom ? record.step_size_mom
+                                                    : record.step_size_wd;
         hypergradient = gradients.of(type);
         step_size = optimizer(type)->step_sizes();
     }
@@ -367,7 +377,8 @@ void basic_hyper_trainer<Scalar>::restore(const nlohmann::json& checkpoint) {
     if (require("format") != "fds-hyper-trainer" || require("version") != 1)
         throw std::runtime_error("checkpoint: key \"format\"/\"version\": expected fds-hyper-trainer version 1");
     const nlohmann::json& next_step = require("next_outer_step");
-    if (!next_step.is_number_unsigned() || next_step.get<std::size_t>() > settings_.n_inner_epochs_per_outer_steps.size())
+    if (!next_step.is_number_unsigned() ||
+        next_step.get<std::size_t>() > settings_.n_inner_epochs_per_outer_steps.size())
         throw std::runtime_error("checkpoint: key \"next_outer_step\" is not an outer step of this run (" +
                                  std::to_string(settings_.n_inner_epochs_per_outer_steps.size()) + " outer steps)");
     hyper_values current = hyper_values_from_json(require("current"), "current");
@@ -383,12 +394,14 @@ void basic_hyper_trainer<Scalar>::restore(const nlohmann::json& checkpoint) {
     const nlohmann::json& best_accuracy = require("best_validation_accuracy");
     if (!converged.is_boolean()) throw std::runtime_error("checkpoint: key \"converged\" is not a boolean");
     if (!best_step.is_number_unsigned()) throw std::runtime_error("checkpoint: key \"best_outer_step\" is not a step");
-    if (!best_accuracy.is_number()) throw std::runtime_error("checkpoint: key \"best_validation_accuracy\" is not a number");
+    if (!best_accuracy.is_number())
+        throw std::runtime_error("checkpoint: key \"best_validation_accuracy\" is not a number");
     const nlohmann::json& optimizers = require("optimizers");
     for (hyper_type type : {hyper_type::lr, hyper_type::mom, hyper_type::wd}) {
         if (!optimizers_[static_cast<std::size_t>(type)]) continue;
         if (!optimizers.is_object() || !optimizers.contains(hyper_type_name(type)))
-            throw std::runtime_error(std::string("checkpoint: key \"optimizers.") + hyper_type_name(type) + "\" is missing");
+            throw std::runtime_error(std::string("checkpoint: key \"optimizers.") + hyper_type_name(type) +
+                                     "\" is missing");
         optimizers_[static_cast<std::size_t>(type)]->restore(optimizers.at(hyper_type_name(type)));
     }
     next_outer_step_ = next_step.get<std::size_t>();

@@ -29,7 +29,7 @@ namespace fds {
 template <class Scalar>
 struct validation_gradient {
     xt::xarray<Scalar> gradient;  // [P], mean over batches
-    double loss = 0.0;            // mean over batches
+    double loss = 0.0;  // mean over batches
     std::size_t batches = 0;
 };
 
@@ -52,9 +52,8 @@ hyper_values hypergradients(const autodiff::dual_tensor<Scalar>& final_parameter
 // ---------------------------------------------------------------------------------------------
 
 template <class Scalar, class Loader>
-validation_gradient<Scalar> mean_validation_gradient(nn::network<Scalar>& network,
-                                                     const xt::xarray<Scalar>& parameters, const Loader& loader,
-                                                     const distributed::communicator& group) {
+validation_gradient<Scalar> mean_validation_gradient(nn::network<Scalar>& network, const xt::xarray<Scalar>& parameters,
+                                                     const Loader& loader, const distributed::communicator& group) {
     validation_gradient<Scalar> result;
     result.gradient = xt::zeros<Scalar>(parameters.shape());
     result.batches = loader.batches_per_epoch();

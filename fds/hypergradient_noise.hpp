@@ -33,31 +33,31 @@
 namespace fds {
 
 struct window_noise {
-    std::size_t window = 1;          // as requested
-    std::size_t buckets = 1;         // n = round(T / window), at least 1
-    double steps_per_bucket = 1.0;   // T / n: the W of the theorem
+    std::size_t window = 1;  // as requested
+    std::size_t buckets = 1;  // n = round(T / window), at least 1
+    double steps_per_bucket = 1.0;  // T / n: the W of the theorem
     double mse = 0.0, variance = 0.0, bias_squared = 0.0;
     double mse_standard_error = 0.0;  // of mean_r mean_t (s_r(t) - mu(t))^2 over the runs
-    double relative_mse = 0.0;        // mse / signal
+    double relative_mse = 0.0;  // mse / signal
     double correlation_max = 0.0, correlation_mean = 0.0;  // over pairs of steps of one bucket (0: none)
-    double bound = 0.0;               // the theorem's right-hand side
-    double predicted = 0.0;           // the same with the mean correlation and the rms drift
-    double independent = 0.0;         // MSE_1 / W: independent noise and no drift
+    double bound = 0.0;  // the theorem's right-hand side
+    double predicted = 0.0;  // the same with the mean correlation and the rms drift
+    double independent = 0.0;  // MSE_1 / W: independent noise and no drift
 };
 
 struct greedy_noise {
-    double variance = 0.0;      // 1/(R - 1) sum_r mean_t (g_r(t) - gbar(t))^2
-    double signal = 0.0;        // mean_t gbar(t)^2
+    double variance = 0.0;  // 1/(R - 1) sum_r mean_t (g_r(t) - gbar(t))^2
+    double signal = 0.0;  // mean_t gbar(t)^2
     double relative_mse = 0.0;  // variance / signal
 };
 
 struct hypergradient_noise {
     std::size_t runs = 0, steps = 0;
-    double mse_per_step = 0.0;   // MSE_1
-    double signal = 0.0;         // mean_t mu(t)^2
-    std::size_t drift_block = 1; // B: steps per block of the drift's differences
-    double drift_max = 0.0;      // eps: max_k |mean of block k + 1 - mean of block k| / B, over mu
-    double drift_rms = 0.0;      // the root mean square of the same, less its noise (at least 0)
+    double mse_per_step = 0.0;  // MSE_1
+    double signal = 0.0;  // mean_t mu(t)^2
+    std::size_t drift_block = 1;  // B: steps per block of the drift's differences
+    double drift_max = 0.0;  // eps: max_k |mean of block k + 1 - mean of block k| / B, over mu
+    double drift_rms = 0.0;  // the root mean square of the same, less its noise (at least 0)
     double predicted_best_window = 0.0;  // (6 MSE_1 / drift_rms^2)^(1/3); 0 without drift
     std::size_t measured_best_window = 1;  // the requested window of the smallest MSE
     std::vector<window_noise> windows;
@@ -87,16 +87,17 @@ hypergradient_noise measure_hypergradient_noise(const std::vector<std::vector<do
 
 inline std::size_t buckets_for_window(std::size_t window, std::size_t steps) {
     if (window == 0 || window > steps)
-        throw std::invalid_argument("noise window: expected 1 to " + std::to_string(steps) + " steps (the run's length), found " +
-                                    std::to_string(window));
-    return std::max<std::size_t>(1, static_cast<std::size_t>(std::llround(static_cast<double>(steps) / static_cast<double>(window))));
+        throw std::invalid_argument("noise window: expected 1 to " + std::to_string(steps) +
+                                    " steps (the run's length), found " + std::to_string(window));
+    return std::max<std::size_t>(
+        1, static_cast<std::size_t>(std::llround(static_cast<double>(steps) / static_cast<double>(window))));
 }
 
 inline std::vector<double> shared_hypergradients(const std::vector<double>& per_step, std::size_t bucket_count) {
     const std::size_t steps = per_step.size();
     if (bucket_count == 0 || bucket_count > steps)
-        throw std::invalid_argument("shared_hypergradients: expected 1 to " + std::to_string(steps) + " buckets, found " +
-                                    std::to_string(bucket_count));
+        throw std::invalid_argument("shared_hypergradients: expected 1 to " + std::to_string(steps) +
+                                    " buckets, found " + std::to_string(bucket_count));
     std::vector<double> shared(bucket_count, 0.0);
     for (std::size_t t = 0; t < steps; ++t) shared[bucket_count * t / steps] += per_step[t];
     const double steps_per_bucket = static_cast<double>(steps) / static_cast<double>(bucket_count);
@@ -168,7 +169,8 @@ inline hypergradient_noise measure_hypergradient_noise(const std::vector<std::ve
     // the drift per step between the means of consecutive blocks of B = round(sqrt(T)) steps: a
     // step-to-step difference of mu is mostly mu's own noise. The rms removes what is left of it
     // (1/R of the runs' sample variance of the same difference).
-    noise.drift_block = std::max<std::size_t>(1, static_cast<std::size_t>(std::llround(std::sqrt(static_cast<double>(steps)))));
+    noise.drift_block =
+        std::max<std::size_t>(1, static_cast<std::size_t>(std::llround(std::sqrt(static_cast<double>(steps)))));
     const std::size_t block = noise.drift_block, blocks = steps / block;
     auto block_mean = [&](const std::vector<double>& run, std::size_t k) {
         double sum = 0.0;

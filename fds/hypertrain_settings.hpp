@@ -62,21 +62,21 @@ struct hypertrain_settings {
     double clamp_HZ_range = 1.0;
     double converged_frac = 0.05;
     std::string outer_optimizer = "rprop";  // ours; rprop (ours) | sign (the reference's) | adam (ours)
-    double rprop_step = 0.3;                // rprop: initial step, a fraction of each value (log scale)
-    double rprop_growth = 1.2;              // rprop: step multiplier while a bucket's sign holds
-    double rprop_max_step = 0.5;            // rprop: largest step (log scale: a factor of e^0.5)
-    double adam_lr = 0.01;                  // Adam step per hyperparameter type, in units of that type
-    bool hyper_ranges = true;               // ours: keep lr >= 0, wd >= 0, 0 <= mom < 1 (the reference: none)
+    double rprop_step = 0.3;  // rprop: initial step, a fraction of each value (log scale)
+    double rprop_growth = 1.2;  // rprop: step multiplier while a bucket's sign holds
+    double rprop_max_step = 0.5;  // rprop: largest step (log scale: a factor of e^0.5)
+    double adam_lr = 0.01;  // Adam step per hyperparameter type, in units of that type
+    bool hyper_ranges = true;  // ours: keep lr >= 0, wd >= 0, 0 <= mom < 1 (the reference: none)
     // ours: an outer step whose inner run diverged, or whose validation accuracy fell below this
     // fraction of the best so far, goes back to the best values with smaller steps (0: never)
     double revert_below = 0.8;
 
     // Greedy alternatives (`fds hypertrain --method hd|greedy`, ours: greedy_hyper_training.hpp).
-    std::string method = "fds";      // fds | hd (Baydin et al. 2018) | greedy (truncated-horizon FDS)
-    std::size_t greedy_horizon = 50; // greedy: inner steps per hypergradient and update
-    double hd_lr_beta = 0.01;        // hd: lr <- lr (1 - beta cos(grad L, dtheta/dlr)), per step
-    double hd_mom_beta = 0.01;       // hd: the same on 1 - momentum
-    double hd_wd_beta = 0.01;        // hd: the same on weight decay
+    std::string method = "fds";  // fds | hd (Baydin et al. 2018) | greedy (truncated-horizon FDS)
+    std::size_t greedy_horizon = 50;  // greedy: inner steps per hypergradient and update
+    double hd_lr_beta = 0.01;  // hd: lr <- lr (1 - beta cos(grad L, dtheta/dlr)), per step
+    double hd_mom_beta = 0.01;  // hd: the same on 1 - momentum
+    double hd_wd_beta = 0.01;  // hd: the same on weight decay
 
     // Retraining from scratch with the learned schedule on the whole training set.
     bool retrain_from_scratch = true;
@@ -88,17 +88,17 @@ struct hypertrain_settings {
 
     // Black-box search (`fds search`, ours): the space is the schedules above (schedule_space.hpp).
     std::string search_method = "random";  // random | hyperband
-    std::size_t search_trials = 20;        // random search: configurations tried
-    double search_seconds_budget = 0.0;    // random search: no trial starts after this many seconds (0: none)
-    std::size_t search_max_epochs = 0;     // epochs of a full-length trial, Hyperband's R (0: retrain_n_epochs)
-    double search_eta = 3.0;               // Hyperband: keep 1 / eta of the configurations per rung
-    double search_lr_min = 1e-3, search_lr_max = 1.0;    // log-uniform
+    std::size_t search_trials = 20;  // random search: configurations tried
+    double search_seconds_budget = 0.0;  // random search: no trial starts after this many seconds (0: none)
+    std::size_t search_max_epochs = 0;  // epochs of a full-length trial, Hyperband's R (0: retrain_n_epochs)
+    double search_eta = 3.0;  // Hyperband: keep 1 / eta of the configurations per rung
+    double search_lr_min = 1e-3, search_lr_max = 1.0;  // log-uniform
     double search_mom_min = 0.0, search_mom_max = 0.99;  // uniform
-    double search_wd_min = 1e-6, search_wd_max = 1e-2;   // log-uniform
+    double search_wd_min = 1e-6, search_wd_max = 1e-2;  // log-uniform
 
     // Hypergradient noise (`fds noise`, ours: hypergradient_noise.hpp).
-    std::size_t noise_runs = 12;                 // runs, each its own data order and initialization
-    std::size_t noise_steps = 100;               // inner steps of a run, one lr bucket each
+    std::size_t noise_runs = 12;  // runs, each its own data order and initialization
+    std::size_t noise_steps = 100;  // inner steps of a run, one lr bucket each
     std::vector<std::size_t> noise_windows = {};  // sharing windows W (empty: 1, 2, 5, 10, 25, ... and T)
 
     std::uint64_t seed = 0;

@@ -71,7 +71,7 @@ inner_loop_options inner_loop_options_from(const hypertrain_settings& settings);
 template <class Scalar>
 struct inner_loop_result {
     autodiff::dual_tensor<Scalar> parameters;  // theta_T; its tangents are Z_T in the layout's slots
-    autodiff::dual_tensor<Scalar> velocity;    // v_T; its tangents are C_T
+    autodiff::dual_tensor<Scalar> velocity;  // v_T; its tangents are C_T
     // Steps on which each type's tangents were updated (not pruned), indexed by hyper_type.
     std::array<std::size_t, hyper_type_count> tangent_steps{};
     std::size_t steps_run = 0;
@@ -178,8 +178,9 @@ inner_loop_result<Scalar> run_inner_loop(nn::network<Scalar>& network, const xt:
                                          const hyper_values& schedules, const tangent_layout& layout,
                                          const inner_loop_options& options, BatchAt&& batch_at,
                                          const inner_step_callback& after_step) {
-    return continue_inner_loop(network, initial_parameters, xt::xarray<Scalar>(xt::zeros<Scalar>(initial_parameters.shape())),
-                               schedules, layout, options, std::forward<BatchAt>(batch_at), after_step);
+    return continue_inner_loop(network, initial_parameters,
+                               xt::xarray<Scalar>(xt::zeros<Scalar>(initial_parameters.shape())), schedules, layout,
+                               options, std::forward<BatchAt>(batch_at), after_step);
 }
 
 template <class Scalar, class BatchAt>
@@ -236,28 +237,32 @@ inner_loop_result<Scalar> continue_inner_loop(nn::network<Scalar>& network, cons
             if (slot == tangent_layout::no_slot || pruned[i])
                 dual_hypers[i] = dual_number(value, step_tangent_count);
             else
-                dual_hypers[i] = dual_number::variable(value, step_tangent_count, any_pruned ? compact_slot[slot] : slot);
+                dual_hypers[i] =
+                    dual_number::variable(value, step_tangent_count, any_pruned ? compact_slot[slot] : slot);
         }
 
         std::pair<double, std::size_t> outcome;
         if ((any_pruned ? active.size() : live) == 0) {
             // No tangent to update: a plain step on the values (the tangents stay as they are).
-            outcome = detail::plain_training_step(network, result.parameters.mutable_value(),
-                                                  result.velocity.mutable_value(), images, batch.labels, hypers, options);
+            outcome =
+                detail::plain_training_step(network, result.parameters.mutable_value(), result.velocity.mutable_value(),
+                                            images, batch.labels, hypers, options);
         } else if (!any_pruned) {
             outcome = detail::dual_training_step(network, result.parameters, result.velocity, images, batch.labels,
                                                  dual_hypers, options);
         } else {
-            dual parameters(result.parameters.value(), detail::gather_rows(result.parameters.live_tangent_block(), active),
-                            active.size());
+            dual parameters(result.parameters.value(),
+                            detail::gather_rows(result.parameters.live_tangent_block(), active), active.size());
             dual velocity(result.velocity.value(), detail::gather_rows(result.velocity.live_tangent_block(), active),
                           active.size());
-            outcome = detail::dual_training_step(network, parameters, velocity, images, batch.labels, dual_hypers, options);
+            outcome =
+                detail::dual_training_step(network, parameters, velocity, images, batch.labels, dual_hypers, options);
             parameters.grow_live_tangents(active.size());
             velocity.grow_live_tangents(active.size());
             result.parameters.mutable_value() = parameters.value();
             result.velocity.mutable_value() = velocity.value();
-            detail::scatter_rows(parameters.live_tangent_block(), active, result.parameters.mutable_live_tangent_block());
+            detail::scatter_rows(parameters.live_tangent_block(), active,
+                                 result.parameters.mutable_live_tangent_block());
             detail::scatter_rows(velocity.live_tangent_block(), active, result.velocity.mutable_live_tangent_block());
         }
         ++result.steps_run;

@@ -55,8 +55,7 @@ class outer_optimizer {
  public:
     virtual ~outer_optimizer() = default;
     // New bucket values from the current ones and dL_val/dh (NaN allowed).
-    virtual std::vector<double> update(const std::vector<double>& values,
-                                       const std::vector<double>& hypergradient) = 0;
+    virtual std::vector<double> update(const std::vector<double>& values, const std::vector<double>& hypergradient) = 0;
     // Whether the last update declared this type converged.
     virtual bool converged() const = 0;
     // Current step size of each bucket (the sign method's adaptive step; Adam's alpha).
@@ -94,8 +93,8 @@ struct sign_steps {
 
 class sign_outer_optimizer final : public outer_optimizer {
  public:
-    sign_outer_optimizer(std::size_t bucket_count, double initial_step_size, double step_decay,
-                         double converged_frac, valid_range range = valid_range::unbounded());
+    sign_outer_optimizer(std::size_t bucket_count, double initial_step_size, double step_decay, double converged_frac,
+                         valid_range range = valid_range::unbounded());
     std::vector<double> update(const std::vector<double>& values, const std::vector<double>& hypergradient) override;
     bool converged() const override { return steps_.converged; }
     std::vector<double> step_sizes() const override { return steps_.step_sizes; }
@@ -189,8 +188,7 @@ inline const nlohmann::json& require(const nlohmann::json& object, const std::st
 }
 
 template <class T>
-std::vector<T> require_vector(const nlohmann::json& object, const std::string& key, std::size_t size,
-                              const char* who) {
+std::vector<T> require_vector(const nlohmann::json& object, const std::string& key, std::size_t size, const char* who) {
     const nlohmann::json& entry = require(object, key, who);
     std::vector<T> result;
     try {
@@ -235,10 +233,10 @@ inline void sign_steps::restore(const nlohmann::json& state, const char* method,
 
 }  // namespace detail
 
-inline sign_outer_optimizer::sign_outer_optimizer(std::size_t bucket_count, double initial_step_size,
-                                                  double step_decay, double converged_frac, valid_range range)
-    : steps_(bucket_count, initial_step_size), step_decay_(step_decay), converged_frac_(converged_frac),
-      range_(range) {}
+inline sign_outer_optimizer::sign_outer_optimizer(std::size_t bucket_count, double initial_step_size, double step_decay,
+                                                  double converged_frac, valid_range range)
+    : steps_(bucket_count, initial_step_size), step_decay_(step_decay), converged_frac_(converged_frac), range_(range) {
+}
 
 inline std::vector<double> sign_outer_optimizer::update(const std::vector<double>& values,
                                                         const std::vector<double>& hypergradient) {
@@ -281,7 +279,8 @@ inline rprop_outer_optimizer::rprop_outer_optimizer(std::size_t bucket_count, hy
       steps_(bucket_count, settings.initial_step) {
     if (!(settings.initial_step > 0) || !(settings.max_step >= settings.initial_step))
         throw std::invalid_argument("rprop outer optimizer: expected 0 < rprop_step <= rprop_max_step, found " +
-                                    std::to_string(settings.initial_step) + " and " + std::to_string(settings.max_step));
+                                    std::to_string(settings.initial_step) + " and " +
+                                    std::to_string(settings.max_step));
     if (!(settings.growth >= 1)) throw std::invalid_argument("rprop outer optimizer: rprop_growth must be >= 1");
     if (!(settings.step_decay > 0 && settings.step_decay < 1))
         throw std::invalid_argument("rprop outer optimizer: the step decay must lie in (0, 1)");
@@ -296,8 +295,8 @@ inline std::vector<double> rprop_outer_optimizer::update(const std::vector<doubl
     steps_.converged = true;
     for (std::size_t i = 0; i < values.size(); ++i) {
         if (type_ != hyper_type::mom && !(values[i] > 0))
-            throw std::invalid_argument(std::string("rprop outer optimizer: ") + hyper_type_name(type_) +
-                                        " bucket " + std::to_string(i) + " is " + std::to_string(values[i]) +
+            throw std::invalid_argument(std::string("rprop outer optimizer: ") + hyper_type_name(type_) + " bucket " +
+                                        std::to_string(i) + " is " + std::to_string(values[i]) +
                                         "; it moves on a log scale and must start > 0 (inner_" +
                                         hyper_type_name(type_) + "_init), or use --outer_optimizer sign");
         const double new_sign = detail::sign_or_zero(hypergradient[i]);
@@ -378,12 +377,15 @@ inline void adam_outer_optimizer::restore(const nlohmann::json& state) {
     second_moment_ = detail::require_vector<double>(state, "second_moment", second_moment_.size(), who);
     update_counts_ = detail::require_vector<std::size_t>(state, "update_counts", update_counts_.size(), who);
     const nlohmann::json& converged = detail::require(state, "converged", who);
-    if (!converged.is_boolean()) throw std::runtime_error("adam_outer_optimizer: checkpoint key \"converged\" is not a boolean");
+    if (!converged.is_boolean())
+        throw std::runtime_error("adam_outer_optimizer: checkpoint key \"converged\" is not a boolean");
     converged_ = converged.get<bool>();
 }
 
 inline double step_decay_of(const hypertrain_settings& settings, hyper_type type) {
-    return type == hyper_type::lr ? settings.lr_step_decay : type == hyper_type::mom ? settings.mom_step_decay : settings.wd_step_decay;
+    return type == hyper_type::lr    ? settings.lr_step_decay
+           : type == hyper_type::mom ? settings.mom_step_decay
+                                     : settings.wd_step_decay;
 }
 
 inline std::unique_ptr<outer_optimizer> make_outer_optimizer(const hypertrain_settings& settings, hyper_type type,
@@ -402,15 +404,18 @@ inline std::unique_ptr<outer_optimizer> make_outer_optimizer(const hypertrain_se
         return std::make_unique<rprop_outer_optimizer>(bucket_count, type, rprop, settings.converged_frac, range);
     }
     if (settings.outer_optimizer == "sign")
-        return std::make_unique<sign_outer_optimizer>(bucket_count, initial_step, decay, settings.converged_frac, range);
+        return std::make_unique<sign_outer_optimizer>(bucket_count, initial_step, decay, settings.converged_frac,
+                                                      range);
     if (settings.outer_optimizer == "adam") {
         if (!(settings.lr_init_step_size > 0))
-            throw std::invalid_argument("adam outer optimizer: lr_init_step_size must be > 0 to scale the steps, found " +
-                                        std::to_string(settings.lr_init_step_size));
+            throw std::invalid_argument(
+                "adam outer optimizer: lr_init_step_size must be > 0 to scale the steps, found " +
+                std::to_string(settings.lr_init_step_size));
         const double step = settings.adam_lr * initial_step / settings.lr_init_step_size;
         return std::make_unique<adam_outer_optimizer>(bucket_count, step, range, settings.converged_frac);
     }
-    throw std::invalid_argument("outer_optimizer: expected rprop, sign or adam, found \"" + settings.outer_optimizer + "\"");
+    throw std::invalid_argument("outer_optimizer: expected rprop, sign or adam, found \"" + settings.outer_optimizer +
+                                "\"");
 }
 
 }  // namespace fds

@@ -38,9 +38,9 @@ namespace fds {
 struct per_step_run {
     std::size_t run = 0;
     std::vector<double> hypergradient;  // h(t), t = 0..T-1
-    std::vector<double> greedy;         // g(t)
-    double val_loss = 0.0;              // L_val(theta_T)
-    bool diverged = false;              // a non-finite loss: no hypergradients
+    std::vector<double> greedy;  // g(t)
+    double val_loss = 0.0;  // L_val(theta_T)
+    bool diverged = false;  // a non-finite loss: no hypergradients
     double seconds = 0.0;
 };
 
@@ -85,8 +85,8 @@ per_step_run measure_per_step_hypergradients(nn::network<Scalar>& network, const
     options.pruning = pruning_rule{};  // every step's tangent is measured
 
     network.reset_buffers();
-    const xt::xarray<Scalar> initial =
-        network.initial_parameters(initializer_of(settings), stream_seed(settings.seed, seed_stream::initial_weights, run));
+    const xt::xarray<Scalar> initial = network.initial_parameters(
+        initializer_of(settings), stream_seed(settings.seed, seed_stream::initial_weights, run));
     auto report = [&](std::size_t done, std::size_t total, clock::time_point since) {
         if (!progress) return;
         const double elapsed = std::chrono::duration<double>(clock::now() - since).count();
@@ -98,9 +98,9 @@ per_step_run measure_per_step_hypergradients(nn::network<Scalar>& network, const
     result.run = run;
     const tangent_layout layout({steps, 1, 1}, {true, false, false}, steps);
     const auto long_start = clock::now();
-    const inner_loop_result<Scalar> inner = run_inner_loop(
-        network, initial, schedule, layout, options, batch_at,
-        [&](std::size_t step, std::size_t) { report(step + 1, 2 * steps, long_start); });
+    const inner_loop_result<Scalar> inner =
+        run_inner_loop(network, initial, schedule, layout, options, batch_at,
+                       [&](std::size_t step, std::size_t) { report(step + 1, 2 * steps, long_start); });
     if (inner.diverged) {
         result.diverged = true;
         result.val_loss = std::nan("");
@@ -109,7 +109,8 @@ per_step_run measure_per_step_hypergradients(nn::network<Scalar>& network, const
     }
     const auto validation_gradient = mean_validation_gradient(network, inner.parameters.value(), validation);
     result.val_loss = validation_gradient.loss;
-    result.hypergradient = hypergradients(inner.parameters, validation_gradient.gradient, layout, inner.tangent_steps).lr;
+    result.hypergradient =
+        hypergradients(inner.parameters, validation_gradient.gradient, layout, inner.tangent_steps).lr;
 
     const greedy_objective<Scalar> objective = [&](const xt::xarray<Scalar>& parameters, std::size_t) {
         return mean_validation_gradient(network, parameters, validation).gradient;
@@ -122,7 +123,8 @@ per_step_run measure_per_step_hypergradients(nn::network<Scalar>& network, const
     const greedy_segments_result<Scalar> greedy = run_greedy_segments<Scalar>(
         network, initial, steps, steps, first, {true, false, false}, options, batch_at, objective, follow_schedule,
         [&](std::size_t step, std::size_t) { report(steps + step + 1, 2 * steps, long_start); });
-    for (const greedy_segment_record& segment : greedy.run.segments) result.greedy.push_back(segment.hypergradient.lr[0]);
+    for (const greedy_segment_record& segment : greedy.run.segments)
+        result.greedy.push_back(segment.hypergradient.lr[0]);
     result.diverged = greedy.run.diverged;
     result.seconds = std::chrono::duration<double>(clock::now() - start).count();
     return result;

@@ -38,7 +38,7 @@ struct retrain_result {
 template <class Scalar>
 struct retrain_checkpoint {
     training_state<Scalar> state;  // steps_done = epochs done x batches per epoch
-    xt::xarray<Scalar> buffers;    // BatchNorm running statistics
+    xt::xarray<Scalar> buffers;  // BatchNorm running statistics
     std::vector<double> epoch_test_acc;
     double seconds = 0.0;
 };
@@ -71,7 +71,8 @@ std::size_t retrain_total_steps(const hypertrain_settings& settings, const data:
 // ---------------------------------------------------------------------------------------------
 
 inline std::size_t retrain_epochs(const hypertrain_settings& settings) {
-    if (settings.retrain_n_epochs == 0 || (settings.retrain_n_epochs < 0 && settings.n_inner_epochs_per_outer_steps.empty()))
+    if (settings.retrain_n_epochs == 0 ||
+        (settings.retrain_n_epochs < 0 && settings.n_inner_epochs_per_outer_steps.empty()))
         throw std::invalid_argument("retrain_n_epochs: expected a positive count or -1 (the last budget), found " +
                                     std::to_string(settings.retrain_n_epochs));
     return settings.retrain_n_epochs < 0 ? settings.n_inner_epochs_per_outer_steps.back()
@@ -97,9 +98,9 @@ retrain_result retrain_network(nn::network<Scalar>& network, const hypertrain_se
     const std::size_t epochs = retrain_epochs(settings);
     const data::batch_loader train = training_loader(settings, dataset, all_indices(dataset.train_labels.size()),
                                                      stream_seed(settings.seed, seed_stream::retrain_batches));
-    const data::batch_loader test = evaluation_loader(settings, dataset, data::split_part::test,
-                                                      all_indices(dataset.test_labels.size()),
-                                                      stream_seed(settings.seed, seed_stream::test_batches));
+    const data::batch_loader test =
+        evaluation_loader(settings, dataset, data::split_part::test, all_indices(dataset.test_labels.size()),
+                          stream_seed(settings.seed, seed_stream::test_batches));
     const std::size_t batches_per_epoch = train.batches_per_epoch();
     const std::size_t total_steps = epochs * batches_per_epoch;
 

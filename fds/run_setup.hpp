@@ -115,10 +115,10 @@ inline data::batch_loader training_loader(const hypertrain_settings& settings, c
                                           std::vector<std::size_t> indices, std::uint64_t seed) {
     if (settings.train_batch_size == 0 || indices.size() < settings.train_batch_size)
         throw std::invalid_argument("train_batch_size: " + std::to_string(settings.train_batch_size) +
-                                    " does not fit the " + std::to_string(indices.size()) +
-                                    " training images of " + dataset.name);
-    const data::augmentation augment = data::augmentation_for(dataset.name, settings.cutout, settings.cutout_length,
-                                                              settings.cutout_prob);
+                                    " does not fit the " + std::to_string(indices.size()) + " training images of " +
+                                    dataset.name);
+    const data::augmentation augment =
+        data::augmentation_for(dataset.name, settings.cutout, settings.cutout_length, settings.cutout_prob);
     return data::batch_loader(dataset, data::split_part::train, std::move(indices), settings.train_batch_size, true,
                               true, augment, seed);
 }
@@ -156,8 +156,8 @@ inline void check_setup_fits(const hypertrain_settings& settings, const data::da
     const data::validation_split split = validation_split_of(settings, dataset);
     if (split.validation.empty())
         throw std::invalid_argument("val_train_fraction: " + std::to_string(settings.val_train_fraction) + " of the " +
-                                    std::to_string(dataset.train_labels.size()) + " training images of " + dataset.name +
-                                    " holds no validation image");
+                                    std::to_string(dataset.train_labels.size()) + " training images of " +
+                                    dataset.name + " holds no validation image");
     training_loader(settings, dataset, split.train, 0);
     evaluation_loader(settings, dataset, data::split_part::train, split.validation, 0);
 }
@@ -170,7 +170,8 @@ nn::evaluation_result evaluate_loader(nn::network<Scalar>& network, const xt::xa
     nn::evaluation_result total;
     for (std::size_t b = group.rank(); b < loader.batches_per_epoch(); b += group.size()) {
         data::batch batch = loader.load(0, b);
-        const auto result = network.evaluate(parameters, images_as<Scalar>(std::move(batch.images)), batch.labels, run_mode);
+        const auto result =
+            network.evaluate(parameters, images_as<Scalar>(std::move(batch.images)), batch.labels, run_mode);
         total.loss_sum += result.loss_sum;
         total.correct += result.correct;
         total.count += result.count;

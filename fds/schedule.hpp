@@ -51,8 +51,8 @@ class tangent_layout {
     tangent_layout(const std::vector<std::size_t>& bucket_counts, const std::vector<bool>& learned,
                    std::size_t total_steps);
     // Only some buckets learned: learned_buckets[type][bucket] (e.g. one tangent, for checks).
-    tangent_layout(const std::vector<std::size_t>& bucket_counts,
-                   const std::vector<std::vector<bool>>& learned_buckets, std::size_t total_steps);
+    tangent_layout(const std::vector<std::size_t>& bucket_counts, const std::vector<std::vector<bool>>& learned_buckets,
+                   std::size_t total_steps);
 
     std::size_t tangent_count() const { return slot_owner_.size(); }  // K = learned buckets
     std::size_t total_steps() const { return total_steps_; }
@@ -86,9 +86,12 @@ class tangent_layout {
 
 inline const char* hyper_type_name(hyper_type type) {
     switch (type) {
-        case hyper_type::lr: return "lr";
-        case hyper_type::mom: return "mom";
-        case hyper_type::wd: return "wd";
+        case hyper_type::lr:
+            return "lr";
+        case hyper_type::mom:
+            return "mom";
+        case hyper_type::wd:
+            return "wd";
     }
     return "?";
 }
@@ -132,29 +135,28 @@ inline step_hypers hypers_at(const hyper_values& schedules, std::size_t step, st
 
 namespace detail {
 inline std::vector<std::vector<bool>> every_bucket(const std::vector<std::size_t>& bucket_counts,
-                                                  const std::vector<bool>& learned) {
+                                                   const std::vector<bool>& learned) {
     if (bucket_counts.size() != hyper_type_count || learned.size() != hyper_type_count)
-        throw std::invalid_argument("tangent_layout: expected 3 bucket counts and 3 learned flags (lr, mom, wd), found " +
-                                    std::to_string(bucket_counts.size()) + " and " +
-                                    std::to_string(learned.size()));
+        throw std::invalid_argument(
+            "tangent_layout: expected 3 bucket counts and 3 learned flags (lr, mom, wd), found " +
+            std::to_string(bucket_counts.size()) + " and " + std::to_string(learned.size()));
     std::vector<std::vector<bool>> result;
     for (std::size_t i = 0; i < hyper_type_count; ++i) result.emplace_back(bucket_counts[i], learned[i]);
     return result;
 }
 }  // namespace detail
 
-inline tangent_layout::tangent_layout(const std::vector<std::size_t>& bucket_counts,
-                                      const std::vector<bool>& learned, std::size_t total_steps)
+inline tangent_layout::tangent_layout(const std::vector<std::size_t>& bucket_counts, const std::vector<bool>& learned,
+                                      std::size_t total_steps)
     : tangent_layout(bucket_counts, detail::every_bucket(bucket_counts, learned), total_steps) {}
 
 inline tangent_layout::tangent_layout(const std::vector<std::size_t>& bucket_counts,
-                                      const std::vector<std::vector<bool>>& learned_buckets,
-                                      std::size_t total_steps)
+                                      const std::vector<std::vector<bool>>& learned_buckets, std::size_t total_steps)
     : bucket_counts_(bucket_counts), learned_(hyper_type_count, false), total_steps_(total_steps) {
     if (bucket_counts.size() != hyper_type_count || learned_buckets.size() != hyper_type_count)
-        throw std::invalid_argument("tangent_layout: expected 3 bucket counts and 3 learned lists (lr, mom, wd), found " +
-                                    std::to_string(bucket_counts.size()) + " and " +
-                                    std::to_string(learned_buckets.size()));
+        throw std::invalid_argument(
+            "tangent_layout: expected 3 bucket counts and 3 learned lists (lr, mom, wd), found " +
+            std::to_string(bucket_counts.size()) + " and " + std::to_string(learned_buckets.size()));
     if (total_steps == 0) throw std::invalid_argument("tangent_layout: a run needs at least one inner step");
     struct candidate {
         std::size_t first_use;

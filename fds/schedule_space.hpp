@@ -71,9 +71,12 @@ inline hyper_values schedule_space::sample(data::random_engine& engine) const {
 
 inline bool schedule_space::contains(const hyper_values& values) const {
     if (values.lr.size() != n_lrs || values.mom.size() != n_moms || values.wd.size() != n_wds) return false;
-    for (double v : values.lr) if (learn_lr ? !lr.contains(v) : v != fixed_lr) return false;
-    for (double v : values.mom) if (learn_mom ? !mom.contains(v) : v != fixed_mom) return false;
-    for (double v : values.wd) if (learn_wd ? !wd.contains(v) : v != fixed_wd) return false;
+    for (double v : values.lr)
+        if (learn_lr ? !lr.contains(v) : v != fixed_lr) return false;
+    for (double v : values.mom)
+        if (learn_mom ? !mom.contains(v) : v != fixed_mom) return false;
+    for (double v : values.wd)
+        if (learn_wd ? !wd.contains(v) : v != fixed_wd) return false;
     return true;
 }
 
@@ -94,7 +97,8 @@ inline schedule_space schedule_space_of(const hypertrain_settings& settings) {
     detail::check_range(space.lr, "lr");
     detail::check_range(space.mom, "mom");
     detail::check_range(space.wd, "wd");
-    if (space.mom.high >= 1) throw std::invalid_argument("search_mom_max: expected < 1, found " + std::to_string(space.mom.high));
+    if (space.mom.high >= 1)
+        throw std::invalid_argument("search_mom_max: expected < 1, found " + std::to_string(space.mom.high));
     return space;
 }
 

@@ -60,9 +60,8 @@ std::size_t trial_steps(double epochs, std::size_t batches_per_epoch);
 std::size_t trial_batches_per_epoch(const hypertrain_settings& settings, const data::dataset& dataset);
 
 template <class Scalar>
-trial_outcome run_trial(nn::network<Scalar>& network, const hypertrain_settings& settings,
-                        const data::dataset& dataset, const trial_request& request,
-                        const trial_epoch_callback& after_epoch = {},
+trial_outcome run_trial(nn::network<Scalar>& network, const hypertrain_settings& settings, const data::dataset& dataset,
+                        const trial_request& request, const trial_epoch_callback& after_epoch = {},
                         const distributed::communicator& group = distributed::single_process());
 // (With a group of several ranks, every rank calls this for the same trial and shares its batches.)
 
@@ -89,13 +88,13 @@ inline std::size_t trial_batches_per_epoch(const hypertrain_settings& settings, 
 }
 
 template <class Scalar>
-trial_outcome run_trial(nn::network<Scalar>& network, const hypertrain_settings& settings,
-                        const data::dataset& dataset, const trial_request& request,
-                        const trial_epoch_callback& after_epoch, const distributed::communicator& group) {
+trial_outcome run_trial(nn::network<Scalar>& network, const hypertrain_settings& settings, const data::dataset& dataset,
+                        const trial_request& request, const trial_epoch_callback& after_epoch,
+                        const distributed::communicator& group) {
     const auto start = std::chrono::steady_clock::now();
     const data::validation_split split = validation_split_of(settings, dataset);
-    const data::batch_loader train =
-        training_loader(settings, dataset, split.train, stream_seed(settings.seed, seed_stream::trial_batches, request.id));
+    const data::batch_loader train = training_loader(
+        settings, dataset, split.train, stream_seed(settings.seed, seed_stream::trial_batches, request.id));
     const data::batch_loader validation =
         evaluation_loader(settings, dataset, data::split_part::train, split.validation,
                           stream_seed(settings.seed, seed_stream::validation_batches, 0));
@@ -109,16 +108,16 @@ trial_outcome run_trial(nn::network<Scalar>& network, const hypertrain_settings&
             const auto validated = evaluate_loader(network, state.parameters, validation, nn::mode::evaluation, group);
             if (after_epoch) after_epoch((step + 1) / train.batches_per_epoch(), validated);
         };
-    const plain_training_run<Scalar> run =
-        train_with_schedule<Scalar>(network, settings, train, request.schedule, outcome.steps,
-                                    stream_seed(settings.seed, seed_stream::trial_weights, request.id), after_step, group);
+    const plain_training_run<Scalar> run = train_with_schedule<Scalar>(
+        network, settings, train, request.schedule, outcome.steps,
+        stream_seed(settings.seed, seed_stream::trial_weights, request.id), after_step, group);
     outcome.diverged = run.diverged;
     if (run.diverged) {
         outcome.val_loss = std::numeric_limits<double>::quiet_NaN();
     } else {
-        const data::batch_loader test = evaluation_loader(settings, dataset, data::split_part::test,
-                                                          all_indices(dataset.test_labels.size()),
-                                                          stream_seed(settings.seed, seed_stream::test_batches, 0));
+        const data::batch_loader test =
+            evaluation_loader(settings, dataset, data::split_part::test, all_indices(dataset.test_labels.size()),
+                              stream_seed(settings.seed, seed_stream::test_batches, 0));
         const auto validated = evaluate_loader(network, run.parameters, validation, nn::mode::evaluation, group);
         outcome.val_acc = validated.accuracy();
         outcome.val_loss = validated.mean_loss();

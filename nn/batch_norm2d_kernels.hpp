@@ -33,9 +33,9 @@ namespace fds::nn::detail {
 
 template <class Scalar>
 struct batch_norm_geometry {
-  std::size_t batch, channels, plane;
-  std::size_t size() const { return batch * channels * plane; }
-  std::size_t count() const { return batch * plane; }
+    std::size_t batch, channels, plane;
+    std::size_t size() const { return batch * channels * plane; }
+    std::size_t count() const { return batch * plane; }
 };
 
 // Consecutive channels [first, last) processed together. A channel is one short run per sample
@@ -43,8 +43,8 @@ struct batch_norm_geometry {
 // passes read one longer contiguous run per sample, which the hardware prefetchers follow (faster
 // than channel by channel on the CNN's shapes).
 struct channel_group {
-  std::size_t first, last;
-  std::size_t size() const { return last - first; }
+    std::size_t first, last;
+    std::size_t size() const { return last - first; }
 };
 
 // Channels per group: as many as keep one row of the group (all its samples) within 2 MB, so the
@@ -52,16 +52,17 @@ struct channel_group {
 // such rows per thread). The CNN's shapes give groups of 2, 8 and 32 channels (runs of 8 KB).
 template <class Scalar>
 std::size_t group_channels(const batch_norm_geometry<Scalar>& g) {
-  constexpr std::size_t row_bytes = std::size_t{2} << 20;
-  return std::max<std::size_t>(1, row_bytes / std::max<std::size_t>(1, g.count() * sizeof(Scalar)));
+    constexpr std::size_t row_bytes = std::size_t{2} << 20;
+    return std::max<std::size_t>(1, row_bytes / std::max<std::size_t>(1, g.count() * sizeof(Scalar)));
 }
 
 // Applies f(channel in group, offset, length) to each run of the group, sample by sample.
 template <class Scalar, class Function>
 void for_group(const batch_norm_geometry<Scalar>& g, channel_group group, Function&& f) {
-  for (std::size_t n = 0; n < g.batch; ++n) {
-    for (std::size_t c = group.first; c < group.last; ++c) f(c - group.first, (n * g.channels + c) * g.plane, g.plane);
-  }
+    for (std::size_t n = 0; n < g.batch; ++n) {
+        for (std::size_t c = group.first; c < group.last; ++c)
+            f(c - group.first, (n * g.channels + c) * g.plane, g.plane);
+    }
 }
 
 // Runs body(group) for groups covering every channel, the channels split into contiguous ranges
@@ -69,10 +70,10 @@ void for_group(const batch_norm_geometry<Scalar>& g, channel_group group, Functi
 // cut into groups (channels are independent: the result depends on neither split).
 template <class Scalar, class Body>
 void for_channel_groups(const batch_norm_geometry<Scalar>& g, Body&& body) {
-  const std::size_t per_group = group_channels(g);
-  autodiff::run_ranges(g.channels, g.count(), 1, [&](std::size_t first, std::size_t last) {
-    for (std::size_t c = first; c < last; c += per_group) body(channel_group{c, std::min(last, c + per_group)});
-  });
+    const std::size_t per_group = group_channels(g);
+    autodiff::run_ranges(g.channels, g.count(), 1, [&](std::size_t first, std::size_t last) {
+        for (std::size_t c = first; c < last; c += per_group) body(channel_group{c, std::min(last, c + per_group)});
+    });
 }
 
 // The terms a channel sum adds, in double: at(l, i) one term, eight_at(l, i) the eight from i on,
@@ -80,54 +81,54 @@ void for_channel_groups(const batch_norm_geometry<Scalar>& g, Body&& body) {
 // a[i], or with Masked a[i] positive[i]: a gradient through the relu after batch norm
 template <class Scalar, bool Masked = false>
 struct entry_term {
-  const Scalar* a;
-  const std::uint8_t* positive = nullptr;
-  Scalar entry(std::size_t i) const { return Masked ? a[i] * Scalar(positive[i]) : a[i]; }
-  eight_values<Scalar> eight(std::size_t i) const {
-    if constexpr (Masked) {
-      return load_eight(a + i) * load_eight_flags<Scalar>(positive + i);
-    } else {
-      return load_eight(a + i);
+    const Scalar* a;
+    const std::uint8_t* positive = nullptr;
+    Scalar entry(std::size_t i) const { return Masked ? a[i] * Scalar(positive[i]) : a[i]; }
+    eight_values<Scalar> eight(std::size_t i) const {
+        if constexpr (Masked) {
+            return load_eight(a + i) * load_eight_flags<Scalar>(positive + i);
+        } else {
+            return load_eight(a + i);
+        }
     }
-  }
-  double at(std::size_t, std::size_t i) const { return entry(i); }
-  eight_values<double> eight_at(std::size_t, std::size_t i) const { return widen(eight(i)); }
-  void prefetch(std::size_t i) const {
-    __builtin_prefetch(a + i);
-    if (Masked) __builtin_prefetch(positive + i);
-  }
+    double at(std::size_t, std::size_t i) const { return entry(i); }
+    eight_values<double> eight_at(std::size_t, std::size_t i) const { return widen(eight(i)); }
+    void prefetch(std::size_t i) const {
+        __builtin_prefetch(a + i);
+        if (Masked) __builtin_prefetch(positive + i);
+    }
 };
 
 // a[i] b[i], rounded to Scalar, a an entry_term (masked or not)
 template <class Scalar, bool Masked = false>
 struct product_term {
-  entry_term<Scalar, Masked> a;
-  const Scalar* b;
-  double at(std::size_t, std::size_t i) const { return static_cast<double>(a.entry(i) * b[i]); }
-  eight_values<double> eight_at(std::size_t, std::size_t i) const { return widen(a.eight(i) * load_eight(b + i)); }
-  void prefetch(std::size_t i) const {
-    a.prefetch(i);
-    __builtin_prefetch(b + i);
-  }
+    entry_term<Scalar, Masked> a;
+    const Scalar* b;
+    double at(std::size_t, std::size_t i) const { return static_cast<double>(a.entry(i) * b[i]); }
+    eight_values<double> eight_at(std::size_t, std::size_t i) const { return widen(a.eight(i) * load_eight(b + i)); }
+    void prefetch(std::size_t i) const {
+        a.prefetch(i);
+        __builtin_prefetch(b + i);
+    }
 };
 
 template <class Scalar>
 struct centered_square_term {  // (a[i] - means[l])^2
-  const Scalar* a;
-  const double* means;  // per channel of the group
-  double at(std::size_t l, std::size_t i) const {
-    const double centered = a[i] - means[l];
-    return centered * centered;
-  }
-  eight_values<double> eight_at(std::size_t l, std::size_t i) const {
-    eight_values<double> e = widen(load_eight(a + i));
-    for (auto& v : e.v) {
-      v -= broadcast_vector(means[l]);
-      v *= v;
+    const Scalar* a;
+    const double* means;  // per channel of the group
+    double at(std::size_t l, std::size_t i) const {
+        const double centered = a[i] - means[l];
+        return centered * centered;
     }
-    return e;
-  }
-  void prefetch(std::size_t i) const { __builtin_prefetch(a + i); }
+    eight_values<double> eight_at(std::size_t l, std::size_t i) const {
+        eight_values<double> e = widen(load_eight(a + i));
+        for (auto& v : e.v) {
+            v -= broadcast_vector(means[l]);
+            v *= v;
+        }
+        return e;
+    }
+    void prefetch(std::size_t i) const { __builtin_prefetch(a + i); }
 };
 
 // The sums of each term over each channel of a group, in double, all in one pass over the group
@@ -141,38 +142,38 @@ struct centered_square_term {  // (a[i] - means[l])^2
 // position a few samples ahead, at least 2 KB of run ahead (with channel by channel passes, a
 // quarter less time for batch norm at K = 9 on the CNN's shapes).
 template <class Scalar, class... Terms>
-std::vector<std::array<double, sizeof...(Terms)>> group_sums(const batch_norm_geometry<Scalar>& g,
-                                                             channel_group group, const Terms... terms) {
-  constexpr std::size_t count = sizeof...(Terms);
-  constexpr std::size_t line = 64 / sizeof(Scalar);
-  const std::size_t run = group.size() * g.plane;
-  const std::size_t samples_ahead = std::max<std::size_t>(1, 2048 / (run * sizeof(Scalar)));
-  const std::size_t ahead = samples_ahead * g.channels * g.plane;
-  std::vector<std::array<eight_values<double>, count>> partial(group.size());
-  std::vector<std::array<double, count>> sums(group.size());
-  for_group(g, group, [&](std::size_t l, std::size_t offset, std::size_t length) {
-    const std::size_t end = offset + length;
-    const bool prefetch = offset + ahead < g.size();
-    auto& lanes = partial[l];
-    std::size_t i = offset;
-    for (; i + 8 <= end; i += 8) {
-      if (prefetch && i % line == 0) (terms.prefetch(i + ahead), ...);
-      std::size_t t = 0;
-      ((lanes[t++] += terms.eight_at(l, i)), ...);
+std::vector<std::array<double, sizeof...(Terms)>> group_sums(const batch_norm_geometry<Scalar>& g, channel_group group,
+                                                             const Terms... terms) {
+    constexpr std::size_t count = sizeof...(Terms);
+    constexpr std::size_t line = 64 / sizeof(Scalar);
+    const std::size_t run = group.size() * g.plane;
+    const std::size_t samples_ahead = std::max<std::size_t>(1, 2048 / (run * sizeof(Scalar)));
+    const std::size_t ahead = samples_ahead * g.channels * g.plane;
+    std::vector<std::array<eight_values<double>, count>> partial(group.size());
+    std::vector<std::array<double, count>> sums(group.size());
+    for_group(g, group, [&](std::size_t l, std::size_t offset, std::size_t length) {
+        const std::size_t end = offset + length;
+        const bool prefetch = offset + ahead < g.size();
+        auto& lanes = partial[l];
+        std::size_t i = offset;
+        for (; i + 8 <= end; i += 8) {
+            if (prefetch && i % line == 0) (terms.prefetch(i + ahead), ...);
+            std::size_t t = 0;
+            ((lanes[t++] += terms.eight_at(l, i)), ...);
+        }
+        for (; i < end; ++i) {
+            std::size_t t = 0;
+            ((sums[l][t++] += terms.at(l, i)), ...);
+        }
+    });
+    for (std::size_t l = 0; l < group.size(); ++l) {
+        for (std::size_t t = 0; t < count; ++t) {
+            for (const auto& v : partial[l][t].v) {
+                for (std::size_t lane = 0; lane < vector32_lanes<double>; ++lane) sums[l][t] += v[lane];
+            }
+        }
     }
-    for (; i < end; ++i) {
-      std::size_t t = 0;
-      ((sums[l][t++] += terms.at(l, i)), ...);
-    }
-  });
-  for (std::size_t l = 0; l < group.size(); ++l) {
-    for (std::size_t t = 0; t < count; ++t) {
-      for (const auto& v : partial[l][t].v) {
-        for (std::size_t lane = 0; lane < vector32_lanes<double>; ++lane) sums[l][t] += v[lane];
-      }
-    }
-  }
-  return sums;
+    return sums;
 }
 
 // The element loops below take restrict-qualified runs and their coefficients by value: written
@@ -185,42 +186,42 @@ template <bool Rectify, class Scalar>
 void normalized_value_run(std::size_t length, const Scalar* __restrict x, Scalar shift, Scalar inv, Scalar scale,
                           Scalar offset, Scalar* __restrict xhat, Scalar* __restrict y,
                           std::uint8_t* __restrict positive) {
-  for (std::size_t i = 0; i < length; ++i) {
-    xhat[i] = (x[i] - shift) * inv;
-    const Scalar output = scale * xhat[i] + offset;
-    if constexpr (Rectify) {
-      positive[i] = output > Scalar(0);
-      y[i] = output > Scalar(0) ? output : Scalar(0);
-    } else {
-      y[i] = output;
+    for (std::size_t i = 0; i < length; ++i) {
+        xhat[i] = (x[i] - shift) * inv;
+        const Scalar output = scale * xhat[i] + offset;
+        if constexpr (Rectify) {
+            positive[i] = output > Scalar(0);
+            y[i] = output > Scalar(0) ? output : Scalar(0);
+        } else {
+            y[i] = output;
+        }
     }
-  }
 }
 
 // One run of slot k's forward tangents: dxhat = (dx - dmu) inv + xhat dinv / inv (zero without dx)
 // and dy = dgamma xhat + gamma dxhat + dbeta (with Rectify 1[y > 0] dy), written in one pass.
 template <class Scalar>
 struct normalized_tangent_coefficients {
-  Scalar shift, inv, ratio, dscale, scale, doffset;  // dmu, inv, dinv / inv, dgamma, gamma, dbeta
+    Scalar shift, inv, ratio, dscale, scale, doffset;  // dmu, inv, dinv / inv, dgamma, gamma, dbeta
 };
 
 template <bool has_dx, bool Rectify, class Scalar>
 void normalized_tangent_run(std::size_t length, const Scalar* __restrict dx, const Scalar* __restrict xhat,
                             const std::uint8_t* __restrict positive, const normalized_tangent_coefficients<Scalar> k,
                             Scalar* __restrict dxhat, Scalar* __restrict dy) {
-  for (std::size_t i = 0; i < length; ++i) {
-    const Scalar d = has_dx ? (dx[i] - k.shift) * k.inv + xhat[i] * k.ratio : Scalar(0);
-    dxhat[i] = d;
-    const Scalar tangent = k.dscale * xhat[i] + k.scale * d + k.doffset;
-    dy[i] = Rectify ? Scalar(positive[i]) * tangent : tangent;
-  }
+    for (std::size_t i = 0; i < length; ++i) {
+        const Scalar d = has_dx ? (dx[i] - k.shift) * k.inv + xhat[i] * k.ratio : Scalar(0);
+        dxhat[i] = d;
+        const Scalar tangent = k.dscale * xhat[i] + k.scale * d + k.doffset;
+        dy[i] = Rectify ? Scalar(positive[i]) * tangent : tangent;
+    }
 }
 
 // One run of slot k's input-gradient tangent, the product rule of inv (gx - A - xhat B):
 //   dinv (gx - A - xhat B) + inv (dgamma g + gamma dg - dA - dxhat B - xhat dB)
 template <class Scalar>
 struct input_tangent_coefficients {
-  Scalar scale, dscale, inv, dinv, mean_gx, mean_gx_xhat, dmean_gx, dmean_gx_xhat;  // gamma, inv, A, B, dA, dB
+    Scalar scale, dscale, inv, dinv, mean_gx, mean_gx_xhat, dmean_gx, dmean_gx_xhat;  // gamma, inv, A, B, dA, dB
 };
 
 // (with Masked, g and dg are read as g 1[y > 0] and dg 1[y > 0])
@@ -229,15 +230,15 @@ void input_tangent_run(std::size_t length, const Scalar* __restrict g_run, const
                        const Scalar* __restrict xhat, const Scalar* __restrict dxhat,
                        const std::uint8_t* __restrict positive, const input_tangent_coefficients<Scalar> k,
                        Scalar* __restrict out) {
-  for (std::size_t i = 0; i < length; ++i) {
-    const Scalar g = Masked ? g_run[i] * Scalar(positive[i]) : g_run[i];
-    const Scalar dg = has_dg ? (Masked ? dg_run[i] * Scalar(positive[i]) : dg_run[i]) : Scalar(0);
-    const Scalar gx = k.scale * g;
-    const Scalar dgx = k.dscale * g + (has_dg ? k.scale * dg : Scalar(0));
-    const Scalar dx_hat = has_dxhat ? dxhat[i] : Scalar(0);
-    out[i] = k.dinv * (gx - k.mean_gx - xhat[i] * k.mean_gx_xhat) +
-             k.inv * (dgx - k.dmean_gx - dx_hat * k.mean_gx_xhat - xhat[i] * k.dmean_gx_xhat);
-  }
+    for (std::size_t i = 0; i < length; ++i) {
+        const Scalar g = Masked ? g_run[i] * Scalar(positive[i]) : g_run[i];
+        const Scalar dg = has_dg ? (Masked ? dg_run[i] * Scalar(positive[i]) : dg_run[i]) : Scalar(0);
+        const Scalar gx = k.scale * g;
+        const Scalar dgx = k.dscale * g + (has_dg ? k.scale * dg : Scalar(0));
+        const Scalar dx_hat = has_dxhat ? dxhat[i] : Scalar(0);
+        out[i] = k.dinv * (gx - k.mean_gx - xhat[i] * k.mean_gx_xhat) +
+                 k.inv * (dgx - k.dmean_gx - dx_hat * k.mean_gx_xhat - xhat[i] * k.dmean_gx_xhat);
+    }
 }
 
 // Outputs: y, xhat (value + `live` tangent rows), inverse [C] (+ live rows), batch mean/var [C];
@@ -249,86 +250,87 @@ void batch_norm_forward_runs(const batch_norm_geometry<Scalar>& geometry, tangen
                              Scalar* y_tangents, Scalar* xhat, Scalar* xhat_tangents, Scalar* inverse,
                              Scalar* inverse_tangents, Scalar* batch_mean, Scalar* batch_variance,
                              std::uint8_t* positive) {
-  const std::size_t size = geometry.size();
-  const double count = static_cast<double>(geometry.count());
-  for_channel_groups(geometry, [&](channel_group group) {
-    std::vector<double> means(group.size()), variances(group.size());
-    if (training) {
-      const auto sums = group_sums(geometry, group, entry_term<Scalar>{x.value});
-      for (std::size_t l = 0; l < group.size(); ++l) means[l] = sums[l][0] / count;
-      const auto squares = group_sums(geometry, group, centered_square_term<Scalar>{x.value, means.data()});
-      for (std::size_t l = 0; l < group.size(); ++l) {
-        variances[l] = squares[l][0] / count;
-        batch_mean[group.first + l] = static_cast<Scalar>(means[l]);
-        batch_variance[group.first + l] = static_cast<Scalar>(variances[l]);
-      }
-    } else {
-      for (std::size_t l = 0; l < group.size(); ++l) {
-        means[l] = running_mean[group.first + l];
-        variances[l] = running_variance[group.first + l];
-      }
-    }
-    for (std::size_t l = 0; l < group.size(); ++l) {
-      inverse[group.first + l] = static_cast<Scalar>(1.0 / std::sqrt(variances[l] + epsilon));
-    }
-    for_group(geometry, group, [&](std::size_t l, std::size_t o, std::size_t length) {
-      const std::size_t c = group.first + l;
-      normalized_value_run<Rectify>(length, x.value + o, static_cast<Scalar>(means[l]), inverse[c], gamma.value[c],
-                                    beta.value[c], xhat + o, y + o, Rectify ? positive + o : nullptr);
-    });
-    std::vector<normalized_tangent_coefficients<Scalar>> coefficients(group.size());
-    for (std::size_t k = 0; k < live; ++k) {
-      const Scalar* dx = x.tangent(k);
-      std::vector<std::array<double, 2>> sums;
-      if (dx != nullptr && training) {
-        sums = group_sums(geometry, group, entry_term<Scalar>{dx}, product_term<Scalar>{{xhat}, dx});
-      }
-      for (std::size_t l = 0; l < group.size(); ++l) {
-        const std::size_t c = group.first + l;
-        const Scalar inv = inverse[c];
-        Scalar dinv = 0, dshift = 0;
-        if (!sums.empty()) {
-          dshift = static_cast<Scalar>(sums[l][0] / count);
-          const double dvariance = 2.0 * sums[l][1] / (count * inv);  // 2 mean((x - mu) dx), x - mu = xhat / inv
-          dinv = static_cast<Scalar>(-0.5 * double(inv) * inv * inv * dvariance);
-        }
-        inverse_tangents[k * geometry.channels + c] = dinv;
-        coefficients[l] = {dshift,
-                           inv,
-                           dinv / inv,
-                           gamma.tangent(k) ? gamma.tangent(k)[c] : Scalar(0),
-                           gamma.value[c],
-                           beta.tangent(k) ? beta.tangent(k)[c] : Scalar(0)};
-      }
-      Scalar* dxhat = xhat_tangents + k * size;
-      Scalar* dy = y_tangents + k * size;
-      for_group(geometry, group, [&](std::size_t l, std::size_t o, std::size_t length) {
-        const std::uint8_t* flags = Rectify ? positive + o : nullptr;
-        if (dx != nullptr) {
-          normalized_tangent_run<true, Rectify>(length, dx + o, xhat + o, flags, coefficients[l], dxhat + o, dy + o);
+    const std::size_t size = geometry.size();
+    const double count = static_cast<double>(geometry.count());
+    for_channel_groups(geometry, [&](channel_group group) {
+        std::vector<double> means(group.size()), variances(group.size());
+        if (training) {
+            const auto sums = group_sums(geometry, group, entry_term<Scalar>{x.value});
+            for (std::size_t l = 0; l < group.size(); ++l) means[l] = sums[l][0] / count;
+            const auto squares = group_sums(geometry, group, centered_square_term<Scalar>{x.value, means.data()});
+            for (std::size_t l = 0; l < group.size(); ++l) {
+                variances[l] = squares[l][0] / count;
+                batch_mean[group.first + l] = static_cast<Scalar>(means[l]);
+                batch_variance[group.first + l] = static_cast<Scalar>(variances[l]);
+            }
         } else {
-          normalized_tangent_run<false, Rectify>(length, dx, xhat + o, flags, coefficients[l], dxhat + o, dy + o);
+            for (std::size_t l = 0; l < group.size(); ++l) {
+                means[l] = running_mean[group.first + l];
+                variances[l] = running_variance[group.first + l];
+            }
         }
-      });
-    }
-  });
+        for (std::size_t l = 0; l < group.size(); ++l) {
+            inverse[group.first + l] = static_cast<Scalar>(1.0 / std::sqrt(variances[l] + epsilon));
+        }
+        for_group(geometry, group, [&](std::size_t l, std::size_t o, std::size_t length) {
+            const std::size_t c = group.first + l;
+            normalized_value_run<Rectify>(length, x.value + o, static_cast<Scalar>(means[l]), inverse[c],
+                                          gamma.value[c], beta.value[c], xhat + o, y + o,
+                                          Rectify ? positive + o : nullptr);
+        });
+        std::vector<normalized_tangent_coefficients<Scalar>> coefficients(group.size());
+        for (std::size_t k = 0; k < live; ++k) {
+            const Scalar* dx = x.tangent(k);
+            std::vector<std::array<double, 2>> sums;
+            if (dx != nullptr && training) {
+                sums = group_sums(geometry, group, entry_term<Scalar>{dx}, product_term<Scalar>{{xhat}, dx});
+            }
+            for (std::size_t l = 0; l < group.size(); ++l) {
+                const std::size_t c = group.first + l;
+                const Scalar inv = inverse[c];
+                Scalar dinv = 0, dshift = 0;
+                if (!sums.empty()) {
+                    dshift = static_cast<Scalar>(sums[l][0] / count);
+                    const double dvariance =
+                        2.0 * sums[l][1] / (count * inv);  // 2 mean((x - mu) dx), x - mu = xhat / inv
+                    dinv = static_cast<Scalar>(-0.5 * double(inv) * inv * inv * dvariance);
+                }
+                inverse_tangents[k * geometry.channels + c] = dinv;
+                coefficients[l] = {dshift,         inv,
+                                   dinv / inv,     gamma.tangent(k) ? gamma.tangent(k)[c] : Scalar(0),
+                                   gamma.value[c], beta.tangent(k) ? beta.tangent(k)[c] : Scalar(0)};
+            }
+            Scalar* dxhat = xhat_tangents + k * size;
+            Scalar* dy = y_tangents + k * size;
+            for_group(geometry, group, [&](std::size_t l, std::size_t o, std::size_t length) {
+                const std::uint8_t* flags = Rectify ? positive + o : nullptr;
+                if (dx != nullptr) {
+                    normalized_tangent_run<true, Rectify>(length, dx + o, xhat + o, flags, coefficients[l], dxhat + o,
+                                                          dy + o);
+                } else {
+                    normalized_tangent_run<false, Rectify>(length, dx, xhat + o, flags, coefficients[l], dxhat + o,
+                                                           dy + o);
+                }
+            });
+        }
+    });
 }
 
 template <class Scalar>
-void batch_norm_forward(const batch_norm_geometry<Scalar>& geometry, tangent_view<Scalar> x,
-                        tangent_view<Scalar> gamma, tangent_view<Scalar> beta, bool training, double epsilon,
-                        const Scalar* running_mean, const Scalar* running_variance, std::size_t live, Scalar* y,
-                        Scalar* y_tangents, Scalar* xhat, Scalar* xhat_tangents, Scalar* inverse,
-                        Scalar* inverse_tangents, Scalar* batch_mean, Scalar* batch_variance, std::uint8_t* positive) {
-  if (positive != nullptr) {
-    batch_norm_forward_runs<true>(geometry, x, gamma, beta, training, epsilon, running_mean, running_variance, live, y,
-                                  y_tangents, xhat, xhat_tangents, inverse, inverse_tangents, batch_mean,
-                                  batch_variance, positive);
-  } else {
-    batch_norm_forward_runs<false>(geometry, x, gamma, beta, training, epsilon, running_mean, running_variance, live,
-                                   y, y_tangents, xhat, xhat_tangents, inverse, inverse_tangents, batch_mean,
-                                   batch_variance, positive);
-  }
+void batch_norm_forward(const batch_norm_geometry<Scalar>& geometry, tangent_view<Scalar> x, tangent_view<Scalar> gamma,
+                        tangent_view<Scalar> beta, bool training, double epsilon, const Scalar* running_mean,
+                        const Scalar* running_variance, std::size_t live, Scalar* y, Scalar* y_tangents, Scalar* xhat,
+                        Scalar* xhat_tangents, Scalar* inverse, Scalar* inverse_tangents, Scalar* batch_mean,
+                        Scalar* batch_variance, std::uint8_t* positive) {
+    if (positive != nullptr) {
+        batch_norm_forward_runs<true>(geometry, x, gamma, beta, training, epsilon, running_mean, running_variance, live,
+                                      y, y_tangents, xhat, xhat_tangents, inverse, inverse_tangents, batch_mean,
+                                      batch_variance, positive);
+    } else {
+        batch_norm_forward_runs<false>(geometry, x, gamma, beta, training, epsilon, running_mean, running_variance,
+                                       live, y, y_tangents, xhat, xhat_tangents, inverse, inverse_tangents, batch_mean,
+                                       batch_variance, positive);
+    }
 }
 
 // with `positive` (not null: forward went through a relu), g and dg are read as g 1[y > 0], dg 1[y > 0]
@@ -338,111 +340,111 @@ void batch_norm_backward_runs(const batch_norm_geometry<Scalar>& geometry, tange
                               bool training, std::size_t live, const std::uint8_t* positive, Scalar* input_gradient,
                               Scalar* input_tangents, Scalar* gamma_gradient, Scalar* gamma_tangents,
                               Scalar* beta_gradient, Scalar* beta_tangents) {
-  using gradient_term = entry_term<Scalar, Masked>;
-  using gradient_product_term = product_term<Scalar, Masked>;
-  const std::size_t size = geometry.size();
-  const std::size_t channels = geometry.channels;
-  const double count = static_cast<double>(geometry.count());
-  for_channel_groups(geometry, [&](channel_group group) {
-    const gradient_term g_term{g.value, positive};
-    const auto sums = group_sums(geometry, group, g_term, gradient_product_term{g_term, xhat.value});
-    // per channel of the group: A = mean(gamma g) and B = mean(gamma g xhat)
-    std::vector<Scalar> mean_gx(group.size()), mean_gx_xhat(group.size());
-    for (std::size_t l = 0; l < group.size(); ++l) {
-      const std::size_t c = group.first + l;
-      const double sum_g = sums[l][0], sum_g_xhat = sums[l][1];
-      gamma_gradient[c] = static_cast<Scalar>(sum_g_xhat);
-      beta_gradient[c] = static_cast<Scalar>(sum_g);
-      const Scalar scale = gamma.value[c];
-      mean_gx[l] = training ? static_cast<Scalar>(scale * sum_g / count) : Scalar(0);
-      mean_gx_xhat[l] = training ? static_cast<Scalar>(scale * sum_g_xhat / count) : Scalar(0);
-    }
-    for_group(geometry, group, [&](std::size_t l, std::size_t o, std::size_t length) {
-      const std::size_t c = group.first + l;
-      const Scalar scale = gamma.value[c], inv = inverse.value[c], a = mean_gx[l], b = mean_gx_xhat[l];
-      for (std::size_t i = o; i < o + length; ++i) {
-        input_gradient[i] = inv * (scale * g_term.entry(i) - a - xhat.value[i] * b);
-      }
-    });
-    std::vector<input_tangent_coefficients<Scalar>> coefficients(group.size());
-    for (std::size_t k = 0; k < live; ++k) {
-      const Scalar* dg = g.tangent(k);
-      const Scalar* dxhat = xhat.tangent(k);
-      const gradient_term dg_term{dg, positive};
-      const gradient_product_term dg_xhat_term{dg_term, xhat.value}, g_dxhat_term{g_term, dxhat};
-      // per channel: sum(dg), sum(dg xhat), sum(g dxhat), zero where dg or dxhat is zero
-      std::vector<std::array<double, 3>> tangent_sums(group.size(), {0.0, 0.0, 0.0});
-      if (dg && dxhat) {
-        tangent_sums = group_sums(geometry, group, dg_term, dg_xhat_term, g_dxhat_term);
-      } else if (dg) {
-        const auto two = group_sums(geometry, group, dg_term, dg_xhat_term);
-        for (std::size_t l = 0; l < group.size(); ++l) tangent_sums[l] = {two[l][0], two[l][1], 0.0};
-      } else if (dxhat) {
-        const auto one = group_sums(geometry, group, g_dxhat_term);
-        for (std::size_t l = 0; l < group.size(); ++l) tangent_sums[l][2] = one[l][0];
-      }
-      for (std::size_t l = 0; l < group.size(); ++l) {
-        const std::size_t c = group.first + l;
-        const double sum_g = sums[l][0], sum_g_xhat = sums[l][1];
-        const double sum_dg = tangent_sums[l][0], sum_dg_xhat = tangent_sums[l][1], sum_g_dxhat = tangent_sums[l][2];
-        const Scalar scale = gamma.value[c];
-        const Scalar dscale = gamma.tangent(k) ? gamma.tangent(k)[c] : Scalar(0);
-        // d sum(g xhat) = sum(dg xhat + g dxhat), d sum(g) = sum(dg)
-        gamma_tangents[k * channels + c] = static_cast<Scalar>(sum_dg_xhat + sum_g_dxhat);
-        beta_tangents[k * channels + c] = static_cast<Scalar>(sum_dg);
-        // dA = mean(dgamma g + gamma dg), dB = mean((dgamma g + gamma dg) xhat + gamma g dxhat)
-        const Scalar dmean_gx =
-            training ? static_cast<Scalar>((dscale * sum_g + scale * sum_dg) / count) : Scalar(0);
-        const Scalar dmean_gx_xhat =
-            training
-                ? static_cast<Scalar>((dscale * sum_g_xhat + scale * sum_dg_xhat + scale * sum_g_dxhat) / count)
-                : Scalar(0);
-        coefficients[l] = {scale,
-                           dscale,
-                           inverse.value[c],
-                           inverse.tangent(k) ? inverse.tangent(k)[c] : Scalar(0),
-                           mean_gx[l],
-                           mean_gx_xhat[l],
-                           dmean_gx,
-                           dmean_gx_xhat};
-      }
-      Scalar* out = input_tangents + k * size;
-      for_group(geometry, group, [&](std::size_t l, std::size_t o, std::size_t length) {
-        const Scalar* dg_run = dg ? dg + o : nullptr;
-        const Scalar* dxhat_run = dxhat ? dxhat + o : nullptr;
-        const std::uint8_t* flags = Masked ? positive + o : nullptr;
-        const auto& k_l = coefficients[l];
-        if (dg && dxhat) {
-          input_tangent_run<true, true, Masked>(length, g.value + o, dg_run, xhat.value + o, dxhat_run, flags, k_l,
-                                                out + o);
-        } else if (dg) {
-          input_tangent_run<true, false, Masked>(length, g.value + o, dg_run, xhat.value + o, dxhat_run, flags, k_l,
-                                                 out + o);
-        } else if (dxhat) {
-          input_tangent_run<false, true, Masked>(length, g.value + o, dg_run, xhat.value + o, dxhat_run, flags, k_l,
-                                                 out + o);
-        } else {
-          input_tangent_run<false, false, Masked>(length, g.value + o, dg_run, xhat.value + o, dxhat_run, flags, k_l,
-                                                  out + o);
+    using gradient_term = entry_term<Scalar, Masked>;
+    using gradient_product_term = product_term<Scalar, Masked>;
+    const std::size_t size = geometry.size();
+    const std::size_t channels = geometry.channels;
+    const double count = static_cast<double>(geometry.count());
+    for_channel_groups(geometry, [&](channel_group group) {
+        const gradient_term g_term{g.value, positive};
+        const auto sums = group_sums(geometry, group, g_term, gradient_product_term{g_term, xhat.value});
+        // per channel of the group: A = mean(gamma g) and B = mean(gamma g xhat)
+        std::vector<Scalar> mean_gx(group.size()), mean_gx_xhat(group.size());
+        for (std::size_t l = 0; l < group.size(); ++l) {
+            const std::size_t c = group.first + l;
+            const double sum_g = sums[l][0], sum_g_xhat = sums[l][1];
+            gamma_gradient[c] = static_cast<Scalar>(sum_g_xhat);
+            beta_gradient[c] = static_cast<Scalar>(sum_g);
+            const Scalar scale = gamma.value[c];
+            mean_gx[l] = training ? static_cast<Scalar>(scale * sum_g / count) : Scalar(0);
+            mean_gx_xhat[l] = training ? static_cast<Scalar>(scale * sum_g_xhat / count) : Scalar(0);
         }
-      });
-    }
-  });
+        for_group(geometry, group, [&](std::size_t l, std::size_t o, std::size_t length) {
+            const std::size_t c = group.first + l;
+            const Scalar scale = gamma.value[c], inv = inverse.value[c], a = mean_gx[l], b = mean_gx_xhat[l];
+            for (std::size_t i = o; i < o + length; ++i) {
+                input_gradient[i] = inv * (scale * g_term.entry(i) - a - xhat.value[i] * b);
+            }
+        });
+        std::vector<input_tangent_coefficients<Scalar>> coefficients(group.size());
+        for (std::size_t k = 0; k < live; ++k) {
+            const Scalar* dg = g.tangent(k);
+            const Scalar* dxhat = xhat.tangent(k);
+            const gradient_term dg_term{dg, positive};
+            const gradient_product_term dg_xhat_term{dg_term, xhat.value}, g_dxhat_term{g_term, dxhat};
+            // per channel: sum(dg), sum(dg xhat), sum(g dxhat), zero where dg or dxhat is zero
+            std::vector<std::array<double, 3>> tangent_sums(group.size(), {0.0, 0.0, 0.0});
+            if (dg && dxhat) {
+                tangent_sums = group_sums(geometry, group, dg_term, dg_xhat_term, g_dxhat_term);
+            } else if (dg) {
+                const auto two = group_sums(geometry, group, dg_term, dg_xhat_term);
+                for (std::size_t l = 0; l < group.size(); ++l) tangent_sums[l] = {two[l][0], two[l][1], 0.0};
+            } else if (dxhat) {
+                const auto one = group_sums(geometry, group, g_dxhat_term);
+                for (std::size_t l = 0; l < group.size(); ++l) tangent_sums[l][2] = one[l][0];
+            }
+            for (std::size_t l = 0; l < group.size(); ++l) {
+                const std::size_t c = group.first + l;
+                const double sum_g = sums[l][0], sum_g_xhat = sums[l][1];
+                const double sum_dg = tangent_sums[l][0], sum_dg_xhat = tangent_sums[l][1],
+                             sum_g_dxhat = tangent_sums[l][2];
+                const Scalar scale = gamma.value[c];
+                const Scalar dscale = gamma.tangent(k) ? gamma.tangent(k)[c] : Scalar(0);
+                // d sum(g xhat) = sum(dg xhat + g dxhat), d sum(g) = sum(dg)
+                gamma_tangents[k * channels + c] = static_cast<Scalar>(sum_dg_xhat + sum_g_dxhat);
+                beta_tangents[k * channels + c] = static_cast<Scalar>(sum_dg);
+                // dA = mean(dgamma g + gamma dg), dB = mean((dgamma g + gamma dg) xhat + gamma g dxhat)
+                const Scalar dmean_gx =
+                    training ? static_cast<Scalar>((dscale * sum_g + scale * sum_dg) / count) : Scalar(0);
+                const Scalar dmean_gx_xhat =
+                    training
+                        ? static_cast<Scalar>((dscale * sum_g_xhat + scale * sum_dg_xhat + scale * sum_g_dxhat) / count)
+                        : Scalar(0);
+                coefficients[l] = {scale,
+                                   dscale,
+                                   inverse.value[c],
+                                   inverse.tangent(k) ? inverse.tangent(k)[c] : Scalar(0),
+                                   mean_gx[l],
+                                   mean_gx_xhat[l],
+                                   dmean_gx,
+                                   dmean_gx_xhat};
+            }
+            Scalar* out = input_tangents + k * size;
+            for_group(geometry, group, [&](std::size_t l, std::size_t o, std::size_t length) {
+                const Scalar* dg_run = dg ? dg + o : nullptr;
+                const Scalar* dxhat_run = dxhat ? dxhat + o : nullptr;
+                const std::uint8_t* flags = Masked ? positive + o : nullptr;
+                const auto& k_l = coefficients[l];
+                if (dg && dxhat) {
+                    input_tangent_run<true, true, Masked>(length, g.value + o, dg_run, xhat.value + o, dxhat_run, flags,
+                                                          k_l, out + o);
+                } else if (dg) {
+                    input_tangent_run<true, false, Masked>(length, g.value + o, dg_run, xhat.value + o, dxhat_run,
+                                                           flags, k_l, out + o);
+                } else if (dxhat) {
+                    input_tangent_run<false, true, Masked>(length, g.value + o, dg_run, xhat.value + o, dxhat_run,
+                                                           flags, k_l, out + o);
+                } else {
+                    input_tangent_run<false, false, Masked>(length, g.value + o, dg_run, xhat.value + o, dxhat_run,
+                                                            flags, k_l, out + o);
+                }
+            });
+        }
+    });
 }
 
 template <class Scalar>
-void batch_norm_backward(const batch_norm_geometry<Scalar>& geometry, tangent_view<Scalar> g,
-                         tangent_view<Scalar> xhat, tangent_view<Scalar> inverse, tangent_view<Scalar> gamma,
-                         bool training, std::size_t live, const std::uint8_t* positive, Scalar* input_gradient,
-                         Scalar* input_tangents, Scalar* gamma_gradient, Scalar* gamma_tangents,
-                         Scalar* beta_gradient, Scalar* beta_tangents) {
-  if (positive != nullptr) {
-    batch_norm_backward_runs<true>(geometry, g, xhat, inverse, gamma, training, live, positive, input_gradient,
-                                   input_tangents, gamma_gradient, gamma_tangents, beta_gradient, beta_tangents);
-  } else {
-    batch_norm_backward_runs<false>(geometry, g, xhat, inverse, gamma, training, live, positive, input_gradient,
-                                    input_tangents, gamma_gradient, gamma_tangents, beta_gradient, beta_tangents);
-  }
+void batch_norm_backward(const batch_norm_geometry<Scalar>& geometry, tangent_view<Scalar> g, tangent_view<Scalar> xhat,
+                         tangent_view<Scalar> inverse, tangent_view<Scalar> gamma, bool training, std::size_t live,
+                         const std::uint8_t* positive, Scalar* input_gradient, Scalar* input_tangents,
+                         Scalar* gamma_gradient, Scalar* gamma_tangents, Scalar* beta_gradient, Scalar* beta_tangents) {
+    if (positive != nullptr) {
+        batch_norm_backward_runs<true>(geometry, g, xhat, inverse, gamma, training, live, positive, input_gradient,
+                                       input_tangents, gamma_gradient, gamma_tangents, beta_gradient, beta_tangents);
+    } else {
+        batch_norm_backward_runs<false>(geometry, g, xhat, inverse, gamma, training, live, positive, input_gradient,
+                                        input_tangents, gamma_gradient, gamma_tangents, beta_gradient, beta_tangents);
+    }
 }
 
 }  // namespace fds::nn::detail

@@ -15,8 +15,8 @@ namespace fds::nn {
 
 class batch_norm2d_relu : public batch_norm2d {
  public:
-  explicit batch_norm2d_relu(std::size_t channels, double epsilon = 1e-5, double momentum = 0.1)
-      : batch_norm2d(channels, epsilon, momentum, true) {}
+    explicit batch_norm2d_relu(std::size_t channels, double epsilon = 1e-5, double momentum = 0.1)
+        : batch_norm2d(channels, epsilon, momentum, true) {}
 };
 
 }  // namespace fds::nn

@@ -15,8 +15,8 @@ namespace fds::nn {
 
 template <class Tensor>
 struct cross_entropy_result {
-  Tensor loss;            // 0-d
-  Tensor logit_gradient;  // [N, classes], dL/dz
+    Tensor loss;  // 0-d
+    Tensor logit_gradient;  // [N, classes], dL/dz
 };
 
 // Mean softmax cross-entropy of `logits` [N, classes] against integer `labels` [N] and its gradient.
@@ -35,67 +35,68 @@ std::size_t count_correct(const xt::xarray<Scalar>& logits, const xt::xarray<int
 namespace detail {
 
 inline void check_logits_and_labels(const shape_type& logits, const xt::xarray<int>& labels) {
-  if (logits.size() != 2 || labels.dimension() != 1 || labels.shape()[0] != logits[0]) {
-    throw std::invalid_argument("cross_entropy: expected logits [N, classes] and labels [N], found logits " +
-                                shape_string(logits) + " and labels " +
-                                shape_string(shape_type(labels.shape().begin(), labels.shape().end())));
-  }
-  for (std::size_t n = 0; n < labels.size(); ++n) {
-    if (labels(n) < 0 || static_cast<std::size_t>(labels(n)) >= logits[1]) {
-      throw std::invalid_argument("cross_entropy: label " + std::to_string(labels(n)) + " at row " +
-                                  std::to_string(n) + " outside [0, " + std::to_string(logits[1]) + ")");
+    if (logits.size() != 2 || labels.dimension() != 1 || labels.shape()[0] != logits[0]) {
+        throw std::invalid_argument("cross_entropy: expected logits [N, classes] and labels [N], found logits " +
+                                    shape_string(logits) + " and labels " +
+                                    shape_string(shape_type(labels.shape().begin(), labels.shape().end())));
     }
-  }
+    for (std::size_t n = 0; n < labels.size(); ++n) {
+        if (labels(n) < 0 || static_cast<std::size_t>(labels(n)) >= logits[1]) {
+            throw std::invalid_argument("cross_entropy: label " + std::to_string(labels(n)) + " at row " +
+                                        std::to_string(n) + " outside [0, " + std::to_string(logits[1]) + ")");
+        }
+    }
 }
 
 }  // namespace detail
 
 template <class Tensor>
 cross_entropy_result<Tensor> softmax_cross_entropy(const Tensor& logits, const xt::xarray<int>& labels) {
-  using scalar = scalar_of<Tensor>;
-  const shape_type shape(logits.shape().begin(), logits.shape().end());
-  detail::check_logits_and_labels(shape, labels);
-  const std::size_t rows = shape[0];
-  const std::size_t classes = shape[1];
+    using scalar = scalar_of<Tensor>;
+    const shape_type shape(logits.shape().begin(), logits.shape().end());
+    detail::check_logits_and_labels(shape, labels);
+    const std::size_t rows = shape[0];
+    const std::size_t classes = shape[1];
 
-  const auto& value = autodiff::value(logits);
-  xt::xarray<scalar> row_maximum = xt::xarray<scalar>::from_shape({rows, 1});
-  xt::xarray<std::size_t> label_positions = xt::xarray<std::size_t>::from_shape({rows});
-  xt::xarray<scalar> one_hot = xt::zeros<scalar>({rows, classes});
-  for (std::size_t n = 0; n < rows; ++n) {
-    scalar maximum = value.data()[n * classes];
-    for (std::size_t j = 1; j < classes; ++j) maximum = std::max(maximum, value.data()[n * classes + j]);
-    row_maximum.data()[n] = maximum;
-    label_positions(n) = n * classes + static_cast<std::size_t>(labels(n));
-    one_hot.data()[label_positions(n)] = scalar(1);
-  }
+    const auto& value = autodiff::value(logits);
+    xt::xarray<scalar> row_maximum = xt::xarray<scalar>::from_shape({rows, 1});
+    xt::xarray<std::size_t> label_positions = xt::xarray<std::size_t>::from_shape({rows});
+    xt::xarray<scalar> one_hot = xt::zeros<scalar>({rows, classes});
+    for (std::size_t n = 0; n < rows; ++n) {
+        scalar maximum = value.data()[n * classes];
+        for (std::size_t j = 1; j < classes; ++j) maximum = std::max(maximum, value.data()[n * classes + j]);
+        row_maximum.data()[n] = maximum;
+        label_positions(n) = n * classes + static_cast<std::size_t>(labels(n));
+        one_hot.data()[label_positions(n)] = scalar(1);
+    }
 
-  Tensor shifted(logits - row_maximum);
-  Tensor exponentials = autodiff::exp(shifted);
-  Tensor normalizer = autodiff::sum(exponentials, {1}, true);  // [N, 1]
-  // log-sum-exp minus the label's logit, both on the shifted logits
-  Tensor per_row(autodiff::reshape(autodiff::log(normalizer), {rows}) - autodiff::gather_flat(shifted, label_positions));
-  cross_entropy_result<Tensor> result;
-  result.loss = autodiff::mean(per_row);
-  result.logit_gradient = Tensor((exponentials / normalizer - one_hot) * (scalar(1) / static_cast<scalar>(rows)));
-  return result;
+    Tensor shifted(logits - row_maximum);
+    Tensor exponentials = autodiff::exp(shifted);
+    Tensor normalizer = autodiff::sum(exponentials, {1}, true);  // [N, 1]
+    // log-sum-exp minus the label's logit, both on the shifted logits
+    Tensor per_row(autodiff::reshape(autodiff::log(normalizer), {rows}) -
+                   autodiff::gather_flat(shifted, label_positions));
+    cross_entropy_result<Tensor> result;
+    result.loss = autodiff::mean(per_row);
+    result.logit_gradient = Tensor((exponentials / normalizer - one_hot) * (scalar(1) / static_cast<scalar>(rows)));
+    return result;
 }
 
 template <class Scalar>
 std::size_t count_correct(const xt::xarray<Scalar>& logits, const xt::xarray<int>& labels) {
-  const shape_type shape(logits.shape().begin(), logits.shape().end());
-  detail::check_logits_and_labels(shape, labels);
-  const std::size_t classes = shape[1];
-  std::size_t correct = 0;
-  for (std::size_t n = 0; n < shape[0]; ++n) {
-    const Scalar* row = logits.data() + n * classes;
-    std::size_t best = 0;
-    for (std::size_t j = 1; j < classes; ++j) {
-      if (row[j] > row[best]) best = j;
+    const shape_type shape(logits.shape().begin(), logits.shape().end());
+    detail::check_logits_and_labels(shape, labels);
+    const std::size_t classes = shape[1];
+    std::size_t correct = 0;
+    for (std::size_t n = 0; n < shape[0]; ++n) {
+        const Scalar* row = logits.data() + n * classes;
+        std::size_t best = 0;
+        for (std::size_t j = 1; j < classes; ++j) {
+            if (row[j] > row[best]) best = j;
+        }
+        if (best == static_cast<std::size_t>(labels(n))) ++correct;
     }
-    if (best == static_cast<std::size_t>(labels(n))) ++correct;
-  }
-  return correct;
+    return correct;
 }
 
 }  // namespace fds::nn

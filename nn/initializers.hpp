@@ -28,9 +28,9 @@
 namespace fds::nn {
 
 struct initializer {
-  std::string type = "xavier";  // xavier | kaiming | normal | orthogonal | zero | default
-  double param = 1.0;
-  double norm_weights = 1.0;    // BatchNorm gamma
+    std::string type = "xavier";  // xavier | kaiming | normal | orthogonal | zero | default
+    double param = 1.0;
+    double norm_weights = 1.0;  // BatchNorm gamma
 };
 
 // Throws std::invalid_argument naming the type and the valid ones when the type is unknown.
@@ -46,12 +46,12 @@ xt::xarray<Scalar> initialize_parameters(const std::vector<parameter_spec>& spec
 // ---------------------------------------------------------------------------------------------
 
 inline void check_initializer(const initializer& init) {
-  static const char* valid[] = {"xavier", "kaiming", "normal", "orthogonal", "zero", "default"};
-  for (const char* name : valid) {
-    if (init.type == name) return;
-  }
-  throw std::invalid_argument("initializer: unknown type '" + init.type +
-                              "', expected one of xavier, kaiming, normal, orthogonal, zero, default");
+    static const char* valid[] = {"xavier", "kaiming", "normal", "orthogonal", "zero", "default"};
+    for (const char* name : valid) {
+        if (init.type == name) return;
+    }
+    throw std::invalid_argument("initializer: unknown type '" + init.type +
+                                "', expected one of xavier, kaiming, normal, orthogonal, zero, default");
 }
 
 namespace detail {
@@ -60,32 +60,34 @@ namespace detail {
 // Gram-Schmidt, twice per column for orthogonality to rounding, on the tall orientation.
 template <class Scalar>
 void orthogonal_weights(Scalar* target, std::size_t rows, std::size_t cols, double gain, random_source& random) {
-  std::vector<double> draws(rows * cols);
-  for (double& draw : draws) draw = random.normal(0.0, 1.0);
-  const bool transposed = rows < cols;
-  const std::size_t height = transposed ? cols : rows, width = transposed ? rows : cols;
-  // column j of the tall matrix, as a contiguous vector
-  std::vector<std::vector<double>> columns(width, std::vector<double>(height));
-  for (std::size_t r = 0; r < rows; ++r)
-    for (std::size_t c = 0; c < cols; ++c) {
-      if (transposed) columns[r][c] = draws[r * cols + c];
-      else columns[c][r] = draws[r * cols + c];
+    std::vector<double> draws(rows * cols);
+    for (double& draw : draws) draw = random.normal(0.0, 1.0);
+    const bool transposed = rows < cols;
+    const std::size_t height = transposed ? cols : rows, width = transposed ? rows : cols;
+    // column j of the tall matrix, as a contiguous vector
+    std::vector<std::vector<double>> columns(width, std::vector<double>(height));
+    for (std::size_t r = 0; r < rows; ++r)
+        for (std::size_t c = 0; c < cols; ++c) {
+            if (transposed)
+                columns[r][c] = draws[r * cols + c];
+            else
+                columns[c][r] = draws[r * cols + c];
+        }
+    for (std::size_t j = 0; j < width; ++j) {
+        for (int pass = 0; pass < 2; ++pass)
+            for (std::size_t i = 0; i < j; ++i) {
+                double projection = 0.0;
+                for (std::size_t k = 0; k < height; ++k) projection += columns[i][k] * columns[j][k];
+                for (std::size_t k = 0; k < height; ++k) columns[j][k] -= projection * columns[i][k];
+            }
+        double norm = 0.0;
+        for (double x : columns[j]) norm += x * x;
+        norm = std::sqrt(norm);
+        for (double& x : columns[j]) x /= norm;
     }
-  for (std::size_t j = 0; j < width; ++j) {
-    for (int pass = 0; pass < 2; ++pass)
-      for (std::size_t i = 0; i < j; ++i) {
-        double projection = 0.0;
-        for (std::size_t k = 0; k < height; ++k) projection += columns[i][k] * columns[j][k];
-        for (std::size_t k = 0; k < height; ++k) columns[j][k] -= projection * columns[i][k];
-      }
-    double norm = 0.0;
-    for (double x : columns[j]) norm += x * x;
-    norm = std::sqrt(norm);
-    for (double& x : columns[j]) x /= norm;
-  }
-  for (std::size_t r = 0; r < rows; ++r)
-    for (std::size_t c = 0; c < cols; ++c)
-      target[r * cols + c] = static_cast<Scalar>(gain * (transposed ? columns[r][c] : columns[c][r]));
+    for (std::size_t r = 0; r < rows; ++r)
+        for (std::size_t c = 0; c < cols; ++c)
+            target[r * cols + c] = static_cast<Scalar>(gain * (transposed ? columns[r][c] : columns[c][r]));
 }
 
 }  // namespace detail
@@ -93,40 +95,40 @@ void orthogonal_weights(Scalar* target, std::size_t rows, std::size_t cols, doub
 template <class Scalar>
 xt::xarray<Scalar> initialize_parameters(const std::vector<parameter_spec>& specs, const initializer& init,
                                          std::uint64_t seed) {
-  check_initializer(init);
-  std::size_t total = 0;
-  for (const auto& spec : specs) total += spec.size();
-  xt::xarray<Scalar> flat = xt::zeros<Scalar>({total});
-  random_source random(seed);
-  Scalar* target = flat.data();
-  for (const auto& spec : specs) {
-    const std::size_t count = spec.size();
-    const double fan_in = static_cast<double>(spec.fan_in);
-    const double fan_out = static_cast<double>(spec.fan_out);
-    if (spec.role == parameter_role::weight) {
-      if (init.type == "xavier") {
-        const double deviation = init.param * std::sqrt(2.0 / (fan_in + fan_out));
-        for (std::size_t i = 0; i < count; ++i) target[i] = static_cast<Scalar>(random.normal(0.0, deviation));
-      } else if (init.type == "kaiming") {
-        const double deviation = std::sqrt(2.0 / (1.0 + init.param * init.param)) / std::sqrt(fan_in);
-        for (std::size_t i = 0; i < count; ++i) target[i] = static_cast<Scalar>(random.normal(0.0, deviation));
-      } else if (init.type == "normal") {
-        for (std::size_t i = 0; i < count; ++i) target[i] = static_cast<Scalar>(random.normal(0.0, init.param));
-      } else if (init.type == "orthogonal") {
-        detail::orthogonal_weights(target, count / spec.fan_in, spec.fan_in, init.param, random);
-      } else if (init.type == "default") {
-        const double bound = 1.0 / std::sqrt(fan_in);
-        for (std::size_t i = 0; i < count; ++i) target[i] = static_cast<Scalar>(random.uniform(-bound, bound));
-      }
-    } else if (spec.role == parameter_role::bias && init.type == "default") {
-      const double bound = 1.0 / std::sqrt(fan_in);
-      for (std::size_t i = 0; i < count; ++i) target[i] = static_cast<Scalar>(random.uniform(-bound, bound));
-    } else if (spec.role == parameter_role::norm_scale) {
-      for (std::size_t i = 0; i < count; ++i) target[i] = static_cast<Scalar>(init.norm_weights);
+    check_initializer(init);
+    std::size_t total = 0;
+    for (const auto& spec : specs) total += spec.size();
+    xt::xarray<Scalar> flat = xt::zeros<Scalar>({total});
+    random_source random(seed);
+    Scalar* target = flat.data();
+    for (const auto& spec : specs) {
+        const std::size_t count = spec.size();
+        const double fan_in = static_cast<double>(spec.fan_in);
+        const double fan_out = static_cast<double>(spec.fan_out);
+        if (spec.role == parameter_role::weight) {
+            if (init.type == "xavier") {
+                const double deviation = init.param * std::sqrt(2.0 / (fan_in + fan_out));
+                for (std::size_t i = 0; i < count; ++i) target[i] = static_cast<Scalar>(random.normal(0.0, deviation));
+            } else if (init.type == "kaiming") {
+                const double deviation = std::sqrt(2.0 / (1.0 + init.param * init.param)) / std::sqrt(fan_in);
+                for (std::size_t i = 0; i < count; ++i) target[i] = static_cast<Scalar>(random.normal(0.0, deviation));
+            } else if (init.type == "normal") {
+                for (std::size_t i = 0; i < count; ++i) target[i] = static_cast<Scalar>(random.normal(0.0, init.param));
+            } else if (init.type == "orthogonal") {
+                detail::orthogonal_weights(target, count / spec.fan_in, spec.fan_in, init.param, random);
+            } else if (init.type == "default") {
+                const double bound = 1.0 / std::sqrt(fan_in);
+                for (std::size_t i = 0; i < count; ++i) target[i] = static_cast<Scalar>(random.uniform(-bound, bound));
+            }
+        } else if (spec.role == parameter_role::bias && init.type == "default") {
+            const double bound = 1.0 / std::sqrt(fan_in);
+            for (std::size_t i = 0; i < count; ++i) target[i] = static_cast<Scalar>(random.uniform(-bound, bound));
+        } else if (spec.role == parameter_role::norm_scale) {
+            for (std::size_t i = 0; i < count; ++i) target[i] = static_cast<Scalar>(init.norm_weights);
+        }
+        target += count;
     }
-    target += count;
-  }
-  return flat;
+    return flat;
 }
 
 }  // namespace fds::nn

@@ -50,47 +50,47 @@ enum class mode { training, evaluation };
 enum class parameter_role { weight, bias, norm_scale, norm_shift };
 
 struct parameter_spec {
-  std::string name;
-  shape_type shape;
-  parameter_role role;
-  std::size_t fan_in = 0;   // for weights: inputs feeding one output (in_channels * kernel area)
-  std::size_t fan_out = 0;  // for weights: outputs fed by one input (out_channels * kernel area)
-  std::size_t size() const;
+    std::string name;
+    shape_type shape;
+    parameter_role role;
+    std::size_t fan_in = 0;  // for weights: inputs feeding one output (in_channels * kernel area)
+    std::size_t fan_out = 0;  // for weights: outputs fed by one input (out_channels * kernel area)
+    std::size_t size() const;
 };
 
 // A layer's window into the model's one flat parameter vector.
 template <class Tensor>
 struct parameter_view {
-  const Tensor& flat;
-  std::size_t offset;
-  // copy of the elements [offset + local_offset, ... + prod(shape)), reshaped
-  Tensor take(std::size_t local_offset, const shape_type& shape) const;
+    const Tensor& flat;
+    std::size_t offset;
+    // copy of the elements [offset + local_offset, ... + prod(shape)), reshaped
+    Tensor take(std::size_t local_offset, const shape_type& shape) const;
 };
 
 // A layer's window into the flat gradient vector (same layout as the parameters).
 template <class Tensor>
 struct gradient_view {
-  Tensor& flat;
-  std::size_t offset;
-  bool input_gradient_needed = true;
-  // flat[offset + local_offset, ...) += flatten(gradient)
-  void accumulate(std::size_t local_offset, const Tensor& gradient);
+    Tensor& flat;
+    std::size_t offset;
+    bool input_gradient_needed = true;
+    // flat[offset + local_offset, ...) += flatten(gradient)
+    void accumulate(std::size_t local_offset, const Tensor& gradient);
 };
 
 // Per-call information: the mode and the layer's plain buffers (BatchNorm running statistics),
 // which carry no tangents.
 template <class Scalar>
 struct run_context {
-  nn::mode mode = nn::mode::training;
-  Scalar* buffers = nullptr;
-  bool keep_for_backward = true;
+    nn::mode mode = nn::mode::training;
+    Scalar* buffers = nullptr;
+    bool keep_for_backward = true;
 };
 
 // Defaults for the optional members of a layer.
 struct layer_defaults {
-  shape_type output_shape(const shape_type& input) const { return input; }
-  std::vector<parameter_spec> parameters(const shape_type&) const { return {}; }
-  std::vector<double> buffers(const shape_type&) const { return {}; }
+    shape_type output_shape(const shape_type& input) const { return input; }
+    std::vector<parameter_spec> parameters(const shape_type&) const { return {}; }
+    std::vector<double> buffers(const shape_type&) const { return {}; }
 };
 
 std::size_t shape_size(const shape_type& shape);
@@ -113,49 +113,49 @@ shape_type sample_shape(const Tensor& batch);
 // ---------------------------------------------------------------------------------------------
 
 inline std::size_t shape_size(const shape_type& shape) {
-  return std::accumulate(shape.begin(), shape.end(), std::size_t{1}, std::multiplies<std::size_t>());
+    return std::accumulate(shape.begin(), shape.end(), std::size_t{1}, std::multiplies<std::size_t>());
 }
 
 inline std::string shape_string(const shape_type& shape) {
-  std::ostringstream text;
-  text << "[";
-  for (std::size_t i = 0; i < shape.size(); ++i) text << (i ? ", " : "") << shape[i];
-  text << "]";
-  return text.str();
+    std::ostringstream text;
+    text << "[";
+    for (std::size_t i = 0; i < shape.size(); ++i) text << (i ? ", " : "") << shape[i];
+    text << "]";
+    return text.str();
 }
 
 inline std::size_t parameter_spec::size() const { return shape_size(shape); }
 
 template <class Tensor>
 Tensor parameter_view<Tensor>::take(std::size_t local_offset, const shape_type& shape) const {
-  return autodiff::slice_flat(flat, offset + local_offset, shape);
+    return autodiff::slice_flat(flat, offset + local_offset, shape);
 }
 
 template <class Tensor>
 void gradient_view<Tensor>::accumulate(std::size_t local_offset, const Tensor& gradient) {
-  autodiff::add_into_flat(flat, offset + local_offset, gradient);
+    autodiff::add_into_flat(flat, offset + local_offset, gradient);
 }
 
 template <class Tensor>
 Tensor constant_like_kind(const Tensor& like, xt::xarray<scalar_of<Tensor>> value) {
-  if constexpr (autodiff::is_dual_tensor_v<Tensor>) {
-    return Tensor(std::move(value), like.tangent_count());
-  } else {
-    (void)like;
-    return value;
-  }
+    if constexpr (autodiff::is_dual_tensor_v<Tensor>) {
+        return Tensor(std::move(value), like.tangent_count());
+    } else {
+        (void)like;
+        return value;
+    }
 }
 
 template <class Tensor>
 Tensor zeros_like_kind(const Tensor& like, const shape_type& shape) {
-  using scalar = scalar_of<Tensor>;
-  return constant_like_kind(like, xt::xarray<scalar>(xt::zeros<scalar>(shape)));
+    using scalar = scalar_of<Tensor>;
+    return constant_like_kind(like, xt::xarray<scalar>(xt::zeros<scalar>(shape)));
 }
 
 template <class Tensor>
 shape_type sample_shape(const Tensor& batch) {
-  const auto& shape = batch.shape();
-  return shape_type(shape.begin() + 1, shape.end());
+    const auto& shape = batch.shape();
+    return shape_type(shape.begin() + 1, shape.end());
 }
 
 }  // namespace fds::nn

@@ -8,8 +8,8 @@
 namespace fds::nn {
 
 inline const std::vector<std::string>& model_names() {
-  static const std::vector<std::string> names{"MLP", "LeNet", "CNN", "WRN-16-1"};
-  return names;
+    static const std::vector<std::string> names{"MLP", "LeNet", "CNN", "WRN-16-1"};
+    return names;
 }
 
 }  // namespace fds::nn

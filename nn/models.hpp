@@ -37,8 +37,8 @@ namespace fds::nn {
 
 // architecture in {MLP, LeNet, CNN, WRN-16-1}; throws std::invalid_argument naming it and the valid names
 template <class Scalar>
-network<Scalar> make_model(const std::string& architecture, std::size_t channels, std::size_t height,
-                           std::size_t width, std::size_t classes);
+network<Scalar> make_model(const std::string& architecture, std::size_t channels, std::size_t height, std::size_t width,
+                           std::size_t classes);
 
 template <class Scalar>
 network<Scalar> make_mlp(std::size_t channels, std::size_t height, std::size_t width, std::size_t classes,
@@ -51,7 +51,6 @@ template <class Scalar>
 network<Scalar> make_wide_resnet(std::size_t depth, std::size_t widen_factor, std::size_t channels,
                                  std::size_t classes);
 
-
 // ---------------------------------------------------------------------------------------------
 // Implementation
 // ---------------------------------------------------------------------------------------------
@@ -59,40 +58,39 @@ network<Scalar> make_wide_resnet(std::size_t depth, std::size_t widen_factor, st
 template <class Scalar>
 network<Scalar> make_mlp(std::size_t channels, std::size_t height, std::size_t width, std::size_t classes,
                          const std::vector<std::size_t>& hidden_widths) {
-  network<Scalar> net({channels, height, width});
-  net << flatten();
-  std::size_t previous = channels * height * width;
-  for (std::size_t hidden : hidden_widths) {
-    net << linear(previous, hidden) << relu();
-    previous = hidden;
-  }
-  net << linear(previous, classes);
-  return net;
+    network<Scalar> net({channels, height, width});
+    net << flatten();
+    std::size_t previous = channels * height * width;
+    for (std::size_t hidden : hidden_widths) {
+        net << linear(previous, hidden) << relu();
+        previous = hidden;
+    }
+    net << linear(previous, classes);
+    return net;
 }
 
 template <class Scalar>
 network<Scalar> make_lenet(std::size_t channels, std::size_t size, std::size_t classes) {
-  if (size != 28 && size != 32) {
-    throw std::invalid_argument("LeNet: expected 28x28 or 32x32 images (as the reference), found " +
-                                std::to_string(size) + "x" + std::to_string(size));
-  }
-  const std::size_t hidden = size == 32 ? 16 * 5 * 5 : 16 * 4 * 4;
-  network<Scalar> net({channels, size, size});
-  // relu then max-pool as the reference, computed as max-pool then relu (relu is monotone), each
-  // convolution and its pooling as one layer (conv2d_max_pool2d.hpp): the same results, less memory traffic
-  net << conv2d_max_pool2d(conv2d(channels, 6, 5), 2) << relu() << conv2d_max_pool2d(conv2d(6, 16, 5), 2) << relu()
-      << flatten() << linear(hidden, 120) << relu() << linear(120, 84) << relu() << linear(84, classes);
-  return net;
+    if (size != 28 && size != 32) {
+        throw std::invalid_argument("LeNet: expected 28x28 or 32x32 images (as the reference), found " +
+                                    std::to_string(size) + "x" + std::to_string(size));
+    }
+    const std::size_t hidden = size == 32 ? 16 * 5 * 5 : 16 * 4 * 4;
+    network<Scalar> net({channels, size, size});
+    // relu then max-pool as the reference, computed as max-pool then relu (relu is monotone), each
+    // convolution and its pooling as one layer (conv2d_max_pool2d.hpp): the same results, less memory traffic
+    net << conv2d_max_pool2d(conv2d(channels, 6, 5), 2) << relu() << conv2d_max_pool2d(conv2d(6, 16, 5), 2) << relu()
+        << flatten() << linear(hidden, 120) << relu() << linear(120, 84) << relu() << linear(84, classes);
+    return net;
 }
 
 template <class Scalar>
 network<Scalar> make_cnn(std::size_t channels, std::size_t size, std::size_t classes) {
-  network<Scalar> net({channels, size, size});
-  net << conv2d(channels, 16, 3, 1, 1, false) << batch_norm2d_relu(16) << max_pool2d(2)
-      << conv2d(16, 32, 3, 1, 1, false) << batch_norm2d_relu(32) << max_pool2d(2)
-      << conv2d(32, 64, 3, 1, 1, false) << batch_norm2d_relu(64) << global_avg_pool2d() << flatten()
-      << linear(64, classes);
-  return net;
+    network<Scalar> net({channels, size, size});
+    net << conv2d(channels, 16, 3, 1, 1, false) << batch_norm2d_relu(16) << max_pool2d(2)
+        << conv2d(16, 32, 3, 1, 1, false) << batch_norm2d_relu(32) << max_pool2d(2) << conv2d(32, 64, 3, 1, 1, false)
+        << batch_norm2d_relu(64) << global_avg_pool2d() << flatten() << linear(64, classes);
+    return net;
 }
 
 namespace detail {
@@ -101,17 +99,17 @@ namespace detail {
 // Otherwise the activation relu(bn1(x)) feeds both the main branch and the 1x1 shortcut.
 template <class Scalar>
 void add_basic_block(sequential<Scalar>& target, std::size_t in_planes, std::size_t out_planes, std::size_t stride) {
-  sequential<Scalar> main;
-  if (in_planes == out_planes) {
-    main << batch_norm2d_relu(in_planes);
-  } else {
-    target << batch_norm2d_relu(in_planes);
-  }
-  main << conv2d(in_planes, out_planes, 3, stride, 1, false) << batch_norm2d_relu(out_planes)
-       << conv2d(out_planes, out_planes, 3, 1, 1, false);
-  sequential<Scalar> shortcut;
-  if (in_planes != out_planes) shortcut << conv2d(in_planes, out_planes, 1, stride, 0, false);
-  target << residual<Scalar>(std::move(main), std::move(shortcut));
+    sequential<Scalar> main;
+    if (in_planes == out_planes) {
+        main << batch_norm2d_relu(in_planes);
+    } else {
+        target << batch_norm2d_relu(in_planes);
+    }
+    main << conv2d(in_planes, out_planes, 3, stride, 1, false) << batch_norm2d_relu(out_planes)
+         << conv2d(out_planes, out_planes, 3, 1, 1, false);
+    sequential<Scalar> shortcut;
+    if (in_planes != out_planes) shortcut << conv2d(in_planes, out_planes, 1, stride, 0, false);
+    target << residual<Scalar>(std::move(main), std::move(shortcut));
 }
 
 }  // namespace detail
@@ -119,46 +117,47 @@ void add_basic_block(sequential<Scalar>& target, std::size_t in_planes, std::siz
 template <class Scalar>
 network<Scalar> make_wide_resnet(std::size_t depth, std::size_t widen_factor, std::size_t channels,
                                  std::size_t classes) {
-  if (depth < 10 || (depth - 4) % 6 != 0) {
-    throw std::invalid_argument("WideResNet: depth must be 6n + 4 (10, 16, 22, ...), found " + std::to_string(depth));
-  }
-  const std::size_t blocks = (depth - 4) / 6;
-  const std::size_t widths[4] = {16, 16 * widen_factor, 32 * widen_factor, 64 * widen_factor};
-  const std::size_t strides[3] = {1, 2, 2};
-  network<Scalar> net({channels, 32, 32});
-  net << conv2d(channels, widths[0], 3, 1, 1, false);
-  for (std::size_t group = 0; group < 3; ++group) {
-    sequential<Scalar> blocks_of_group;
-    for (std::size_t i = 0; i < blocks; ++i) {
-      detail::add_basic_block(blocks_of_group, i == 0 ? widths[group] : widths[group + 1], widths[group + 1],
-                              i == 0 ? strides[group] : 1);
+    if (depth < 10 || (depth - 4) % 6 != 0) {
+        throw std::invalid_argument("WideResNet: depth must be 6n + 4 (10, 16, 22, ...), found " +
+                                    std::to_string(depth));
     }
-    net << std::move(blocks_of_group);
-  }
-  net << batch_norm2d_relu(widths[3]) << avg_pool2d(8) << flatten() << linear(widths[3], classes);
-  return net;
+    const std::size_t blocks = (depth - 4) / 6;
+    const std::size_t widths[4] = {16, 16 * widen_factor, 32 * widen_factor, 64 * widen_factor};
+    const std::size_t strides[3] = {1, 2, 2};
+    network<Scalar> net({channels, 32, 32});
+    net << conv2d(channels, widths[0], 3, 1, 1, false);
+    for (std::size_t group = 0; group < 3; ++group) {
+        sequential<Scalar> blocks_of_group;
+        for (std::size_t i = 0; i < blocks; ++i) {
+            detail::add_basic_block(blocks_of_group, i == 0 ? widths[group] : widths[group + 1], widths[group + 1],
+                                    i == 0 ? strides[group] : 1);
+        }
+        net << std::move(blocks_of_group);
+    }
+    net << batch_norm2d_relu(widths[3]) << avg_pool2d(8) << flatten() << linear(widths[3], classes);
+    return net;
 }
 
 template <class Scalar>
-network<Scalar> make_model(const std::string& architecture, std::size_t channels, std::size_t height,
-                           std::size_t width, std::size_t classes) {
-  if (architecture == "MLP") return make_mlp<Scalar>(channels, height, width, classes);
-  if (architecture == "LeNet" || architecture == "CNN" || architecture == "WRN-16-1") {
-    if (height != width) {
-      throw std::invalid_argument(architecture + ": expected square images, found " + std::to_string(height) + "x" +
-                                  std::to_string(width));
+network<Scalar> make_model(const std::string& architecture, std::size_t channels, std::size_t height, std::size_t width,
+                           std::size_t classes) {
+    if (architecture == "MLP") return make_mlp<Scalar>(channels, height, width, classes);
+    if (architecture == "LeNet" || architecture == "CNN" || architecture == "WRN-16-1") {
+        if (height != width) {
+            throw std::invalid_argument(architecture + ": expected square images, found " + std::to_string(height) +
+                                        "x" + std::to_string(width));
+        }
+        if (architecture == "LeNet") return make_lenet<Scalar>(channels, height, classes);
+        if (architecture == "CNN") return make_cnn<Scalar>(channels, height, classes);
+        if (height != 32) {
+            throw std::invalid_argument("WRN-16-1: expected 32x32 images, found " + std::to_string(height) + "x" +
+                                        std::to_string(width));
+        }
+        return make_wide_resnet<Scalar>(16, 1, channels, classes);
     }
-    if (architecture == "LeNet") return make_lenet<Scalar>(channels, height, classes);
-    if (architecture == "CNN") return make_cnn<Scalar>(channels, height, classes);
-    if (height != 32) {
-      throw std::invalid_argument("WRN-16-1: expected 32x32 images, found " + std::to_string(height) + "x" +
-                                  std::to_string(width));
-    }
-    return make_wide_resnet<Scalar>(16, 1, channels, classes);
-  }
-  std::string valid;
-  for (const auto& name : model_names()) valid += (valid.empty() ? "" : ", ") + name;
-  throw std::invalid_argument("make_model: unknown architecture '" + architecture + "', expected one of " + valid);
+    std::string valid;
+    for (const auto& name : model_names()) valid += (valid.empty() ? "" : ", ") + name;
+    throw std::invalid_argument("make_model: unknown architecture '" + architecture + "', expected one of " + valid);
 }
 
 }  // namespace fds::nn

@@ -57,7 +57,8 @@ void check_file_writable(const std::filesystem::path& path) {
     if (!std::filesystem::is_directory(directory, error))
         throw std::runtime_error("cannot write " + path.string() + ": its directory " + directory.string() +
                                  " does not exist");
-    if (::access(directory.c_str(), W_OK) != 0) throw detail::system_error("cannot write into the directory", directory);
+    if (::access(directory.c_str(), W_OK) != 0)
+        throw detail::system_error("cannot write into the directory", directory);
 }
 
 bool is_temporary_file_name(const std::string& file_name) { return file_name.rfind(detail::temporary_prefix, 0) == 0; }

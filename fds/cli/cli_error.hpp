@@ -10,18 +10,18 @@ namespace fds::cli {
 
 enum class exit_code : int {
     success = 0,
-    failure = 1,                 // anything else: an I/O error, a diverged computation, a bug
-    usage = 2,                   // unknown command, flag or key; invalid value
-    data = 3,                    // dataset missing or unreadable
+    failure = 1,  // anything else: an I/O error, a diverged computation, a bug
+    usage = 2,  // unknown command, flag or key; invalid value
+    data = 3,  // dataset missing or unreadable
     run_directory_conflict = 4,  // --out holds a different experiment (or is not a run directory)
 };
 
 class cli_error : public std::runtime_error {
-   public:
+ public:
     cli_error(exit_code code, const std::string& message);
     exit_code code() const;
 
-   private:
+ private:
     exit_code code_;
 };
 
@@ -31,8 +31,7 @@ cli_error usage_error(const std::string& message);
 // ---------------------------------------------------------------------------------------------
 // implementation
 
-inline cli_error::cli_error(exit_code code, const std::string& message)
-    : std::runtime_error(message), code_(code) {}
+inline cli_error::cli_error(exit_code code, const std::string& message) : std::runtime_error(message), code_(code) {}
 
 inline exit_code cli_error::code() const { return code_; }
 

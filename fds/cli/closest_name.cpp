@@ -25,7 +25,9 @@ double edit_distance(const std::string& a, const std::string& b) {
     for (std::size_t i = 1; i <= a.size(); ++i) {
         current[0] = static_cast<double>(i);
         for (std::size_t j = 1; j <= b.size(); ++j) {
-            double substitution = a[i - 1] == b[j - 1] ? 0.0 : detail::same_ignoring_case(a[i - 1], b[j - 1]) ? 0.5 : 1.0;
+            double substitution = a[i - 1] == b[j - 1]                             ? 0.0
+                                  : detail::same_ignoring_case(a[i - 1], b[j - 1]) ? 0.5
+                                                                                   : 1.0;
             current[j] = std::min({previous[j] + 1.0, current[j - 1] + 1.0, previous[j - 1] + substitution});
         }
         std::swap(previous, current);
@@ -48,7 +50,8 @@ std::optional<std::string> closest_name(const std::string& name, const std::vect
     if (best_distance <= allowed) return best;
     // a prefix or fragment of a long name ("--clamp" for "--clamp_grads") is still a useful hint
     for (const std::string& candidate : candidates) {
-        if (name.size() >= 3 && detail::lower(candidate).find(detail::lower(name)) != std::string::npos) return candidate;
+        if (name.size() >= 3 && detail::lower(candidate).find(detail::lower(name)) != std::string::npos)
+            return candidate;
     }
     return std::nullopt;
 }

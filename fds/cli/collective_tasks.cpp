@@ -27,7 +27,9 @@ void announce(nlohmann::json task) {
     task_announced = true;
 }
 
-nlohmann::json floats_to_json(const xt::xarray<float>& values) { return std::vector<float>(values.begin(), values.end()); }
+nlohmann::json floats_to_json(const xt::xarray<float>& values) {
+    return std::vector<float>(values.begin(), values.end());
+}
 
 xt::xarray<float> floats_from_json(const nlohmann::json& values) {
     const std::vector<float> flat = values.get<std::vector<float>>();
@@ -37,8 +39,11 @@ xt::xarray<float> floats_from_json(const nlohmann::json& values) {
 }
 
 nlohmann::json request_to_json(const trial_request& request) {
-    return {{"id", request.id}, {"schedule", to_json(request.schedule)}, {"epochs", request.epochs},
-            {"bracket", request.bracket}, {"rung", request.rung}};
+    return {{"id", request.id},
+            {"schedule", to_json(request.schedule)},
+            {"epochs", request.epochs},
+            {"bracket", request.bracket},
+            {"rung", request.rung}};
 }
 
 trial_request request_from_json(const nlohmann::json& json) {
@@ -85,7 +90,8 @@ struct worker_state {
         apply_settings_json(parsed, json, "rank 0's task");
         settings = resolve_settings(parsed);
         apply_thread_count(settings);
-        if (!dataset || settings.dataset != dataset->name || json.value("datasets_path", "") != settings_json.value("datasets_path", ""))
+        if (!dataset || settings.dataset != dataset->name ||
+            json.value("datasets_path", "") != settings_json.value("datasets_path", ""))
             dataset.emplace(load_dataset_for(settings));
         settings_json = json;
         trainer.reset();
@@ -131,7 +137,9 @@ void run_task(const nlohmann::json& task, worker_state& state) {
 }  // namespace
 
 void announce_outer_step(const hyper_trainer& trainer) {
-    announce({{"task", "outer_step"}, {"settings", settings_to_json(trainer.settings())}, {"trainer", trainer.checkpoint()}});
+    announce({{"task", "outer_step"},
+              {"settings", settings_to_json(trainer.settings())},
+              {"trainer", trainer.checkpoint()}});
 }
 
 void announce_retraining(const hypertrain_settings& settings, const hyper_values& schedule,
@@ -144,7 +152,9 @@ void announce_retraining(const hypertrain_settings& settings, const hyper_values
                        {"buffers", floats_to_json(resume->buffers)},
                        {"epoch_test_acc", resume->epoch_test_acc},
                        {"seconds", resume->seconds}};
-    announce({{"task", "retrain"}, {"settings", settings_to_json(settings)}, {"schedule", to_json(schedule)},
+    announce({{"task", "retrain"},
+              {"settings", settings_to_json(settings)},
+              {"schedule", to_json(schedule)},
               {"resume", resume_json}});
 }
 

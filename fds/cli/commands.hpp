@@ -34,8 +34,8 @@ int run_noise(const std::vector<std::string>& arguments, std::ostream& output, s
 
 // `fds hypertrain --method hd|greedy` (greedy_command.cpp), on resolved settings and their checked
 // dataset: progress and the report on `output`, the summary as JSON on `json` when given (--json).
-int run_greedy_hypertrain(const hypertrain_settings& settings, const data::dataset& dataset, const std::string& directory,
-                          std::ostream& output, std::ostream* json);
+int run_greedy_hypertrain(const hypertrain_settings& settings, const data::dataset& dataset,
+                          const std::string& directory, std::ostream& output, std::ostream* json);
 
 std::string program_help();
 std::string program_version();

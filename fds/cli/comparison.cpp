@@ -36,7 +36,8 @@ std::vector<nlohmann::json> read_json_lines(const std::filesystem::path& path) {
         try {
             records.push_back(nlohmann::json::parse(line));
         } catch (const nlohmann::json::parse_error& error) {
-            throw std::runtime_error(path.string() + " line " + std::to_string(number) + " is not valid JSON: " + error.what());
+            throw std::runtime_error(path.string() + " line " + std::to_string(number) +
+                                     " is not valid JSON: " + error.what());
         }
     }
     return records;
@@ -57,7 +58,8 @@ bool is_search_method(const std::string& method) {
 }
 
 double mean(const std::vector<double>& values) {
-    return values.empty() ? not_a_number : std::accumulate(values.begin(), values.end(), 0.0) / static_cast<double>(values.size());
+    return values.empty() ? not_a_number
+                          : std::accumulate(values.begin(), values.end(), 0.0) / static_cast<double>(values.size());
 }
 
 double sample_sd(const std::vector<double>& values) {
@@ -71,8 +73,8 @@ double sample_sd(const std::vector<double>& values) {
 }  // namespace detail
 
 const std::vector<std::string>& comparison_methods() {
-    static const std::vector<std::string> methods = {"hand", "hd", "greedy", "fds", "random", "hyperband",
-                                                     "random_at_fds_time", "optuna"};
+    static const std::vector<std::string> methods = {
+        "hand", "hd", "greedy", "fds", "random", "hyperband", "random_at_fds_time", "optuna"};
     return methods;
 }
 
@@ -119,7 +121,8 @@ nlohmann::json read_method_run(const std::string& method, std::uint64_t seed, co
         const std::filesystem::path history_file = directory / "history.jsonl";
         double epochs = 0.0;
         for (const nlohmann::json& step : detail::read_json_lines(history_file)) {
-            evaluations.push_back({detail::number_at(step, "seconds", history_file), detail::number_at(step, "val_acc", history_file),
+            evaluations.push_back({detail::number_at(step, "seconds", history_file),
+                                   detail::number_at(step, "val_acc", history_file),
                                    detail::number_at(step, "test_acc", history_file)});
             epochs += detail::number_at(step, "epochs", history_file);
         }
@@ -180,7 +183,8 @@ nlohmann::json comparison_table(const nlohmann::json& runs) {
     for (const std::string& method : order) {
         const std::vector<double> accuracies = mean_of(method, "final_test_acc");
         std::vector<double> at_fds;
-        for (const nlohmann::json* run : by_method[method]) at_fds.push_back(curve_test_acc_at(run->at("curve"), fds_seconds));
+        for (const nlohmann::json* run : by_method[method])
+            at_fds.push_back(curve_test_acc_at(run->at("curve"), fds_seconds));
         const double seconds = detail::mean(mean_of(method, "seconds"));
         table.push_back({{"method", method},
                          {"seeds", by_method[method].size()},
@@ -197,11 +201,13 @@ nlohmann::json comparison_table(const nlohmann::json& runs) {
 std::string comparison_markdown(const nlohmann::json& comparison) {
     std::ostringstream text;
     const nlohmann::json& setup = comparison.at("setup");
-    text << "# fds compare: " << setup.at("dataset").get<std::string>() << ", " << setup.at("architecture").get<std::string>()
-         << ", " << setup.at("retrain_n_epochs").get<int>() << " retraining epochs, seeds " << setup.at("seeds").dump() << "\n\n"
+    text << "# fds compare: " << setup.at("dataset").get<std::string>() << ", "
+         << setup.at("architecture").get<std::string>() << ", " << setup.at("retrain_n_epochs").get<int>()
+         << " retraining epochs, seeds " << setup.at("seeds").dump() << "\n\n"
          << "Final test accuracy: the chosen schedule retrained from scratch on the whole training set (mean +- sd "
             "over seeds). Wall time: the search alone, on "
-         << setup.at("cpu").get<std::string>() << ". Trainings: its cost in full-length trainings. At FDS's time: the "
+         << setup.at("cpu").get<std::string>()
+         << ". Trainings: its cost in full-length trainings. At FDS's time: the "
             "best-so-far test accuracy (the configuration's own model, before retraining) at FDS's wall time. Time "
             "/ black box: wall time over that of the black-box method with the best final test accuracy.\n\n"
          << "| method | wall time (s) | trainings | final test acc (%) | at FDS's time (%) | time / black box |\n"
@@ -215,8 +221,9 @@ std::string comparison_markdown(const nlohmann::json& comparison) {
     for (const nlohmann::json& row : comparison.at("table"))
         text << "| " << row.at("method").get<std::string>() << " | " << cell(row.at("seconds"), 1, 0) << " | "
              << cell(row.at("trainings"), 1, 1) << " | " << cell(row.at("final_test_acc_mean"), 100, 2) << " +- "
-             << cell(row.at("final_test_acc_sd"), 100, 2) << " | " << cell(row.at("curve_test_acc_at_fds_seconds"), 100, 2)
-             << " | " << cell(row.at("seconds_vs_best_black_box"), 1, 2) << " |\n";
+             << cell(row.at("final_test_acc_sd"), 100, 2) << " | "
+             << cell(row.at("curve_test_acc_at_fds_seconds"), 100, 2) << " | "
+             << cell(row.at("seconds_vs_best_black_box"), 1, 2) << " |\n";
     return text.str();
 }
 

@@ -21,7 +21,8 @@ data::dataset load_dataset_for(const hypertrain_settings& settings) {
         return data::load_dataset(settings.dataset, settings.datasets_path);
     } catch (const data::dataset_error& error) {
         // the data module says where to get the dataset; say how to point fds at it
-        throw cli_error(exit_code::data, std::string(error.what()) + "\n(fds reads the directory given by --datasets_path)");
+        throw cli_error(exit_code::data,
+                        std::string(error.what()) + "\n(fds reads the directory given by --datasets_path)");
     }
 }
 

@@ -57,11 +57,11 @@ bool is_complete_png(const std::filesystem::path& path) {
     static const unsigned char end[12] = {0, 0, 0, 0, 'I', 'E', 'N', 'D', 0xae, 0x42, 0x60, 0x82};
     std::ifstream file(path, std::ios::binary);
     std::string content((std::istreambuf_iterator<char>(file)), std::istreambuf_iterator<char>());
-    return content.size() >= 20 && std::equal(signature, signature + 8, content.begin(), [](unsigned char a, char b) {
-               return a == static_cast<unsigned char>(b);
-           }) && std::equal(end, end + 12, content.end() - 12, [](unsigned char a, char b) {
-               return a == static_cast<unsigned char>(b);
-           });
+    return content.size() >= 20 &&
+           std::equal(signature, signature + 8, content.begin(),
+                      [](unsigned char a, char b) { return a == static_cast<unsigned char>(b); }) &&
+           std::equal(end, end + 12, content.end() - 12,
+                      [](unsigned char a, char b) { return a == static_cast<unsigned char>(b); });
 }
 
 // The temporary script gnuplot reads: a plain write (it is removed after the run either way).
@@ -132,7 +132,8 @@ plot_outcome draw_with_gnuplot(const std::filesystem::path& directory, const std
         std::filesystem::remove(partial_image, ignored);
         std::filesystem::remove(log, ignored);
     }
-    outcome.warning = name + ".png not drawn (" + failure + "); the data and " + name + ".gp are in " + absolute.string();
+    outcome.warning =
+        name + ".png not drawn (" + failure + "); the data and " + name + ".gp are in " + absolute.string();
     return outcome;
 }
 

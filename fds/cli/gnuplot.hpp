@@ -15,7 +15,8 @@ struct plot_outcome {
 };
 
 // The script drawing into `image` with gnuplot terminal `terminal` ("pngcairo" or "png").
-using gnuplot_script_maker = std::function<std::string(const std::filesystem::path& image, const std::string& terminal)>;
+using gnuplot_script_maker =
+    std::function<std::string(const std::filesystem::path& image, const std::string& terminal)>;
 
 // Draws directory/NAME.png (written atomically), trying pngcairo then png.
 plot_outcome draw_with_gnuplot(const std::filesystem::path& directory, const std::string& name,

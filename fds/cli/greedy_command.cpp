@@ -35,20 +35,27 @@ nlohmann::json segment_line(const greedy_segment_record& record) {
             hypergradient[hyper_type_name(type)] = finite_or_null(record.hypergradient.of(type)[0]);
             cosine[hyper_type_name(type)] = finite_or_null(record.cosine.of(type)[0]);
         }
-    return {{"segment", record.segment}, {"first_step", record.first_step}, {"steps", record.steps},
-            {"lr", record.lr},           {"mom", record.mom},               {"wd", record.wd},
-            {"hypergrad", hypergradient}, {"cosine", cosine}, {"train_loss", finite_or_null(record.train_loss)}};
+    return {{"segment", record.segment},
+            {"first_step", record.first_step},
+            {"steps", record.steps},
+            {"lr", record.lr},
+            {"mom", record.mom},
+            {"wd", record.wd},
+            {"hypergrad", hypergradient},
+            {"cosine", cosine},
+            {"train_loss", finite_or_null(record.train_loss)}};
 }
 
 }  // namespace detail
 
-int run_greedy_hypertrain(const hypertrain_settings& settings, const data::dataset& dataset, const std::string& directory,
-                          std::ostream& output, std::ostream* json) {
+int run_greedy_hypertrain(const hypertrain_settings& settings, const data::dataset& dataset,
+                          const std::string& directory, std::ostream& output, std::ostream* json) {
     run_directory run(directory);
     const bool resuming = run.open(run_config("hypertrain", settings));
     progress_reporter reporter(output, progress_stream_is_terminal(json != nullptr), {});
     stop_cleanly_on_signals();
-    if (std::optional<nlohmann::json> summary = run.read_summary(); summary && summary->value("status", "") == "finished") {
+    if (std::optional<nlohmann::json> summary = run.read_summary();
+        summary && summary->value("status", "") == "finished") {
         reporter.message("fds: " + directory + " holds a finished run; its summary:");
         (*summary)["run_directory"] = directory;
         (json ? *json : output) << summary->dump(2) << "\n";
@@ -56,7 +63,8 @@ int run_greedy_hypertrain(const hypertrain_settings& settings, const data::datas
     }
     nn::network<float> network = make_network<float>(settings, dataset);
     reporter.message(std::string(resuming ? "fds: starting again (one training run) in " : "fds: ") + settings.method +
-                     " hyper-training into " + directory + " (" + settings.dataset + ", " + settings.architecture + ")");
+                     " hyper-training into " + directory + " (" + settings.dataset + ", " + settings.architecture +
+                     ")");
     auto progress = [&](const progress_event& event) { reporter.update(update_of(event)); };
     greedy_run learned;
     try {
@@ -87,16 +95,18 @@ int run_greedy_hypertrain(const hypertrain_settings& settings, const data::datas
                               {"last_val_acc", learned.val_acc},
                               {"last_test_acc", learned.test_acc},
                               {"hypertrain_seconds", learned.seconds}};
-    add_retrain_summary(summary,
-                        retrain_and_summarize(settings, dataset, {{learned.schedule, "learned"}}, reporter, progress, run.path()),
-                        learned.seconds);
+    add_retrain_summary(
+        summary,
+        retrain_and_summarize(settings, dataset, {{learned.schedule, "learned"}}, reporter, progress, run.path()),
+        learned.seconds);
     run.write_summary(summary);
     reporter.finish();
     std::ostringstream report;
-    report << "\n" << settings.method << " learned schedule: lr " << std::setprecision(4) << learned.schedule.lr.front()
+    report << "\n"
+           << settings.method << " learned schedule: lr " << std::setprecision(4) << learned.schedule.lr.front()
            << " -> " << learned.schedule.lr.back() << ", mom " << learned.schedule.mom.front() << " -> "
-           << learned.schedule.mom.back() << ", wd " << learned.schedule.wd.front() << " -> " << learned.schedule.wd.back()
-           << "\n";
+           << learned.schedule.mom.back() << ", wd " << learned.schedule.wd.front() << " -> "
+           << learned.schedule.wd.back() << "\n";
     if (!summary["retrain_test_acc"].is_null())
         report << "retrained " << settings.retrain_n_epochs << " epochs from scratch: test accuracy " << std::fixed
                << std::setprecision(2) << 100.0 * summary["retrain_test_acc"].get<double>() << "%\n";

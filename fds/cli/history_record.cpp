@@ -8,7 +8,6 @@ namespace fds::cli {
 
 namespace detail {
 
-
 nlohmann::json list_or_null(const std::vector<double>& values) {
     nlohmann::json list = nlohmann::json::array();
     for (double value : values) list.push_back(finite_or_null(value));
@@ -58,10 +57,12 @@ nlohmann::json history_record(const outer_step_record& record, const hyper_value
 std::string history_record_problems(const nlohmann::json& record) {
     if (!record.is_object()) return "not an object";
     for (const char* key : {"outer_step", "epochs", "inner_steps"})
-        if (!record.contains(key) || !record[key].is_number_unsigned()) return std::string("\"") + key + "\" is not a count";
+        if (!record.contains(key) || !record[key].is_number_unsigned())
+            return std::string("\"") + key + "\" is not a count";
     auto number_or_null = [&](const nlohmann::json& value) { return value.is_number() || value.is_null(); };
     for (const char* key : {"seconds", "val_loss", "val_acc", "test_acc"})
-        if (!record.contains(key) || !number_or_null(record[key])) return std::string("\"") + key + "\" is not a number";
+        if (!record.contains(key) || !number_or_null(record[key]))
+            return std::string("\"") + key + "\" is not a number";
     for (const char* key : {"lr", "mom", "wd"}) {
         if (!record.contains(key) || !record[key].is_array() || record[key].empty())
             return std::string("\"") + key + "\" is not a non-empty list";
@@ -69,7 +70,8 @@ std::string history_record_problems(const nlohmann::json& record) {
             if (!number_or_null(value)) return std::string("\"") + key + "\" holds a non-number";
     }
     for (const char* group : {"hypergrad", "step_size"}) {
-        if (!record.contains(group) || !record[group].is_object()) return std::string("\"") + group + "\" is not an object";
+        if (!record.contains(group) || !record[group].is_object())
+            return std::string("\"") + group + "\" is not an object";
         for (const auto& [name, values] : record[group].items()) {
             if (name != "lr" && name != "mom" && name != "wd")
                 return std::string("\"") + group + "\" has an unknown key \"" + name + "\"";

@@ -41,9 +41,10 @@ const std::pair<const char*, const char*> reference_only_flags[] = {
     {"outer_step_log_freq", "fds records every outer step in history.jsonl"},
     {"log_directory_path", "the run directory is DIR/<dataset>_<architecture>_S<seed> unless --out is given"}};
 
-const argument_grammar hypertrain_grammar{"hypertrain", {}, {"config", "out", "stop_after_outer_steps", "use_gpu",
-                                                              "workers", "epoch_log_freq", "outer_step_log_freq",
-                                                              "log_directory_path"}};
+const argument_grammar hypertrain_grammar{"hypertrain",
+                                          {},
+                                          {"config", "out", "stop_after_outer_steps", "use_gpu", "workers",
+                                           "epoch_log_freq", "outer_step_log_freq", "log_directory_path"}};
 
 // The notes on the reference-only flags given; a value of the wrong kind is a usage error.
 std::vector<std::string> reference_flag_notes(const std::map<std::string, std::string>& extra) {
@@ -59,8 +60,7 @@ std::vector<std::string> reference_flag_notes(const std::map<std::string, std::s
             long long value = -1;
             try {
                 value = std::stoll(found->second, &used);
-            } catch (const std::exception&) {
-            }
+            } catch (const std::exception&) {}
             if (used != found->second.size() || value < (flag == "--workers" ? 0 : 1))
                 throw usage_error(flag + " must be an integer >= " + (flag == "--workers" ? "0" : "1") + ", found '" +
                                   found->second + "'");
@@ -72,25 +72,26 @@ std::vector<std::string> reference_flag_notes(const std::map<std::string, std::s
 
 std::string hypertrain_help() {
     std::ostringstream text;
-    text << "usage: fds hypertrain [--config FILE.json] [--out DIR] [--OPTION VALUE ...]\n\n"
-         << "Learns learning-rate, momentum and weight-decay schedules by forward-mode hypergradients with\n"
-         << "sharing (FDS), then retrains from scratch with the learned schedule and reports test accuracy.\n"
-         << "Re-running the same command resumes an interrupted run from its directory. --method hd or greedy\n"
-         << "runs a greedy alternative instead (hypergradient descent; FDS over greedy_horizon steps), updating\n"
-         << "the hyperparameters within one training run, and retrains its schedule the same way.\n\n"
-         << "  --config FILE.json                    options from a JSON object with the same keys (or a run's\n"
-         << "                                        config.json); flags override it\n"
-         << "  --out DIR                             run directory [default runs/<dataset>_<architecture>_S<seed>]\n"
-         << "  --stop_after_outer_steps N            stop after N more outer steps (resume later by re-running)\n"
-         << "  --log_directory_path DIR              the reference's: the run directory is DIR/<dataset>_<architecture>_S<seed>\n"
-         << "  --use_gpu B, --workers N, --epoch_log_freq N, --outer_step_log_freq N\n"
-         << "                                        the reference's, accepted with a note: they change nothing here\n"
-         << "  --print_config                        print the resolved config (config.json's content) and exit\n"
-         << "  --json                                print only the summary, as one JSON document, on stdout;\n"
-         << "                                        progress and messages go to stderr\n"
-         << "  --help                                this text\n\n"
-         << embedded_default_help() << "\nOptions (names and defaults of the reference, polo5/FDS main.py):\n"
-         << options_help(hypertrain_grammar);
+    text
+        << "usage: fds hypertrain [--config FILE.json] [--out DIR] [--OPTION VALUE ...]\n\n"
+        << "Learns learning-rate, momentum and weight-decay schedules by forward-mode hypergradients with\n"
+        << "sharing (FDS), then retrains from scratch with the learned schedule and reports test accuracy.\n"
+        << "Re-running the same command resumes an interrupted run from its directory. --method hd or greedy\n"
+        << "runs a greedy alternative instead (hypergradient descent; FDS over greedy_horizon steps), updating\n"
+        << "the hyperparameters within one training run, and retrains its schedule the same way.\n\n"
+        << "  --config FILE.json                    options from a JSON object with the same keys (or a run's\n"
+        << "                                        config.json); flags override it\n"
+        << "  --out DIR                             run directory [default runs/<dataset>_<architecture>_S<seed>]\n"
+        << "  --stop_after_outer_steps N            stop after N more outer steps (resume later by re-running)\n"
+        << "  --log_directory_path DIR              the reference's: the run directory is DIR/<dataset>_<architecture>_S<seed>\n"
+        << "  --use_gpu B, --workers N, --epoch_log_freq N, --outer_step_log_freq N\n"
+        << "                                        the reference's, accepted with a note: they change nothing here\n"
+        << "  --print_config                        print the resolved config (config.json's content) and exit\n"
+        << "  --json                                print only the summary, as one JSON document, on stdout;\n"
+        << "                                        progress and messages go to stderr\n"
+        << "  --help                                this text\n\n"
+        << embedded_default_help() << "\nOptions (names and defaults of the reference, polo5/FDS main.py):\n"
+        << options_help(hypertrain_grammar);
     return text.str();
 }
 
@@ -111,8 +112,7 @@ std::size_t parse_count(const std::string& text, const std::string& flag) {
         std::size_t used = 0;
         long long value = std::stoll(text, &used);
         if (used == text.size() && value >= 1) return static_cast<std::size_t>(value);
-    } catch (const std::exception&) {
-    }
+    } catch (const std::exception&) {}
     throw usage_error(flag + " must be an integer >= 1, found '" + text + "'");
 }
 
@@ -130,7 +130,8 @@ void draw_plot(const run_directory& run, const std::vector<nlohmann::json>& hist
 
 // The schedule settings.retrain_schedule names, then the other outer steps' schedules by
 // validation accuracy (each once), then the final one.
-std::vector<retrain_candidate> retrain_candidates(const hyper_trainer& trainer, const std::vector<nlohmann::json>& history) {
+std::vector<retrain_candidate> retrain_candidates(const hyper_trainer& trainer,
+                                                  const std::vector<nlohmann::json>& history) {
     std::vector<retrain_candidate> candidates = {{trainer.retrain_schedule(), trainer.settings().retrain_schedule}};
     std::vector<const nlohmann::json*> steps;
     for (const nlohmann::json& record : history)
@@ -140,14 +141,16 @@ std::vector<retrain_candidate> retrain_candidates(const hyper_trainer& trainer, 
     });
     auto listed = [&](const hyper_values& values) {
         for (const retrain_candidate& candidate : candidates)
-            if (candidate.schedule.lr == values.lr && candidate.schedule.mom == values.mom && candidate.schedule.wd == values.wd)
+            if (candidate.schedule.lr == values.lr && candidate.schedule.mom == values.mom &&
+                candidate.schedule.wd == values.wd)
                 return true;
         return false;
     };
     for (const nlohmann::json* step : steps) {
         hyper_values values = hyper_values_from_json(schedules_of(*step), "history");
         if (!listed(values))
-            candidates.push_back({std::move(values), "outer step " + std::to_string(step->at("outer_step").get<std::size_t>() + 1)});
+            candidates.push_back(
+                {std::move(values), "outer step " + std::to_string(step->at("outer_step").get<std::size_t>() + 1)});
     }
     if (!listed(trainer.current())) candidates.push_back({trainer.current(), "final"});
     return candidates;
@@ -168,8 +171,9 @@ int run_hypertrain(const std::vector<std::string>& arguments, std::ostream& outp
     if (!parsed.given.count("outer_optimizer") && given.outer_optimizer == "rprop" &&
         ((given.learn_lr && given.inner_lr_init == 0) || (given.learn_wd && given.inner_wd_init == 0))) {
         parsed.settings.outer_optimizer = "sign";
-        start_note = "fds: note: a learned lr or wd starts at 0, so the outer optimizer is the reference's sign rule "
-                     "(rprop refines a start > 0)";
+        start_note =
+            "fds: note: a learned lr or wd starts at 0, so the outer optimizer is the reference's sign rule "
+            "(rprop refines a start > 0)";
     }
     const hypertrain_settings settings = resolve_settings(parsed.settings);
     if (!start_note.empty()) errors << start_note << "\n";
@@ -183,8 +187,9 @@ int run_hypertrain(const std::vector<std::string>& arguments, std::ostream& outp
                                 ? parsed.extra["out"]
                                 : default_run_directory(settings.dataset, settings.architecture, settings.seed);
     if (!parsed.extra.count("out") && parsed.extra.count("log_directory_path"))
-        directory = (std::filesystem::path(parsed.extra["log_directory_path"]) /
-                     std::filesystem::path(directory).filename()).string();
+        directory =
+            (std::filesystem::path(parsed.extra["log_directory_path"]) / std::filesystem::path(directory).filename())
+                .string();
     for (const std::string& note : notes) errors << note << "\n";
     const nlohmann::json config = run_config("hypertrain", settings);
     if (parsed.print_config) {
@@ -207,7 +212,8 @@ int run_hypertrain(const std::vector<std::string>& arguments, std::ostream& outp
     trainer.distribute_over(process_group());
     run_directory run(directory);
     const bool resuming = run.open(config);
-    progress_reporter reporter(human, progress_stream_is_terminal(parsed.json_output), settings.n_inner_epochs_per_outer_steps);
+    progress_reporter reporter(human, progress_stream_is_terminal(parsed.json_output),
+                               settings.n_inner_epochs_per_outer_steps);
     stop_cleanly_on_signals();
 
     if (std::optional<nlohmann::json> summary = run.read_summary();
@@ -217,7 +223,8 @@ int run_hypertrain(const std::vector<std::string>& arguments, std::ostream& outp
         output << summary->dump(2) << "\n";
         // redraw the plot, in case gnuplot was installed since
         bool warned = false;
-        detail::draw_plot(run, run.read_history(), hyper_values_from_json(summary->at("final"), "final"), reporter, warned);
+        detail::draw_plot(run, run.read_history(), hyper_values_from_json(summary->at("final"), "final"), reporter,
+                          warned);
         return 0;
     }
 
@@ -236,14 +243,15 @@ int run_hypertrain(const std::vector<std::string>& arguments, std::ostream& outp
     for (const nlohmann::json& record : history) {
         std::string problems = history_record_problems(record);
         if (!problems.empty())
-            throw std::runtime_error(run.file("history.jsonl").string() + ": outer step " + record["outer_step"].dump() +
-                                     ": " + problems);
+            throw std::runtime_error(run.file("history.jsonl").string() + ": outer step " +
+                                     record["outer_step"].dump() + ": " + problems);
     }
     run.write_history(history);
 
     reporter.message(std::string(resuming ? "fds: resuming " : "fds: hyper-training into ") + directory + " (" +
-                     settings.dataset + ", " + settings.architecture + ", " + std::to_string(trainer.next_outer_step()) +
-                     "/" + std::to_string(settings.n_inner_epochs_per_outer_steps.size()) + " outer steps done)");
+                     settings.dataset + ", " + settings.architecture + ", " +
+                     std::to_string(trainer.next_outer_step()) + "/" +
+                     std::to_string(settings.n_inner_epochs_per_outer_steps.size()) + " outer steps done)");
     auto progress = [&](const progress_event& event) { reporter.update(update_of(event)); };
     bool plot_warned = false;
     std::size_t steps_this_session = 0;

@@ -8,6 +8,8 @@
 
 namespace fds::cli {
 
-inline nlohmann::json finite_or_null(double value) { return std::isfinite(value) ? nlohmann::json(value) : nlohmann::json(); }
+inline nlohmann::json finite_or_null(double value) {
+    return std::isfinite(value) ? nlohmann::json(value) : nlohmann::json();
+}
 
 }  // namespace fds::cli

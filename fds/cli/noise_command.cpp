@@ -33,45 +33,63 @@ namespace fds::cli {
 
 namespace detail {
 
-const argument_grammar noise_grammar{
-    "noise",
-    {"dataset", "datasets_path", "architecture", "init_type", "init_param", "init_norm_weights", "inner_lr_init",
-     "inner_mom_init", "inner_wd_init", "inner_lr_init_shape", "train_batch_size", "clamp_grads", "clamp_grads_range",
-     "clamp_HZ", "clamp_HZ_range", "cutout", "cutout_length", "cutout_prob", "val_batch_size", "val_train_fraction",
-     "val_train_overlap", "noise_runs", "noise_steps", "noise_windows", "seed", "threads"},
-    {"config", "out"}};
+const argument_grammar noise_grammar{"noise",
+                                     {"dataset",
+                                      "datasets_path",
+                                      "architecture",
+                                      "init_type",
+                                      "init_param",
+                                      "init_norm_weights",
+                                      "inner_lr_init",
+                                      "inner_mom_init",
+                                      "inner_wd_init",
+                                      "inner_lr_init_shape",
+                                      "train_batch_size",
+                                      "clamp_grads",
+                                      "clamp_grads_range",
+                                      "clamp_HZ",
+                                      "clamp_HZ_range",
+                                      "cutout",
+                                      "cutout_length",
+                                      "cutout_prob",
+                                      "val_batch_size",
+                                      "val_train_fraction",
+                                      "val_train_overlap",
+                                      "noise_runs",
+                                      "noise_steps",
+                                      "noise_windows",
+                                      "seed",
+                                      "threads"},
+                                     {"config", "out"}};
 
 std::string noise_help() {
     std::ostringstream text;
-    text << "usage: fds noise [--noise_runs R] [--noise_steps T] [--noise_windows W...] [--out DIR] [--OPTION VALUE ...]\n\n"
-         << "Measures how sharing one learning rate over W contiguous steps trades hypergradient noise for bias\n"
-         << "(Theorem 4.1 of Micaelli & Storkey 2021, its Figure 2). Runs R trainings of T steps on the fixed\n"
-         << "schedule of --inner_lr_init (in the shape --inner_lr_init_shape), --inner_mom_init and --inner_wd_init,\n"
-         << "each with its own data order and initialization; computes every step's learning-rate hypergradient\n"
-         << "of the final validation loss in forward mode (T tangents) and the greedy one-step ones; writes per\n"
-         << "window W the MSE against the mean over runs, the measured correlation c and drift eps, the bound\n"
-         << "((1 + c (W - 1)) / W) MSE_1 + eps^2 (W^2 - 1) / 12 and MSE_1 / W into DIR/noise.json, and draws\n"
-         << "DIR/noise.png. The hypergradients are exact: --clamp_HZ is off unless given. Re-running the same\n"
-         << "command resumes after the last finished run.\n\n"
-         << "  --out DIR                             run directory [default runs/noise_<dataset>_<architecture>_S<seed>]\n"
-         << "  --config FILE.json                    options from a JSON object with the same keys\n"
-         << "  --print_config                        print the resolved config (config.json's content) and exit\n"
-         << "  --json                                print only the summary, as one JSON document, on stdout;\n"
-         << "                                        progress and messages go to stderr\n"
-         << "  --help                                this text\n\n"
-         << "Without --dataset: real Fashion-MNIST and the MLP (the embedded default), about 5 minutes on 2 cores.\n\n"
-         << "Options:\n"
-         << options_help(noise_grammar);
+    text
+        << "usage: fds noise [--noise_runs R] [--noise_steps T] [--noise_windows W...] [--out DIR] [--OPTION VALUE ...]\n\n"
+        << "Measures how sharing one learning rate over W contiguous steps trades hypergradient noise for bias\n"
+        << "(Theorem 4.1 of Micaelli & Storkey 2021, its Figure 2). Runs R trainings of T steps on the fixed\n"
+        << "schedule of --inner_lr_init (in the shape --inner_lr_init_shape), --inner_mom_init and --inner_wd_init,\n"
+        << "each with its own data order and initialization; computes every step's learning-rate hypergradient\n"
+        << "of the final validation loss in forward mode (T tangents) and the greedy one-step ones; writes per\n"
+        << "window W the MSE against the mean over runs, the measured correlation c and drift eps, the bound\n"
+        << "((1 + c (W - 1)) / W) MSE_1 + eps^2 (W^2 - 1) / 12 and MSE_1 / W into DIR/noise.json, and draws\n"
+        << "DIR/noise.png. The hypergradients are exact: --clamp_HZ is off unless given. Re-running the same\n"
+        << "command resumes after the last finished run.\n\n"
+        << "  --out DIR                             run directory [default runs/noise_<dataset>_<architecture>_S<seed>]\n"
+        << "  --config FILE.json                    options from a JSON object with the same keys\n"
+        << "  --print_config                        print the resolved config (config.json's content) and exit\n"
+        << "  --json                                print only the summary, as one JSON document, on stdout;\n"
+        << "                                        progress and messages go to stderr\n"
+        << "  --help                                this text\n\n"
+        << "Without --dataset: real Fashion-MNIST and the MLP (the embedded default), about 5 minutes on 2 cores.\n\n"
+        << "Options:\n"
+        << options_help(noise_grammar);
     return text.str();
 }
 
 nlohmann::json run_line(const per_step_run& run) {
-    return {{"run", run.run},
-            {"diverged", run.diverged},
-            {"val_loss", finite_or_null(run.val_loss)},
-            {"seconds", run.seconds},
-            {"hypergradient", run.hypergradient},
-            {"greedy", run.greedy}};
+    return {{"run", run.run},         {"diverged", run.diverged},           {"val_loss", finite_or_null(run.val_loss)},
+            {"seconds", run.seconds}, {"hypergradient", run.hypergradient}, {"greedy", run.greedy}};
 }
 
 // The finished runs of history.jsonl, checked against the settings; errors name the file and line.
@@ -112,8 +130,9 @@ void check_tangent_memory(std::size_t steps, std::size_t parameters) {
         if (key != "MemAvailable:") continue;
         const double needed = 2.0 * static_cast<double>(steps) * static_cast<double>(parameters) * sizeof(float);
         if (needed > kilobytes * 1024.0)
-            throw usage_error("--noise_steps " + std::to_string(steps) + ": the tangents of " + std::to_string(parameters) +
-                              " parameters need " + std::to_string(static_cast<long long>(needed / 1e6)) + " MB, " +
+            throw usage_error("--noise_steps " + std::to_string(steps) + ": the tangents of " +
+                              std::to_string(parameters) + " parameters need " +
+                              std::to_string(static_cast<long long>(needed / 1e6)) + " MB, " +
                               std::to_string(static_cast<long long>(kilobytes / 1e3)) +
                               " MB are available; use fewer steps or a smaller model");
         return;
@@ -182,11 +201,14 @@ std::string gnuplot_script(const std::filesystem::path& data, const std::filesys
            << "set yrange [" << lowest / 4 << ":" << highest * 20 << "]\n"
            << "set xlabel 'sharing window W (steps per learning-rate bucket)'\n"
            << "set ylabel 'hypergradient MSE / mean squared expected hypergradient'\n"
-           << "plot '" << data.string() << "' using 1:2:3 with yerrorlines lw 2 pt 7 title 'measured MSE_W (+- s.e.)', '"
-           << data.string() << "' using 1:4 with lines dt 2 lw 2 title 'Theorem 4.1 bound (max |c|, max drift)', '"
-           << data.string() << "' using 1:5 with lines dt 3 lw 2 title 'the same with mean c and rms drift', '"
-           << data.string() << "' using 1:6 with lines dt 4 lw 1.5 title 'MSE_1 / W (independent noise, no drift)'";
-    if (noise.has_greedy) script << ", " << noise.greedy.relative_mse << " with lines lw 2 lc rgb '#c00000' title 'greedy (one-step) hypergradients'";
+           << "plot '" << data.string()
+           << "' using 1:2:3 with yerrorlines lw 2 pt 7 title 'measured MSE_W (+- s.e.)', '" << data.string()
+           << "' using 1:4 with lines dt 2 lw 2 title 'Theorem 4.1 bound (max |c|, max drift)', '" << data.string()
+           << "' using 1:5 with lines dt 3 lw 2 title 'the same with mean c and rms drift', '" << data.string()
+           << "' using 1:6 with lines dt 4 lw 1.5 title 'MSE_1 / W (independent noise, no drift)'";
+    if (noise.has_greedy)
+        script << ", " << noise.greedy.relative_mse
+               << " with lines lw 2 lc rgb '#c00000' title 'greedy (one-step) hypergradients'";
     script << "\nset output\n";
     return script.str();
 }
@@ -194,8 +216,9 @@ std::string gnuplot_script(const std::filesystem::path& data, const std::filesys
 std::string noise_table(const hypergradient_noise& noise) {
     std::ostringstream table;
     table << std::setprecision(3);
-    table << "| W | MSE_W / signal | +- s.e. | bias^2 share | max abs c | mean c | bound / signal | MSE_1 / W / signal |\n"
-          << "|---|---|---|---|---|---|---|---|\n";
+    table
+        << "| W | MSE_W / signal | +- s.e. | bias^2 share | max abs c | mean c | bound / signal | MSE_1 / W / signal |\n"
+        << "|---|---|---|---|---|---|---|---|\n";
     for (const window_noise& window : noise.windows)
         table << "| " << window.steps_per_bucket << " | " << window.relative_mse << " | "
               << window.mse_standard_error / noise.signal << " | "
@@ -230,13 +253,13 @@ int run_noise(const std::vector<std::string>& arguments, std::ostream& output, s
         settings.noise_windows.empty() ? default_noise_windows(steps) : settings.noise_windows;
     for (std::size_t window : windows)
         if (window > steps)
-            throw usage_error("--noise_windows: window " + std::to_string(window) + " is longer than the run (--noise_steps " +
-                              std::to_string(steps) + ")");
+            throw usage_error("--noise_windows: window " + std::to_string(window) +
+                              " is longer than the run (--noise_steps " + std::to_string(steps) + ")");
     if (const std::string note = apply_thread_count(settings); !note.empty()) errors << note << "\n";
     const std::string directory =
-        parsed.extra.count("out") ? parsed.extra["out"]
-                                  : "runs/noise_" +
-                                        default_run_directory(settings.dataset, settings.architecture, settings.seed).substr(5);
+        parsed.extra.count("out")
+            ? parsed.extra["out"]
+            : "runs/noise_" + default_run_directory(settings.dataset, settings.architecture, settings.seed).substr(5);
     const data::dataset dataset = load_checked_dataset(settings);
     nn::network<float> network = make_network<float>(settings, dataset);
     detail::check_tangent_memory(steps, network.parameter_count());
@@ -249,9 +272,10 @@ int run_noise(const std::vector<std::string>& arguments, std::ostream& output, s
     std::vector<per_step_run> runs = detail::read_finished_runs(run, steps);
 
     if (runs.size() < settings.noise_runs) {
-        reporter.message(std::string(resuming ? "fds: resuming " : "fds: measuring hypergradient noise into ") + directory +
-                         " (" + settings.dataset + ", " + settings.architecture + ", " + std::to_string(settings.noise_runs) +
-                         " runs of " + std::to_string(steps) + " steps, " + std::to_string(runs.size()) + " done)");
+        reporter.message(std::string(resuming ? "fds: resuming " : "fds: measuring hypergradient noise into ") +
+                         directory + " (" + settings.dataset + ", " + settings.architecture + ", " +
+                         std::to_string(settings.noise_runs) + " runs of " + std::to_string(steps) + " steps, " +
+                         std::to_string(runs.size()) + " done)");
         auto progress = [&](const progress_event& event) { reporter.update(update_of(event)); };
         while (runs.size() < settings.noise_runs) {
             per_step_run measured;
@@ -263,8 +287,10 @@ int run_noise(const std::vector<std::string>& arguments, std::ostream& output, s
             std::ostringstream line;
             line << "run " << measured.run + 1 << "/" << settings.noise_runs << " done in "
                  << format_duration(measured.seconds);
-            if (measured.diverged) line << ": diverged (non-finite loss), left out of the statistics";
-            else line << ": validation loss " << std::setprecision(4) << measured.val_loss;
+            if (measured.diverged)
+                line << ": diverged (non-finite loss), left out of the statistics";
+            else
+                line << ": validation loss " << std::setprecision(4) << measured.val_loss;
             reporter.message(line.str());
             run.append_history(detail::run_line(measured));
             runs.push_back(std::move(measured));
@@ -281,8 +307,9 @@ int run_noise(const std::vector<std::string>& arguments, std::ostream& output, s
         greedy.push_back(finished.greedy);
     }
     if (per_step.size() < 2)
-        throw std::runtime_error("only " + std::to_string(per_step.size()) + " of " + std::to_string(runs.size()) +
-                                 " runs trained without diverging; the statistics need 2 (try a smaller --inner_lr_init)");
+        throw std::runtime_error(
+            "only " + std::to_string(per_step.size()) + " of " + std::to_string(runs.size()) +
+            " runs trained without diverging; the statistics need 2 (try a smaller --inner_lr_init)");
     const hypergradient_noise noise = measure_hypergradient_noise(per_step, greedy, windows);
     const std::string setup = settings.dataset + " " + settings.architecture;
     nlohmann::json result = detail::noise_json(noise);
@@ -301,13 +328,15 @@ int run_noise(const std::vector<std::string>& arguments, std::ostream& output, s
     write_file_atomically(run.file("noise.json"), result.dump(2) + "\n");
     const std::filesystem::path data = std::filesystem::absolute(run.file("noise.dat"));
     write_file_atomically(data, detail::plot_data(noise));
-    const plot_outcome plot = draw_with_gnuplot(run.path(), "noise", [&](const std::filesystem::path& image, const std::string& terminal) {
-        return detail::gnuplot_script(data, image, terminal, noise, setup);
-    });
+    const plot_outcome plot =
+        draw_with_gnuplot(run.path(), "noise", [&](const std::filesystem::path& image, const std::string& terminal) {
+            return detail::gnuplot_script(data, image, terminal, noise, setup);
+        });
     if (!plot.image_written) reporter.message("warning: " + plot.warning);
-    human << "\n" << detail::noise_table(noise) << "\nmeasured in " << format_duration(seconds) << "; run directory "
-           << directory << " (noise.json, noise.png, history.jsonl)\n"
-           << std::flush;
+    human << "\n"
+          << detail::noise_table(noise) << "\nmeasured in " << format_duration(seconds) << "; run directory "
+          << directory << " (noise.json, noise.png, history.jsonl)\n"
+          << std::flush;
     if (parsed.json_output) {
         result["run_directory"] = directory;
         output << result.dump(2) << "\n" << std::flush;

@@ -79,7 +79,9 @@ option_spec field_option(const std::string& name, Field hypertrain_settings::*me
     option_spec option;
     option.name = name;
     option.help = help;
-    option.assign = [member](hypertrain_settings& settings, const json& value) { settings.*member = value.get<Field>(); };
+    option.assign = [member](hypertrain_settings& settings, const json& value) {
+        settings.*member = value.get<Field>();
+    };
     option.read = [member](const hypertrain_settings& settings) { return json(settings.*member); };
     if constexpr (std::is_same_v<Field, bool>) {
         option.kind = value_kind::boolean;
@@ -194,14 +196,24 @@ std::vector<option_spec> make_setting_options() {
                      "to the best values with smaller steps (0: never)",
                      {0.0, 1.0, true, false}));
     // greedy alternatives
-    add(choice_option("method", &S::method,
-                      "fds hypertrain: fds, hd (hypergradient descent, one step) or greedy (FDS over greedy_horizon steps)",
-                      {"fds", "hd", "greedy"}));
+    add(choice_option(
+        "method", &S::method,
+        "fds hypertrain: fds, hd (hypergradient descent, one step) or greedy (FDS over greedy_horizon steps)",
+        {"fds", "hd", "greedy"}));
     add(field_option("greedy_horizon", &S::greedy_horizon, "greedy: inner steps per hypergradient and update",
                      at_least(1)));
-    add(field_option("hd_lr_beta", &S::hd_lr_beta, "hd: step of the multiplicative rule on the learning rate (per step, times the hypergradient's cosine)", closed_unit()));
-    add(field_option("hd_mom_beta", &S::hd_mom_beta, "hd: step of the multiplicative rule on the 1 - momentum (per step, times the hypergradient's cosine)", closed_unit()));
-    add(field_option("hd_wd_beta", &S::hd_wd_beta, "hd: step of the multiplicative rule on the weight decay (per step, times the hypergradient's cosine)", closed_unit()));
+    add(field_option(
+        "hd_lr_beta", &S::hd_lr_beta,
+        "hd: step of the multiplicative rule on the learning rate (per step, times the hypergradient's cosine)",
+        closed_unit()));
+    add(field_option(
+        "hd_mom_beta", &S::hd_mom_beta,
+        "hd: step of the multiplicative rule on the 1 - momentum (per step, times the hypergradient's cosine)",
+        closed_unit()));
+    add(field_option(
+        "hd_wd_beta", &S::hd_wd_beta,
+        "hd: step of the multiplicative rule on the weight decay (per step, times the hypergradient's cosine)",
+        closed_unit()));
     // other
     add(field_option("retrain_from_scratch", &S::retrain_from_scratch,
                      "retrain from scratch with the learned schedule on the whole training set"));
@@ -274,11 +286,16 @@ std::optional<double> parse_real(const std::string& word) {
 
 std::string kind_wording(value_kind kind) {
     switch (kind) {
-        case value_kind::boolean: return "a boolean (true/false, yes/no, 1/0)";
-        case value_kind::integer: return "an integer";
-        case value_kind::real: return "a number";
-        case value_kind::text: return "a string";
-        case value_kind::integer_list: return "a list of integers";
+        case value_kind::boolean:
+            return "a boolean (true/false, yes/no, 1/0)";
+        case value_kind::integer:
+            return "an integer";
+        case value_kind::real:
+            return "a number";
+        case value_kind::text:
+            return "a string";
+        case value_kind::integer_list:
+            return "a list of integers";
     }
     return "";
 }
@@ -336,7 +353,8 @@ nlohmann::json parse_option_value(const option_spec& option, const std::vector<s
         return usage_error(source + " expects " + detail::kind_wording(option.kind) + ", found '" + found + "'");
     };
     if (option.kind != value_kind::integer_list && words.size() != 1) {
-        if (words.empty()) throw usage_error(source + " expects " + detail::kind_wording(option.kind) + ", found nothing");
+        if (words.empty())
+            throw usage_error(source + " expects " + detail::kind_wording(option.kind) + ", found nothing");
         throw usage_error(source + " takes one value, found " + std::to_string(words.size()) + ": '" +
                           detail::join(words, " ") + "'");
     }
@@ -360,7 +378,9 @@ nlohmann::json parse_option_value(const option_spec& option, const std::vector<s
             value = *parsed;
             break;
         }
-        case value_kind::text: value = words[0]; break;
+        case value_kind::text:
+            value = words[0];
+            break;
         case value_kind::integer_list: {
             value = json::array();
             for (const std::string& word : words) {
@@ -382,7 +402,8 @@ nlohmann::json parse_option_value(const option_spec& option, const std::vector<s
 nlohmann::json convert_option_value(const option_spec& option, const nlohmann::json& value, const std::string& source) {
     using nlohmann::json;
     auto wrong_kind = [&] {
-        return usage_error(source + " expects " + detail::kind_wording(option.kind) + ", found " + detail::describe(value));
+        return usage_error(source + " expects " + detail::kind_wording(option.kind) + ", found " +
+                           detail::describe(value));
     };
     auto integral = [](const json& number) {
         return number.is_number_integer() ||
@@ -392,16 +413,19 @@ nlohmann::json convert_option_value(const option_spec& option, const nlohmann::j
     json converted;
     switch (option.kind) {
         case value_kind::boolean:
-            if (value.is_boolean()) converted = value;
+            if (value.is_boolean())
+                converted = value;
             else if (value.is_string() && parse_boolean(value.get<std::string>()))
                 converted = *parse_boolean(value.get<std::string>());
             else if (value.is_number_integer() && (value.get<long long>() == 0 || value.get<long long>() == 1))
                 converted = value.get<long long>() == 1;
-            else throw wrong_kind();
+            else
+                throw wrong_kind();
             break;
         case value_kind::integer:
             if (!value.is_number() || !integral(value)) throw wrong_kind();
-            converted = value.is_number_integer() ? value.get<long long>() : static_cast<long long>(value.get<double>());
+            converted =
+                value.is_number_integer() ? value.get<long long>() : static_cast<long long>(value.get<double>());
             break;
         case value_kind::real:
             if (!value.is_number()) throw wrong_kind();
@@ -413,14 +437,16 @@ nlohmann::json convert_option_value(const option_spec& option, const nlohmann::j
             break;
         case value_kind::integer_list:
             converted = json::array();
-            if (value.is_number() && integral(value)) converted.push_back(static_cast<long long>(value.get<double>()));
+            if (value.is_number() && integral(value))
+                converted.push_back(static_cast<long long>(value.get<double>()));
             else if (value.is_array()) {
                 for (const json& entry : value) {
                     if (!entry.is_number() || !integral(entry)) throw wrong_kind();
                     converted.push_back(entry.is_number_integer() ? entry.get<long long>()
                                                                   : static_cast<long long>(entry.get<double>()));
                 }
-            } else throw wrong_kind();
+            } else
+                throw wrong_kind();
             break;
     }
     return detail::checked(option, converted, source);
@@ -435,12 +461,14 @@ nlohmann::json settings_to_json(const hypertrain_settings& settings) {
 void apply_settings_json(hypertrain_settings& settings, const nlohmann::json& object, const std::string& source_file,
                          const std::set<std::string>& ignored_keys) {
     if (!object.is_object())
-        throw usage_error("config file " + source_file + " must hold a JSON object, found " + std::string(object.type_name()));
+        throw usage_error("config file " + source_file + " must hold a JSON object, found " +
+                          std::string(object.type_name()));
     for (const auto& [key, value] : object.items()) {
         if (ignored_keys.count(key)) continue;
         const option_spec* option = find_setting_option(key);
         if (!option)
-            throw usage_error("config file " + source_file + ": unknown key '" + key + "'" + did_you_mean(key, setting_names()));
+            throw usage_error("config file " + source_file + ": unknown key '" + key + "'" +
+                              did_you_mean(key, setting_names()));
         option->assign(settings, convert_option_value(*option, value, "key '" + key + "' in " + source_file));
     }
 }
@@ -454,7 +482,8 @@ nlohmann::json read_config_file(const std::string& path) {
     // no option nests deeper than a list; a deeper document is refused while it is read, before
     // anything recursive (its destruction, an error message) meets it
     constexpr int deepest = 32;
-    const nlohmann::json::parser_callback_t depth_limit = [&](int depth, nlohmann::json::parse_event_t, nlohmann::json&) {
+    const nlohmann::json::parser_callback_t depth_limit = [&](int depth, nlohmann::json::parse_event_t,
+                                                              nlohmann::json&) {
         if (depth > deepest)
             throw usage_error("config file " + path + " nests deeper than " + std::to_string(deepest) +
                               " levels; expected an object of option keys");
@@ -480,10 +509,12 @@ hypertrain_settings resolve_settings(hypertrain_settings settings) {
     if (settings.retrain_n_epochs < 0)
         settings.retrain_n_epochs = static_cast<int>(settings.n_inner_epochs_per_outer_steps.back());
     if (settings.rprop_max_step < settings.rprop_step)
-        throw usage_error("--rprop_max_step must be >= --rprop_step, found " + detail::format_number(settings.rprop_max_step) +
-                          " < " + detail::format_number(settings.rprop_step));
+        throw usage_error("--rprop_max_step must be >= --rprop_step, found " +
+                          detail::format_number(settings.rprop_max_step) + " < " +
+                          detail::format_number(settings.rprop_step));
     if (settings.outer_optimizer == "rprop") {
-        const std::pair<const char*, double> starts[] = {{"lr", settings.inner_lr_init}, {"wd", settings.inner_wd_init}};
+        const std::pair<const char*, double> starts[] = {{"lr", settings.inner_lr_init},
+                                                         {"wd", settings.inner_wd_init}};
         for (const auto& [name, start] : starts) {
             const bool learned = std::string(name) == "lr" ? settings.learn_lr : settings.learn_wd;
             if (learned && !(start > 0))
@@ -494,7 +525,8 @@ hypertrain_settings resolve_settings(hypertrain_settings settings) {
         }
     }
     if (!settings.learn_lr && !settings.learn_mom && !settings.learn_wd)
-        throw usage_error("--learn_lr, --learn_mom and --learn_wd are all false: nothing to learn (set at least one to true)");
+        throw usage_error(
+            "--learn_lr, --learn_mom and --learn_wd are all false: nothing to learn (set at least one to true)");
     return settings;
 }
 
@@ -508,7 +540,8 @@ std::vector<std::string> differing_settings(const nlohmann::json& recorded, cons
     static const nlohmann::json defaults = settings_to_json(hypertrain_settings{});
     for (const std::string& key : keys) {
         if (ignored_keys.count(key)) continue;
-        if (!recorded.contains(key) && requested.contains(key) && defaults.contains(key) && requested[key] == defaults[key])
+        if (!recorded.contains(key) && requested.contains(key) && defaults.contains(key) &&
+            requested[key] == defaults[key])
             continue;
         nlohmann::json old_value = recorded.contains(key) ? recorded[key] : nlohmann::json("(absent)");
         nlohmann::json new_value = requested.contains(key) ? requested[key] : nlohmann::json("(absent)");
@@ -532,7 +565,8 @@ parsed_arguments parse_arguments(const argument_grammar& grammar, const std::vec
         return std::find(accepted_settings.begin(), accepted_settings.end(), name) != accepted_settings.end();
     };
     auto is_extra = [&](const std::string& name) {
-        return std::find(grammar.extra_options.begin(), grammar.extra_options.end(), name) != grammar.extra_options.end();
+        return std::find(grammar.extra_options.begin(), grammar.extra_options.end(), name) !=
+               grammar.extra_options.end();
     };
 
     // Split into (name, values): a flag takes the words up to the next "--flag".
@@ -549,7 +583,8 @@ parsed_arguments parse_arguments(const argument_grammar& grammar, const std::vec
             continue;
         }
         if (word.rfind("--", 0) != 0 || word.size() == 2)
-            throw usage_error("fds " + grammar.command + ": unexpected argument '" + word + "' (options look like --name value)");
+            throw usage_error("fds " + grammar.command + ": unexpected argument '" + word +
+                              "' (options look like --name value)");
         std::string name = word.substr(2);
         flag_words flag{name, {}, false};
         auto equals = name.find('=');
@@ -624,14 +659,25 @@ std::string options_help(const argument_grammar& grammar) {
         const option_spec& option = *find_setting_option(name);
         std::string value_name;
         switch (option.kind) {
-            case value_kind::boolean: value_name = " BOOL"; break;
-            case value_kind::integer: value_name = " N"; break;
-            case value_kind::real: value_name = " X"; break;
-            case value_kind::text: value_name = " NAME"; break;
-            case value_kind::integer_list: value_name = " N..."; break;
+            case value_kind::boolean:
+                value_name = " BOOL";
+                break;
+            case value_kind::integer:
+                value_name = " N";
+                break;
+            case value_kind::real:
+                value_name = " X";
+                break;
+            case value_kind::text:
+                value_name = " NAME";
+                break;
+            case value_kind::integer_list:
+                value_name = " N...";
+                break;
         }
         nlohmann::json default_value = option.read(defaults);
-        std::string shown = default_value.is_string() ? "'" + default_value.get<std::string>() + "'" : default_value.dump();
+        std::string shown =
+            default_value.is_string() ? "'" + default_value.get<std::string>() + "'" : default_value.dump();
         if (option.kind == value_kind::integer_list) {
             shown.clear();
             for (const auto& entry : default_value) shown += (shown.empty() ? "" : " ") + entry.dump();

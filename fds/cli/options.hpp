@@ -83,17 +83,17 @@ std::vector<std::string> differing_settings(const nlohmann::json& recorded, cons
 struct parsed_arguments {
     hypertrain_settings settings;
     std::map<std::string, std::string> extra;  // values of the subcommand's own options (out, schedule, ...)
-    std::set<std::string> given;               // option names set by the config file or a flag
+    std::set<std::string> given;  // option names set by the config file or a flag
     bool help = false;
     bool print_config = false;  // --print_config: print the resolved config and exit
-    bool json_output = false;   // --json: the summary as the one JSON document on stdout, the rest on stderr
+    bool json_output = false;  // --json: the summary as the one JSON document on stdout, the rest on stderr
 };
 
 // What a subcommand accepts besides help: a subset of the settings (empty = all) and its own
 // options, each taking one text value ("config" is always understood as the config file).
 struct argument_grammar {
-    std::string command;                     // for messages: "hypertrain"
-    std::vector<std::string> settings;       // accepted setting names; empty = every setting
+    std::string command;  // for messages: "hypertrain"
+    std::vector<std::string> settings;  // accepted setting names; empty = every setting
     std::vector<std::string> extra_options;  // e.g. {"config", "out"}
 };
 

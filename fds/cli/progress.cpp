@@ -42,9 +42,12 @@ std::string format_duration(double seconds) {
     if (!std::isfinite(seconds) || seconds < 0) return "?";
     long long whole = static_cast<long long>(std::llround(seconds));
     char text[32];
-    if (whole >= 3600) std::snprintf(text, sizeof text, "%lldh%02lldm", whole / 3600, (whole % 3600) / 60);
-    else if (whole >= 60) std::snprintf(text, sizeof text, "%lldm%02llds", whole / 60, whole % 60);
-    else std::snprintf(text, sizeof text, "%llds", whole);
+    if (whole >= 3600)
+        std::snprintf(text, sizeof text, "%lldh%02lldm", whole / 3600, (whole % 3600) / 60);
+    else if (whole >= 60)
+        std::snprintf(text, sizeof text, "%lldm%02llds", whole / 60, whole % 60);
+    else
+        std::snprintf(text, sizeof text, "%llds", whole);
     return text;
 }
 
@@ -61,8 +64,7 @@ void progress_reporter::update(const progress_update& update) {
              << update.inner_steps;
     else
         line << " epoch " << std::min(update.epoch + 1, update.epochs) << "/" << update.epochs;
-    line << " | " << std::fixed
-         << std::setprecision(1) << update.inner_steps_per_second << " steps/s | ETA "
+    line << " | " << std::fixed << std::setprecision(1) << update.inner_steps_per_second << " steps/s | ETA "
          << format_duration(remaining_seconds(update));
     // an outer step's accuracy, shown while hyper-training goes on; retraining from scratch is a
     // new run, which that figure does not describe
@@ -101,8 +103,8 @@ void progress_reporter::outer_step_finished(std::size_t outer_step, double val_a
     last_val_acc_ = val_acc;
     std::ostringstream line;
     line << "outer step " << outer_step + 1 << "/" << budget_.size() << " done in " << format_duration(seconds)
-         << ": val acc " << std::fixed << std::setprecision(2) << 100.0 * val_acc << "%, test acc "
-         << 100.0 * test_acc << "%";
+         << ": val acc " << std::fixed << std::setprecision(2) << 100.0 * val_acc << "%, test acc " << 100.0 * test_acc
+         << "%";
     message(line.str());
 }
 

@@ -23,7 +23,7 @@ namespace fds::cli {
 struct progress_update {
     std::string phase;  // "hypertrain" | "retrain" | "greedy" | "noise"
     std::size_t outer_step = 0;  // 0-based
-    std::size_t epoch = 0;       // 0-based epoch of the current inner run
+    std::size_t epoch = 0;  // 0-based epoch of the current inner run
     std::size_t epochs = 0;
     std::size_t inner_step = 0;  // steps done in the current inner run (0..inner_steps)
     std::size_t inner_steps = 0;
@@ -31,7 +31,7 @@ struct progress_update {
 };
 
 class progress_reporter {
-   public:
+ public:
     // `budget`: epochs of every outer step (n_inner_epochs_per_outer_steps).
     progress_reporter(std::ostream& stream, bool live, std::vector<std::size_t> budget);
 
@@ -46,7 +46,7 @@ class progress_reporter {
     // Seconds left at the rate of `update` (exposed for tests).
     double remaining_seconds(const progress_update& update) const;
 
-   private:
+ private:
     void clear_live_line();
 
     std::ostream& stream_;

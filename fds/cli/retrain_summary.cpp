@@ -31,7 +31,8 @@ void remove_retrain_checkpoint(const std::filesystem::path& directory) {
     std::error_code ignored;
     for (const auto& entry : std::filesystem::directory_iterator(directory, ignored)) {
         const std::string name = entry.path().filename().string();
-        if (name == retrain_checkpoint_name || (name.rfind("retrain_state.", 0) == 0 && entry.path().extension() == ".npy"))
+        if (name == retrain_checkpoint_name ||
+            (name.rfind("retrain_state.", 0) == 0 && entry.path().extension() == ".npy"))
             std::filesystem::remove(entry.path(), ignored);
     }
 }
@@ -59,7 +60,8 @@ void write_retrain_checkpoint(const std::filesystem::path& directory, const retr
                                          {"buffers", buffers},
                                          {"epoch_test_acc", checkpoint.epoch_test_acc},
                                          {"seconds", checkpoint.seconds}}
-                                  .dump(2) + "\n");
+                                  .dump(2) +
+                              "\n");
     std::error_code ignored;
     if (epochs_done > 1) std::filesystem::remove(directory / state_file_name(epochs_done - 1), ignored);
 }
@@ -84,8 +86,10 @@ std::optional<resumable_retraining> read_retrain_checkpoint(const std::filesyste
         const std::size_t attempt = json.at("attempt").get<std::size_t>();
         if (attempt >= candidates.size() || json.at("schedule") != to_json(candidates[attempt].schedule))
             return std::nullopt;  // another run's: this one starts from scratch
-        const std::size_t parameters = json.at("parameters").get<std::size_t>(), buffers = json.at("buffers").get<std::size_t>();
-        const xt::xarray<float> packed = nn::load_npy<float>((directory / json.at("state_file").get<std::string>()).string());
+        const std::size_t parameters = json.at("parameters").get<std::size_t>(),
+                          buffers = json.at("buffers").get<std::size_t>();
+        const xt::xarray<float> packed =
+            nn::load_npy<float>((directory / json.at("state_file").get<std::string>()).string());
         if (packed.size() != 2 * parameters + buffers)
             throw std::runtime_error("its state file holds " + std::to_string(packed.size()) + " values, expected " +
                                      std::to_string(2 * parameters + buffers));
@@ -141,18 +145,20 @@ void write_torch_weights(const std::filesystem::path& directory, const hypertrai
                                          {"classes", dataset.classes},
                                          {"test_acc", result.test_acc},
                                          {"entries", listed}}
-                                  .dump(2) + "\n");
+                                  .dump(2) +
+                              "\n");
 }
 
 }  // namespace detail
 
 nlohmann::json retrain_and_summarize(const hypertrain_settings& settings, const data::dataset& dataset,
                                      const std::vector<retrain_candidate>& candidates, progress_reporter& reporter,
-                                     const progress_callback& progress, const std::filesystem::path& checkpoint_directory) {
+                                     const progress_callback& progress,
+                                     const std::filesystem::path& checkpoint_directory) {
     if (!settings.retrain_from_scratch || settings.retrain_n_epochs <= 0) return nullptr;
     if (candidates.empty()) throw std::logic_error("retrain_and_summarize: no schedule to retrain");
-    const std::size_t attempts_allowed = std::min<std::size_t>(std::max<std::size_t>(settings.retrain_attempts, 1),
-                                                               candidates.size());
+    const std::size_t attempts_allowed =
+        std::min<std::size_t>(std::max<std::size_t>(settings.retrain_attempts, 1), candidates.size());
     nlohmann::json attempts = nlohmann::json::array();
     retrain_result result;
     double seconds = 0.0;
@@ -176,7 +182,8 @@ nlohmann::json retrain_and_summarize(const hypertrain_settings& settings, const 
                              std::to_string(settings.retrain_n_epochs));
         else
             reporter.message("fds: retraining the " + candidate.label + " schedule from scratch for " +
-                             std::to_string(settings.retrain_n_epochs) + (settings.retrain_n_epochs == 1 ? " epoch" : " epochs"));
+                             std::to_string(settings.retrain_n_epochs) +
+                             (settings.retrain_n_epochs == 1 ? " epoch" : " epochs"));
         retrain_checkpoint_callback<float> save;
         if (checkpointed)
             save = [&](const retrain_checkpoint<float>& checkpoint) {
@@ -184,15 +191,16 @@ nlohmann::json retrain_and_summarize(const hypertrain_settings& settings, const 
                 fault_point("retrain_epoch");
             };
         announce_retraining(settings, candidate.schedule, resuming ? &resumable->checkpoint : nullptr);
-        result = retrain(settings, dataset, candidate.schedule, progress, resuming ? &resumable->checkpoint : nullptr, save,
-                         process_group());
+        result = retrain(settings, dataset, candidate.schedule, progress, resuming ? &resumable->checkpoint : nullptr,
+                         save, process_group());
         seconds += result.seconds;
         attempts.push_back({{"schedule", candidate.label}, {"diverged", result.diverged}, {"seconds", result.seconds}});
         if (!result.diverged) break;
-        reporter.message("fds: retraining diverged (non-finite training loss) after " +
-                         std::to_string(result.epoch_test_acc.size()) + " epochs: the " + candidate.label +
-                         " schedule is unstable from other initial weights" +
-                         (used + 1 < attempts_allowed ? "; trying the next candidate" : "; its test accuracy counts as 0"));
+        reporter.message(
+            "fds: retraining diverged (non-finite training loss) after " +
+            std::to_string(result.epoch_test_acc.size()) + " epochs: the " + candidate.label +
+            " schedule is unstable from other initial weights" +
+            (used + 1 < attempts_allowed ? "; trying the next candidate" : "; its test accuracy counts as 0"));
     }
     if (checkpointed && !result.diverged) detail::write_torch_weights(checkpoint_directory, settings, dataset, result);
     if (checkpointed) detail::remove_retrain_checkpoint(checkpoint_directory);

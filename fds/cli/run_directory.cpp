@@ -40,9 +40,9 @@ void run_directory::lock() {
         ::close(lock_descriptor_);
         lock_descriptor_ = -1;
         if (error == EWOULDBLOCK)
-            throw cli_error(exit_code::run_directory_conflict,
-                            "another fds process is working in " + directory_.string() +
-                                " (it holds " + path + "); wait for it to finish or use another --out");
+            throw cli_error(exit_code::run_directory_conflict, "another fds process is working in " +
+                                                                   directory_.string() + " (it holds " + path +
+                                                                   "); wait for it to finish or use another --out");
         throw std::runtime_error("cannot lock " + path + ": " + std::strerror(error));
     }
     // no writer is left alive in the directory: what a killed one left half-written goes
@@ -61,7 +61,8 @@ bool run_directory::open(const nlohmann::json& config) {
     if (directory_.empty()) throw usage_error("--out must name a directory, found \"\"");
     std::error_code error;
     if (std::filesystem::exists(directory_, error) && !std::filesystem::is_directory(directory_, error))
-        throw cli_error(exit_code::run_directory_conflict, "--out " + directory_.string() + " exists and is not a directory");
+        throw cli_error(exit_code::run_directory_conflict,
+                        "--out " + directory_.string() + " exists and is not a directory");
     if (std::filesystem::is_directory(directory_, error)) lock();
     std::optional<nlohmann::json> recorded = read_config();
     if (recorded) {
@@ -127,7 +128,9 @@ void run_directory::write_history(const std::vector<nlohmann::json>& records) co
 
 std::optional<nlohmann::json> run_directory::read_checkpoint() const { return read_json("checkpoint.json"); }
 
-void run_directory::write_checkpoint(const nlohmann::json& checkpoint) const { write_json("checkpoint.json", checkpoint); }
+void run_directory::write_checkpoint(const nlohmann::json& checkpoint) const {
+    write_json("checkpoint.json", checkpoint);
+}
 
 std::optional<nlohmann::json> run_directory::read_summary() const { return read_json("summary.json"); }
 
@@ -151,7 +154,8 @@ std::vector<nlohmann::json> reconcile_history(const std::vector<nlohmann::json>&
     std::map<std::size_t, nlohmann::json> by_step;
     for (const nlohmann::json& record : records) {
         if (!record.is_object() || !record.contains("outer_step") || !record["outer_step"].is_number_unsigned())
-            throw std::runtime_error("history.jsonl holds a line without a non-negative \"outer_step\": " + record.dump());
+            throw std::runtime_error("history.jsonl holds a line without a non-negative \"outer_step\": " +
+                                     record.dump());
         std::size_t step = record["outer_step"].get<std::size_t>();
         if (step < next_outer_step) by_step[step] = record;
     }

@@ -30,7 +30,7 @@ namespace fds::cli {
 const std::set<std::string>& settings_ignored_on_resume();
 
 class run_directory {
-   public:
+ public:
     explicit run_directory(std::filesystem::path directory);
     ~run_directory();
     run_directory(const run_directory&) = delete;
@@ -65,7 +65,7 @@ class run_directory {
     std::optional<nlohmann::json> read_summary() const;
     void write_summary(const nlohmann::json& summary) const;
 
-   private:
+ private:
     std::optional<nlohmann::json> read_json(const std::string& name) const;
     void write_json(const std::string& name, const nlohmann::json& value) const;
 

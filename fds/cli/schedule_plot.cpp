@@ -50,25 +50,27 @@ std::string gnuplot_script(const std::filesystem::path& data, const std::filesys
     const std::size_t schedule_count = schedules.size();
     std::ostringstream script;
     std::size_t final_index = schedule_count - 1;
-    script << "set terminal " << terminal << " size 900,960\n"
-           << "set output " << quoted(image.string()) << "\n"
-           << "set multiplot layout 3,1 title 'FDS learned schedules: each outer step (faded, older lighter) and the final one (bold)'\n"
-           << "set xrange [0:1]\nset grid\nset key top right\n"
+    script
+        << "set terminal " << terminal << " size 900,960\n"
+        << "set output " << quoted(image.string()) << "\n"
+        << "set multiplot layout 3,1 title 'FDS learned schedules: each outer step (faded, older lighter) and the final one (bold)'\n"
+        << "set xrange [0:1]\nset grid\nset key top right\n"
 
-           << "set xlabel 'fraction of the inner run'\n";
+        << "set xlabel 'fraction of the inner run'\n";
     const char* labels[] = {"learning rate", "momentum", "weight decay"};
     for (int column = 0; column < 3; ++column) {
-        script << "set ylabel '" << labels[column] << "'\nset yrange " << y_range(schedules, hyperparameter_keys[column])
-               << "\n";
+        script << "set ylabel '" << labels[column] << "'\nset yrange "
+               << y_range(schedules, hyperparameter_keys[column]) << "\n";
         std::string plot = "plot ";
         if (final_index > 0) {
             // older steps lighter: alpha byte from 0xD0 (faint) to 0x60 (stronger)
-            plot += "for [i=0:" + std::to_string(final_index - 1) + "] " + quoted(data.string()) + " index i using 1:" +
-                    std::to_string(column + 2) + " with steps lw 1.5 lc rgb sprintf('#%02X3070C0', int(208 - 112.0*i/" +
+            plot += "for [i=0:" + std::to_string(final_index - 1) + "] " + quoted(data.string()) +
+                    " index i using 1:" + std::to_string(column + 2) +
+                    " with steps lw 1.5 lc rgb sprintf('#%02X3070C0', int(208 - 112.0*i/" +
                     std::to_string(std::max<std::size_t>(final_index - 1, 1)) + ")) notitle, ";
         }
-        plot += quoted(data.string()) + " index " + std::to_string(final_index) + " using 1:" + std::to_string(column + 2) +
-                " with steps lw 3.5 lc rgb '#C02020' title 'final'";
+        plot += quoted(data.string()) + " index " + std::to_string(final_index) +
+                " using 1:" + std::to_string(column + 2) + " with steps lw 3.5 lc rgb '#C02020' title 'final'";
         script << plot << "\n";
     }
     script << "unset multiplot\nset output\n";
@@ -109,9 +111,10 @@ plot_outcome plot_schedules(const std::filesystem::path& directory, const std::v
     if (schedules.empty()) return {false, "no schedule to plot yet"};
     const std::filesystem::path data = std::filesystem::absolute(directory) / "schedules.dat";
     write_file_atomically(data, schedule_table(schedules));
-    return draw_with_gnuplot(directory, "schedules", [&](const std::filesystem::path& image, const std::string& terminal) {
-        return detail::gnuplot_script(data, image, terminal, schedules);
-    });
+    return draw_with_gnuplot(directory, "schedules",
+                             [&](const std::filesystem::path& image, const std::string& terminal) {
+                                 return detail::gnuplot_script(data, image, terminal, schedules);
+                             });
 }
 
 }  // namespace fds::cli

@@ -40,32 +40,33 @@ const argument_grammar search_grammar{"search", {}, {"config", "out"}};
 
 std::string search_help() {
     std::ostringstream text;
-    text << "usage: fds search [--config FILE.json] [--out DIR] [--search_method random|hyperband|hand] [--OPTION VALUE ...]\n\n"
-         << "Black-box search over the same schedules FDS learns (n_lrs lr, n_moms momentum, n_wds weight-decay\n"
-         << "values drawn from the search_* ranges), each trial ordinary training on the training split scored on\n"
-         << "the validation split; the best configuration is retrained from scratch and tested. Random search\n"
-         << "trains search_trials configurations for search_max_epochs each; Hyperband (Li et al. 2018) runs\n"
-         << "brackets of successive halving with R = search_max_epochs and eta = search_eta. Re-running the same\n"
-         << "command resumes: finished trials are read back from trials.jsonl. The hand method is the\n"
-         << "hand-tuned baseline: cosine annealing, momentum 0.9, wd 5e-4, lr0 in {0.01, 0.03, 0.1}.\n\n"
-         << "  --config FILE.json                    options from a JSON object with the same keys\n"
-         << "  --out DIR                             run directory [default runs/search_<method>_<dataset>_<architecture>_S<seed>]\n"
-         << "  --print_config                        print the resolved config (config.json's content) and exit\n"
-         << "  --json                                print only the summary, as one JSON document, on stdout;\n"
-         << "                                        progress and messages go to stderr\n"
-         << "  --help                                this text\n\n"
-         << embedded_default_help() << "\nOptions:\n"
-         << options_help(search_grammar);
+    text
+        << "usage: fds search [--config FILE.json] [--out DIR] [--search_method random|hyperband|hand] [--OPTION VALUE ...]\n\n"
+        << "Black-box search over the same schedules FDS learns (n_lrs lr, n_moms momentum, n_wds weight-decay\n"
+        << "values drawn from the search_* ranges), each trial ordinary training on the training split scored on\n"
+        << "the validation split; the best configuration is retrained from scratch and tested. Random search\n"
+        << "trains search_trials configurations for search_max_epochs each; Hyperband (Li et al. 2018) runs\n"
+        << "brackets of successive halving with R = search_max_epochs and eta = search_eta. Re-running the same\n"
+        << "command resumes: finished trials are read back from trials.jsonl. The hand method is the\n"
+        << "hand-tuned baseline: cosine annealing, momentum 0.9, wd 5e-4, lr0 in {0.01, 0.03, 0.1}.\n\n"
+        << "  --config FILE.json                    options from a JSON object with the same keys\n"
+        << "  --out DIR                             run directory [default runs/search_<method>_<dataset>_<architecture>_S<seed>]\n"
+        << "  --print_config                        print the resolved config (config.json's content) and exit\n"
+        << "  --json                                print only the summary, as one JSON document, on stdout;\n"
+        << "                                        progress and messages go to stderr\n"
+        << "  --help                                this text\n\n"
+        << embedded_default_help() << "\nOptions:\n"
+        << options_help(search_grammar);
     return text.str();
 }
 
 nlohmann::json trial_line(const search::search_trial& trial) {
     const trial_outcome& outcome = trial.outcome;
-    return {{"trial", trial.request.id},       {"bracket", trial.request.bracket},
-            {"rung", trial.request.rung},      {"epochs", trial.request.epochs},
-            {"steps", outcome.steps},          {"schedule", to_json(trial.request.schedule)},
-            {"val_acc", outcome.val_acc},      {"val_loss", finite_or_null(outcome.val_loss)},
-            {"test_acc", outcome.test_acc},    {"seconds", outcome.seconds},
+    return {{"trial", trial.request.id},    {"bracket", trial.request.bracket},
+            {"rung", trial.request.rung},   {"epochs", trial.request.epochs},
+            {"steps", outcome.steps},       {"schedule", to_json(trial.request.schedule)},
+            {"val_acc", outcome.val_acc},   {"val_loss", finite_or_null(outcome.val_loss)},
+            {"test_acc", outcome.test_acc}, {"seconds", outcome.seconds},
             {"diverged", outcome.diverged}};
 }
 
@@ -79,7 +80,8 @@ std::map<std::size_t, nlohmann::json> read_trials(const std::filesystem::path& p
         try {
             record = nlohmann::json::parse(line);
         } catch (const nlohmann::json::parse_error& error) {
-            throw std::runtime_error(path.string() + " line " + std::to_string(number) + " is not valid JSON: " + error.what());
+            throw std::runtime_error(path.string() + " line " + std::to_string(number) +
+                                     " is not valid JSON: " + error.what());
         }
         if (!record.is_object() || !record.contains("trial") || !record["trial"].is_number_unsigned())
             throw std::runtime_error(path.string() + " line " + std::to_string(number) + " has no \"trial\" number");
@@ -88,7 +90,8 @@ std::map<std::size_t, nlohmann::json> read_trials(const std::filesystem::path& p
     return trials;
 }
 
-trial_outcome outcome_of(const nlohmann::json& record, const trial_request& request, const std::filesystem::path& path) {
+trial_outcome outcome_of(const nlohmann::json& record, const trial_request& request,
+                         const std::filesystem::path& path) {
     const std::string where = path.string() + " trial " + std::to_string(request.id);
     try {
         const hyper_values recorded = hyper_values_from_json(record.at("schedule"), "schedule");
@@ -119,9 +122,11 @@ std::vector<retrain_candidate> retrain_candidates(const search::search_result& r
     std::stable_sort(trials.begin(), trials.end(), [](const search::search_trial* a, const search::search_trial* b) {
         return a->outcome.val_acc > b->outcome.val_acc;
     });
-    std::vector<retrain_candidate> candidates = {{best.request.schedule, "best (trial " + std::to_string(best.request.id + 1) + ")"}};
+    std::vector<retrain_candidate> candidates = {
+        {best.request.schedule, "best (trial " + std::to_string(best.request.id + 1) + ")"}};
     for (const search::search_trial* trial : trials)
-        if (trial != &best) candidates.push_back({trial->request.schedule, "trial " + std::to_string(trial->request.id + 1)});
+        if (trial != &best)
+            candidates.push_back({trial->request.schedule, "trial " + std::to_string(trial->request.id + 1)});
     return candidates;
 }
 
@@ -146,19 +151,21 @@ int run_search(const std::vector<std::string>& arguments, std::ostream& output, 
     } catch (const std::invalid_argument& error) {
         throw usage_error(std::string("--") + error.what());
     }
-    const double full_epochs = static_cast<double>(settings.search_max_epochs > 0 ? settings.search_max_epochs
-                                                                                  : retrain_epochs(settings));
+    const double full_epochs =
+        static_cast<double>(settings.search_max_epochs > 0 ? settings.search_max_epochs : retrain_epochs(settings));
     const std::string directory =
-        parsed.extra.count("out") ? parsed.extra["out"]
-                                  : "runs/search_" + settings.search_method + "_" +
-                                        default_run_directory(settings.dataset, settings.architecture, settings.seed).substr(5);
+        parsed.extra.count("out")
+            ? parsed.extra["out"]
+            : "runs/search_" + settings.search_method + "_" +
+                  default_run_directory(settings.dataset, settings.architecture, settings.seed).substr(5);
     const data::dataset dataset = load_checked_dataset(settings);
     run_directory run(directory);
     const bool resuming = run.open(run_config("search", settings));
     std::ostream& human = parsed.json_output ? errors : output;
     progress_reporter reporter(human, progress_stream_is_terminal(parsed.json_output), {});
     stop_cleanly_on_signals();
-    if (std::optional<nlohmann::json> summary = run.read_summary(); summary && summary->value("status", "") == "finished") {
+    if (std::optional<nlohmann::json> summary = run.read_summary();
+        summary && summary->value("status", "") == "finished") {
         reporter.message("fds: " + directory + " holds a finished search; its summary:");
         (*summary)["run_directory"] = directory;
         output << summary->dump(2) << "\n";
@@ -191,8 +198,9 @@ int run_search(const std::vector<std::string>& arguments, std::ostream& output, 
                 const trial_outcome& outcome = outcomes[wave[k]] = wave_outcomes[k];
                 append_line_durably(trials_file, detail::trial_line({request, outcome}).dump());
                 std::ostringstream line;
-                line << "trial " << request.id + 1 << ": " << std::setprecision(3) << request.epochs << " epochs, val acc "
-                     << std::fixed << std::setprecision(2) << 100 * outcome.val_acc << "% (" << format_duration(outcome.seconds) << ")";
+                line << "trial " << request.id + 1 << ": " << std::setprecision(3) << request.epochs
+                     << " epochs, val acc " << std::fixed << std::setprecision(2) << 100 * outcome.val_acc << "% ("
+                     << format_duration(outcome.seconds) << ")";
                 reporter.message(line.str());
             }
         }
@@ -202,8 +210,8 @@ int run_search(const std::vector<std::string>& arguments, std::ostream& output, 
     if (settings.search_method == "hyperband") {
         result = search::hyperband(space, full_epochs, settings.search_eta, settings.seed, runner);
     } else if (settings.search_method == "hand") {
-        result = search::hand_tuning(trial_steps(full_epochs, trial_batches_per_epoch(settings, dataset)),
-                                     full_epochs, runner);
+        result = search::hand_tuning(trial_steps(full_epochs, trial_batches_per_epoch(settings, dataset)), full_epochs,
+                                     runner);
     } else {
         result = search::random_search(space, settings.search_trials, full_epochs, settings.seed, runner,
                                        settings.search_seconds_budget, ranks);
@@ -225,14 +233,16 @@ int run_search(const std::vector<std::string>& arguments, std::ostream& output, 
                               {"best", to_json(best.request.schedule)},
                               {"best_val_acc", best.outcome.val_acc},
                               {"search_seconds", search_seconds}};
-    add_retrain_summary(summary, retrain_and_summarize(settings, dataset, detail::retrain_candidates(result), reporter, {}, run.path()),
-                        search_seconds);
+    add_retrain_summary(
+        summary, retrain_and_summarize(settings, dataset, detail::retrain_candidates(result), reporter, {}, run.path()),
+        search_seconds);
     run.write_summary(summary);
     reporter.finish();
     std::ostringstream report;
-    report << "\n" << settings.search_method << " search: " << result.trials.size() << " trials ("
-           << std::setprecision(3) << trial_epochs / full_epochs << " full-length trainings), best validation accuracy "
-           << std::fixed << std::setprecision(2) << 100 * best.outcome.val_acc << "% (trial " << best.request.id + 1 << ")\n";
+    report << "\n"
+           << settings.search_method << " search: " << result.trials.size() << " trials (" << std::setprecision(3)
+           << trial_epochs / full_epochs << " full-length trainings), best validation accuracy " << std::fixed
+           << std::setprecision(2) << 100 * best.outcome.val_acc << "% (trial " << best.request.id + 1 << ")\n";
     if (!summary["retrain_test_acc"].is_null())
         report << "retrained " << settings.retrain_n_epochs << " epochs from scratch: test accuracy "
                << 100 * summary["retrain_test_acc"].get<double>() << "%\n";

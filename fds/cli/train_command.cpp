@@ -36,43 +36,43 @@ namespace fds::cli {
 
 namespace detail {
 
-const argument_grammar train_grammar{
-    "train",
-    {},
-    {"config", "schedule", "out", "lr_schedule", "lr", "mom", "wd", "step_gamma", "warmup_fraction", "evaluate_on",
-     "trial_id", "epoch_log"}};
+const argument_grammar train_grammar{"train",
+                                     {},
+                                     {"config", "schedule", "out", "lr_schedule", "lr", "mom", "wd", "step_gamma",
+                                      "warmup_fraction", "evaluate_on", "trial_id", "epoch_log"}};
 
 std::string train_help() {
     std::ostringstream text;
-    text << "usage: fds train (--schedule FILE.json | --lr_schedule SHAPE --lr LR0 [--mom M] [--wd WD])\n"
-         << "                 [--config FILE.json] [--out RESULT.json] [--OPTION VALUE ...]\n\n"
-         << "Trains from scratch on the whole training set for --retrain_n_epochs epochs with a fixed schedule\n"
-         << "and reports test accuracy.\n\n"
-         << "  --schedule FILE.json                  {\"lr\": [...], \"mom\": [...], \"wd\": [...]}, or a finished run's\n"
-         << "                                        summary.json (its final schedule; its config.json supplies the\n"
-         << "                                        options unless --config is given)\n"
-         << "  --lr_schedule SHAPE                   a hand schedule: constant, step (x step_gamma at 1/2 and 3/4 of\n"
-         << "                                        the run), cosine, warmup_cosine (linear warm-up over\n"
-         << "                                        warmup_fraction of the run, then cosine) [default cosine]\n"
-         << "  --lr LR0, --mom M, --wd WD            its initial learning rate, momentum and weight decay\n"
-         << "                                        [defaults 0.03, 0.9, 5e-4]\n"
-         << "  --step_gamma G, --warmup_fraction F   [defaults 0.1, 0.05]\n"
-         << "  --evaluate_on test|validation         test: train on the whole training set, report test accuracy\n"
-         << "                                        [default]; validation: one black-box trial as fds search runs it:\n"
-         << "                                        train on the training part of the validation split (val_train_fraction)\n"
-         << "                                        and report the held-out accuracy after every epoch and at the end\n"
-         << "  --trial_id N                          with validation: the trial's number, which draws its initial\n"
-         << "                                        weights and batch order [default 0]\n"
-         << "  --epoch_log FILE.jsonl                with validation: append one line per epoch {\"epoch\", \"val_acc\",\n"
-         << "                                        \"val_loss\", \"seconds\"}, flushed to disk, for a search that prunes\n"
-         << "  --config FILE.json                    options from a JSON object (flags override it)\n"
-         << "  --out RESULT.json                     also write the result there\n"
-         << "  --print_config                        print the resolved config (config.json's content) and exit\n"
-         << "  --json                                print only the summary, as one JSON document, on stdout;\n"
-         << "                                        progress and messages go to stderr\n"
-         << "  --help                                this text\n\n"
-         << embedded_default_help() << "\nOptions (the bucket counts follow the schedule file):\n"
-         << options_help(train_grammar);
+    text
+        << "usage: fds train (--schedule FILE.json | --lr_schedule SHAPE --lr LR0 [--mom M] [--wd WD])\n"
+        << "                 [--config FILE.json] [--out RESULT.json] [--OPTION VALUE ...]\n\n"
+        << "Trains from scratch on the whole training set for --retrain_n_epochs epochs with a fixed schedule\n"
+        << "and reports test accuracy.\n\n"
+        << "  --schedule FILE.json                  {\"lr\": [...], \"mom\": [...], \"wd\": [...]}, or a finished run's\n"
+        << "                                        summary.json (its final schedule; its config.json supplies the\n"
+        << "                                        options unless --config is given)\n"
+        << "  --lr_schedule SHAPE                   a hand schedule: constant, step (x step_gamma at 1/2 and 3/4 of\n"
+        << "                                        the run), cosine, warmup_cosine (linear warm-up over\n"
+        << "                                        warmup_fraction of the run, then cosine) [default cosine]\n"
+        << "  --lr LR0, --mom M, --wd WD            its initial learning rate, momentum and weight decay\n"
+        << "                                        [defaults 0.03, 0.9, 5e-4]\n"
+        << "  --step_gamma G, --warmup_fraction F   [defaults 0.1, 0.05]\n"
+        << "  --evaluate_on test|validation         test: train on the whole training set, report test accuracy\n"
+        << "                                        [default]; validation: one black-box trial as fds search runs it:\n"
+        << "                                        train on the training part of the validation split (val_train_fraction)\n"
+        << "                                        and report the held-out accuracy after every epoch and at the end\n"
+        << "  --trial_id N                          with validation: the trial's number, which draws its initial\n"
+        << "                                        weights and batch order [default 0]\n"
+        << "  --epoch_log FILE.jsonl                with validation: append one line per epoch {\"epoch\", \"val_acc\",\n"
+        << "                                        \"val_loss\", \"seconds\"}, flushed to disk, for a search that prunes\n"
+        << "  --config FILE.json                    options from a JSON object (flags override it)\n"
+        << "  --out RESULT.json                     also write the result there\n"
+        << "  --print_config                        print the resolved config (config.json's content) and exit\n"
+        << "  --json                                print only the summary, as one JSON document, on stdout;\n"
+        << "                                        progress and messages go to stderr\n"
+        << "  --help                                this text\n\n"
+        << embedded_default_help() << "\nOptions (the bucket counts follow the schedule file):\n"
+        << options_help(train_grammar);
     return text.str();
 }
 
@@ -102,10 +102,13 @@ hyper_values read_schedule(const std::string& path) {
                                   "\"; a schedule holds lr, mom and wd lists");
     hyper_values schedule;
     try {
-        schedule = summary ? hyper_values_from_json(object["final"], "final") : hyper_values_from_json(object, "schedule");
+        schedule =
+            summary ? hyper_values_from_json(object["final"], "final") : hyper_values_from_json(object, "schedule");
     } catch (const std::runtime_error& error) {
-        throw usage_error("--schedule " + path + ": expected {\"lr\": [...], \"mom\": [...], \"wd\": [...]} or a run's "
-                          "summary.json with \"final\" (" + error.what() + ")");
+        throw usage_error("--schedule " + path +
+                          ": expected {\"lr\": [...], \"mom\": [...], \"wd\": [...]} or a run's "
+                          "summary.json with \"final\" (" +
+                          error.what() + ")");
     }
     // the ranges every outer optimizer keeps, and the option table's bucket limit
     for (hyper_type type : {hyper_type::lr, hyper_type::mom, hyper_type::wd}) {
@@ -117,9 +120,10 @@ hyper_values read_schedule(const std::string& path) {
         const valid_range range = valid_range::of(type);
         for (std::size_t j = 0; j < values.size(); ++j)
             if (!(values[j] >= range.lower && values[j] <= range.upper))
-                throw usage_error("--schedule " + path + ": \"" + key + "\"[" + std::to_string(j) + "] = " +
-                                  std::to_string(values[j]) + " is outside [" + std::to_string(range.lower) + ", " +
-                                  (std::isfinite(range.upper) ? std::to_string(range.upper) : std::string("inf")) + "]");
+                throw usage_error(
+                    "--schedule " + path + ": \"" + key + "\"[" + std::to_string(j) +
+                    "] = " + std::to_string(values[j]) + " is outside [" + std::to_string(range.lower) + ", " +
+                    (std::isfinite(range.upper) ? std::to_string(range.upper) : std::string("inf")) + "]");
     }
     return schedule;
 }
@@ -170,8 +174,7 @@ std::size_t parse_trial_id(const std::string& text) {
         std::size_t used = 0;
         const long long value = std::stoll(text, &used);
         if (used == text.size() && value >= 0) return static_cast<std::size_t>(value);
-    } catch (const std::exception&) {
-    }
+    } catch (const std::exception&) {}
     throw usage_error("--trial_id must be an integer >= 0, found '" + text + "'");
 }
 
@@ -188,19 +191,22 @@ nlohmann::json run_validation_trial(const hypertrain_settings& settings, const d
     nn::network<float> network = make_network<float>(settings, dataset);
     const trial_request request{trial_id, schedule, static_cast<double>(settings.retrain_n_epochs), 0, 0};
     announce_trial(settings, request);
-    const trial_outcome outcome = run_trial(network, settings, dataset, request, [&](std::size_t epoch, const nn::evaluation_result& validation) {
-        const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-        epoch_val_acc.push_back(validation.accuracy());
-        const nlohmann::json line = {{"epoch", epoch},
-                                     {"val_acc", validation.accuracy()},
-                                     {"val_loss", finite_or_null(validation.mean_loss())},
-                                     {"seconds", seconds}};
-        if (epoch_log) append_line_durably(*epoch_log, line.dump());
-        std::ostringstream text;
-        text << "epoch " << epoch << ": validation accuracy " << std::fixed << std::setprecision(2)
-             << 100.0 * validation.accuracy() << "% (" << format_duration(seconds) << ")";
-        reporter.message(text.str());
-    }, process_group());
+    const trial_outcome outcome = run_trial(
+        network, settings, dataset, request,
+        [&](std::size_t epoch, const nn::evaluation_result& validation) {
+            const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+            epoch_val_acc.push_back(validation.accuracy());
+            const nlohmann::json line = {{"epoch", epoch},
+                                         {"val_acc", validation.accuracy()},
+                                         {"val_loss", finite_or_null(validation.mean_loss())},
+                                         {"seconds", seconds}};
+            if (epoch_log) append_line_durably(*epoch_log, line.dump());
+            std::ostringstream text;
+            text << "epoch " << epoch << ": validation accuracy " << std::fixed << std::setprecision(2)
+                 << 100.0 * validation.accuracy() << "% (" << format_duration(seconds) << ")";
+            reporter.message(text.str());
+        },
+        process_group());
     return {{"trial_id", trial_id},
             {"val_acc", outcome.val_acc},
             {"val_loss", finite_or_null(outcome.val_loss)},
@@ -230,9 +236,11 @@ int run_train(const std::vector<std::string>& arguments, std::ostream& output, s
     }
     const bool hand = detail::names_hand_schedule(parsed.extra);
     if (hand && parsed.extra.count("schedule"))
-        throw usage_error("fds train: give either --schedule FILE.json or a hand schedule (--lr_schedule, --lr, --mom, --wd), not both");
+        throw usage_error(
+            "fds train: give either --schedule FILE.json or a hand schedule (--lr_schedule, --lr, --mom, --wd), not both");
     if (!hand && !parsed.extra.count("schedule"))
-        throw usage_error("fds train needs --schedule FILE.json or --lr_schedule SHAPE --lr LR0 (see fds train --help)");
+        throw usage_error(
+            "fds train needs --schedule FILE.json or --lr_schedule SHAPE --lr LR0 (see fds train --help)");
     apply_embedded_default(parsed);
     std::optional<hand_schedule> hand_settings;
     hyper_values schedule;
@@ -294,22 +302,20 @@ int run_train(const std::vector<std::string>& arguments, std::ostream& output, s
     std::ostream& human = parsed.json_output ? errors : output;
     progress_reporter reporter(human, progress_stream_is_terminal(parsed.json_output), {});
     reporter.message("fds train: " + settings.dataset + ", " + settings.architecture + ", " +
-                     std::to_string(settings.retrain_n_epochs) + (settings.retrain_n_epochs == 1 ? " epoch" : " epochs") +
+                     std::to_string(settings.retrain_n_epochs) +
+                     (settings.retrain_n_epochs == 1 ? " epoch" : " epochs") +
                      (validation_trial ? ", scored on the held-out part of the training set" : ""));
-    const nlohmann::json schedule_json =
-        hand_settings ? nlohmann::json{{"shape", hand_settings->shape},
-                                       {"lr", hand_settings->lr},
-                                       {"mom", hand_settings->mom},
-                                       {"wd", hand_settings->wd},
-                                       {"step_gamma", hand_settings->step_gamma},
-                                       {"warmup_fraction", hand_settings->warmup_fraction}}
-                      : to_json(schedule);
-    nlohmann::json report = {{"program", "fds"},
-                             {"version", program_version()},
-                             {"command", "train"},
-                             {"settings", settings_to_json(settings)},
-                             {"evaluate_on", evaluate_on},
-                             {"schedule", schedule_json}};
+    const nlohmann::json schedule_json = hand_settings
+                                             ? nlohmann::json{{"shape", hand_settings->shape},
+                                                              {"lr", hand_settings->lr},
+                                                              {"mom", hand_settings->mom},
+                                                              {"wd", hand_settings->wd},
+                                                              {"step_gamma", hand_settings->step_gamma},
+                                                              {"warmup_fraction", hand_settings->warmup_fraction}}
+                                             : to_json(schedule);
+    nlohmann::json report = {{"program", "fds"},           {"version", program_version()},
+                             {"command", "train"},         {"settings", settings_to_json(settings)},
+                             {"evaluate_on", evaluate_on}, {"schedule", schedule_json}};
     const char* const epochs = settings.retrain_n_epochs == 1 ? " epoch: " : " epochs: ";
     if (validation_trial) {
         report.update(detail::run_validation_trial(settings, dataset, schedule, parsed.extra, reporter));
@@ -321,9 +327,9 @@ int run_train(const std::vector<std::string>& arguments, std::ostream& output, s
               << format_duration(report["seconds"].get<double>()) << ")\n";
     } else {
         announce_retraining(settings, schedule, nullptr);
-        const retrain_result result = retrain(settings, dataset, schedule,
-                                              [&](const progress_event& event) { reporter.update(update_of(event)); },
-                                              nullptr, {}, process_group());
+        const retrain_result result = retrain(
+            settings, dataset, schedule, [&](const progress_event& event) { reporter.update(update_of(event)); },
+            nullptr, {}, process_group());
         reporter.finish();
         report.update({{"test_acc", result.test_acc},
                        {"test_loss", result.test_loss},

@@ -68,7 +68,8 @@ inline std::vector<hyperband_bracket> hyperband_brackets(double max_epochs, doub
     std::vector<hyperband_bracket> brackets;
     for (std::size_t s = s_max + 1; s-- > 0;) {
         const double scale = std::pow(eta, static_cast<double>(s));
-        const auto n = static_cast<std::size_t>(std::ceil(static_cast<double>(s_max + 1) / static_cast<double>(s + 1) * scale - tolerance));
+        const auto n = static_cast<std::size_t>(
+            std::ceil(static_cast<double>(s_max + 1) / static_cast<double>(s + 1) * scale - tolerance));
         hyperband_bracket bracket{s, {}};
         for (std::size_t i = 0; i <= s; ++i) {
             const double shrink = std::pow(eta, static_cast<double>(i));
@@ -87,12 +88,14 @@ inline search_result hyperband(const schedule_space& space, double max_epochs, d
     for (const hyperband_bracket& bracket : hyperband_brackets(max_epochs, eta)) {
         data::random_engine engine(stream_seed(seed, seed_stream::search_configurations, bracket.s + 1));
         std::vector<hyper_values> configurations;
-        for (std::size_t c = 0; c < bracket.rungs.front().configurations; ++c) configurations.push_back(space.sample(engine));
+        for (std::size_t c = 0; c < bracket.rungs.front().configurations; ++c)
+            configurations.push_back(space.sample(engine));
         std::vector<std::size_t> alive(configurations.size());
         std::iota(alive.begin(), alive.end(), 0);
         for (std::size_t i = 0; i < bracket.rungs.size(); ++i) {
             std::vector<trial_request> requests;
-            for (std::size_t c : alive) requests.push_back({next_id++, configurations[c], bracket.rungs[i].epochs, bracket.s, i});
+            for (std::size_t c : alive)
+                requests.push_back({next_id++, configurations[c], bracket.rungs[i].epochs, bracket.s, i});
             const std::vector<trial_outcome> outcomes = run(requests);
             std::vector<double> scores;
             for (std::size_t k = 0; k < requests.size(); ++k) {
@@ -103,7 +106,8 @@ inline search_result hyperband(const schedule_space& space, double max_epochs, d
             // the best n_{i+1} go on; stable, so ties keep the earlier configuration
             std::vector<std::size_t> order(alive.size());
             std::iota(order.begin(), order.end(), 0);
-            std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return scores[a] > scores[b]; });
+            std::stable_sort(order.begin(), order.end(),
+                             [&](std::size_t a, std::size_t b) { return scores[a] > scores[b]; });
             std::vector<std::size_t> survivors;
             for (std::size_t k = 0; k < std::min(bracket.rungs[i + 1].configurations, order.size()); ++k)
                 survivors.push_back(alive[order[k]]);

@@ -20,8 +20,7 @@
 namespace fds::search {
 
 search_result random_search(const schedule_space& space, std::size_t count, double epochs, std::uint64_t seed,
-                            const trial_batch_runner& run, double seconds_budget = 0.0,
-                            std::size_t trials_at_once = 1);
+                            const trial_batch_runner& run, double seconds_budget = 0.0, std::size_t trials_at_once = 1);
 inline search_result random_search(const schedule_space& space, std::size_t count, double epochs, std::uint64_t seed,
                                    const trial_runner& run, double seconds_budget = 0.0) {
     return random_search(space, count, epochs, seed, one_at_a_time(run), seconds_budget);
@@ -34,7 +33,8 @@ inline search_result random_search(const schedule_space& space, std::size_t coun
 inline search_result random_search(const schedule_space& space, std::size_t count, double epochs, std::uint64_t seed,
                                    const trial_batch_runner& run, double seconds_budget, std::size_t trials_at_once) {
     data::random_engine engine(stream_seed(seed, seed_stream::search_configurations, 0));
-    const std::size_t wave = seconds_budget > 0 ? std::max<std::size_t>(1, trials_at_once) : std::max<std::size_t>(1, count);
+    const std::size_t wave =
+        seconds_budget > 0 ? std::max<std::size_t>(1, trials_at_once) : std::max<std::size_t>(1, count);
     search_result result;
     double seconds = 0.0;
     for (std::size_t id = 0; id < count && !(seconds_budget > 0 && seconds >= seconds_budget);) {

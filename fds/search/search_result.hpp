@@ -31,7 +31,8 @@ inline const search_trial& search_result::best() const {
     for (const search_trial& trial : trials) longest = trial.request.epochs > longest ? trial.request.epochs : longest;
     const search_trial* winner = nullptr;
     for (const search_trial& trial : trials)
-        if (trial.request.epochs == longest && (!winner || trial.outcome.val_acc > winner->outcome.val_acc)) winner = &trial;
+        if (trial.request.epochs == longest && (!winner || trial.outcome.val_acc > winner->outcome.val_acc))
+            winner = &trial;
     return *winner;
 }
 

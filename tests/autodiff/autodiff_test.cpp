@@ -17,38 +17,30 @@ using fds::autodiff::testing::random_source;
 namespace ad = fds::autodiff;
 using xt::xarray;
 
-namespace
-{
-    // Runs `operation` on plain inputs and on the same inputs as constant duals with K slots
-    // (so L = 0); the dual result must carry the plain value exactly, K slots and no live one.
-    template <class Operation>
-    void check_constant_duals(const std::string& name, const std::vector<xarray<double>>& inputs,
-                              Operation operation)
-    {
-        const xarray<double> expected = operation(inputs);
-        for (std::size_t tangent_count : {std::size_t(0), std::size_t(3)})
-        {
-            std::vector<dual_tensor<double>> duals;
-            for (const auto& input : inputs)
-            {
-                duals.emplace_back(input, tangent_count);
-            }
-            const dual_tensor<double> result = operation(duals);
-            BOOST_TEST_CONTEXT(name << " with K = " << tangent_count)
-            {
-                BOOST_TEST(testing::exactly_equal(result.value(), expected));
-                BOOST_TEST(result.live_tangents() == 0u);
-                BOOST_TEST(result.tangent_count() == tangent_count);
-                BOOST_TEST(testing::exactly_equal(tangents(result),
-                                                  xt::zeros<double>(detail::block_shape(
-                                                      tangent_count, expected.shape()))));
-            }
+namespace {
+// Runs `operation` on plain inputs and on the same inputs as constant duals with K slots
+// (so L = 0); the dual result must carry the plain value exactly, K slots and no live one.
+template <class Operation>
+void check_constant_duals(const std::string& name, const std::vector<xarray<double>>& inputs, Operation operation) {
+    const xarray<double> expected = operation(inputs);
+    for (std::size_t tangent_count : {std::size_t(0), std::size_t(3)}) {
+        std::vector<dual_tensor<double>> duals;
+        for (const auto& input : inputs) {
+            duals.emplace_back(input, tangent_count);
+        }
+        const dual_tensor<double> result = operation(duals);
+        BOOST_TEST_CONTEXT(name << " with K = " << tangent_count) {
+            BOOST_TEST(testing::exactly_equal(result.value(), expected));
+            BOOST_TEST(result.live_tangents() == 0u);
+            BOOST_TEST(result.tangent_count() == tangent_count);
+            BOOST_TEST(testing::exactly_equal(tangents(result),
+                                              xt::zeros<double>(detail::block_shape(tangent_count, expected.shape()))));
         }
     }
 }
+}  // namespace
 
-BOOST_AUTO_TEST_CASE(every_operation_on_duals_without_live_tangents_gives_the_plain_value)
-{
+BOOST_AUTO_TEST_CASE(every_operation_on_duals_without_live_tangents_gives_the_plain_value) {
     random_source random(11);
     const xarray<double> a = random.uniform_array({4, 3, 5, 5}, 0.5, 2.0);
     const xarray<double> b = random.uniform_array({4, 3, 5, 5}, 0.5, 2.0);
@@ -61,10 +53,10 @@ BOOST_AUTO_TEST_CASE(every_operation_on_duals_without_live_tangents_gives_the_pl
     const xt::xarray<std::size_t> indices = {{3, 1, 4}, {1, 5, 9}};
     const conv_geometry geometry{3, 5, 5, 3, 3, 1, 1};
 
-#define CHECK_OPERATION(inputs, expression)                                                        \
-    check_constant_duals(#expression, inputs, [&](const auto& in) {                                \
-        using tensor = std::decay_t<decltype(in[0])>;                                              \
-        return tensor(expression);                                                                 \
+#define CHECK_OPERATION(inputs, expression)                         \
+    check_constant_duals(#expression, inputs, [&](const auto& in) { \
+        using tensor = std::decay_t<decltype(in[0])>;               \
+        return tensor(expression);                                  \
     })
 
     CHECK_OPERATION((std::vector<xarray<double>>{a, b}), in[0] + in[1]);
@@ -95,8 +87,7 @@ BOOST_AUTO_TEST_CASE(every_operation_on_duals_without_live_tangents_gives_the_pl
     CHECK_OPERATION((std::vector<xarray<double>>{a, b}), ad::minimum(in[0], in[1]));
     CHECK_OPERATION((std::vector<xarray<double>>{a}), ad::sum(in[0]));
     CHECK_OPERATION((std::vector<xarray<double>>{a}), ad::mean(in[0]));
-    for (bool keep_dims : {false, true})
-    {
+    for (bool keep_dims : {false, true}) {
         CHECK_OPERATION((std::vector<xarray<double>>{a}), ad::sum(in[0], {0, 2, 3}, keep_dims));
         CHECK_OPERATION((std::vector<xarray<double>>{a}), ad::sum(in[0], {0}, keep_dims));
         CHECK_OPERATION((std::vector<xarray<double>>{a}), ad::sum(in[0], {3, 1}, keep_dims));
@@ -118,21 +109,19 @@ BOOST_AUTO_TEST_CASE(every_operation_on_duals_without_live_tangents_gives_the_pl
     CHECK_OPERATION((std::vector<xarray<double>>{a}), ad::im2col(in[0], geometry));
     CHECK_OPERATION((std::vector<xarray<double>>{a}), ad::col2im(ad::im2col(in[0], geometry), geometry, 4));
     CHECK_OPERATION((std::vector<xarray<double>>{flat}), ad::gather_flat(in[0], indices));
-    CHECK_OPERATION((std::vector<xarray<double>>{m}), ad::scatter_add_flat(ad::gather_flat(in[0], indices),
-                                                                       indices, {3, 4}));
-    CHECK_OPERATION((std::vector<xarray<double>>{flat, flat}), concatenate_flat(
-                        std::vector<std::decay_t<decltype(in[0])>>{in[0], in[1]}));
+    CHECK_OPERATION((std::vector<xarray<double>>{m}),
+                    ad::scatter_add_flat(ad::gather_flat(in[0], indices), indices, {3, 4}));
+    CHECK_OPERATION((std::vector<xarray<double>>{flat, flat}),
+                    concatenate_flat(std::vector<std::decay_t<decltype(in[0])>>{in[0], in[1]}));
 #undef CHECK_OPERATION
 }
 
-BOOST_AUTO_TEST_CASE(in_place_updates_and_projection_on_duals_without_live_tangents)
-{
+BOOST_AUTO_TEST_CASE(in_place_updates_and_projection_on_duals_without_live_tangents) {
     random_source random(12);
     const xarray<double> a = random.uniform_array({5, 4}, -1.0, 1.0);
     const xarray<double> b = random.uniform_array({5, 4}, -1.0, 1.0);
     const xarray<double> flat = random.uniform_array({30}, -1.0, 1.0);
-    for (std::size_t tangent_count : {std::size_t(0), std::size_t(3)})
-    {
+    for (std::size_t tangent_count : {std::size_t(0), std::size_t(3)}) {
         dual_tensor<double> target(a, tangent_count);
         target += dual_tensor<double>(b, tangent_count);
         BOOST_TEST(testing::exactly_equal(target.value(), xarray<double>(a + b)));

@@ -9,33 +9,29 @@
 
 #include <fds/autodiff/blas_kernel.hpp>
 
-int main(int argc, char** argv)
-{
+int main(int argc, char** argv) {
     fds::autodiff::ensure_fast_blas_kernel(argc, argv);
     const auto info = fds::autodiff::blas_kernel_report();
     const char* simulated = std::getenv("FDS_BLAS_KERNEL_SIMULATE_LOADED");
-    const std::string expected = fds::autodiff::choose_blas_kernel(
-        fds::autodiff::detect_cpu_features(), simulated != nullptr ? simulated : info.corename);
+    const std::string expected = fds::autodiff::choose_blas_kernel(fds::autodiff::detect_cpu_features(),
+                                                                   simulated != nullptr ? simulated : info.corename);
     std::printf("corename %s, threads %d, OPENBLAS_CORETYPE '%s', re-executed %s, expected kernel '%s'\n",
-                info.corename.c_str(), info.threads, info.coretype_variable.c_str(),
-                info.reexecuted ? "yes" : "no", expected.c_str());
+                info.corename.c_str(), info.threads, info.coretype_variable.c_str(), info.reexecuted ? "yes" : "no",
+                expected.c_str());
     // The arguments survive the re-execution.
-    if (argc != 2 || std::string(argv[1]) != "marker")
-    {
+    if (argc != 2 || std::string(argv[1]) != "marker") {
         std::fprintf(stderr, "blas_kernel_probe: arguments lost\n");
         return 1;
     }
     const char* user_choice = std::getenv("OPENBLAS_CORETYPE");
     const char* keep = std::getenv("FDS_KEEP_BLAS_KERNEL");
-    const bool left_alone = (!info.reexecuted && user_choice != nullptr && *user_choice != '\0')
-                            || (keep != nullptr && std::string(keep) == "1");
-    if (left_alone)
-    {
+    const bool left_alone = (!info.reexecuted && user_choice != nullptr && *user_choice != '\0') ||
+                            (keep != nullptr && std::string(keep) == "1");
+    if (left_alone) {
         // The user chose: no re-execution.
         return info.reexecuted ? 1 : 0;
     }
-    if (expected.empty())
-    {
+    if (expected.empty()) {
         // Nothing better for this CPU: there must be no re-execution, and the path under test
         // does not apply here.
         if (info.reexecuted) return 1;
@@ -43,10 +39,8 @@ int main(int argc, char** argv)
         return 77;  // meson's code for a skipped test
     }
     // Re-executed once with the chosen kernel, which OpenBLAS then loaded.
-    if (!info.reexecuted || info.coretype_variable != expected || info.corename != expected)
-    {
-        std::fprintf(stderr, "blas_kernel_probe: expected a re-execution with kernel %s\n",
-                     expected.c_str());
+    if (!info.reexecuted || info.coretype_variable != expected || info.corename != expected) {
+        std::fprintf(stderr, "blas_kernel_probe: expected a re-execution with kernel %s\n", expected.c_str());
         return 1;
     }
     return 0;

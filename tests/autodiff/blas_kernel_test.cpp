@@ -5,30 +5,26 @@
 
 using namespace fds::autodiff;
 
-namespace
-{
-    cpu_features sse_only() { return {}; }
-    cpu_features avx2_fma() { return {true, true, false, false, false, false}; }
-    cpu_features avx512() { return {true, true, true, true, true, true}; }
-}
+namespace {
+cpu_features sse_only() { return {}; }
+cpu_features avx2_fma() { return {true, true, false, false, false, false}; }
+cpu_features avx512() { return {true, true, true, true, true, true}; }
+}  // namespace
 
-BOOST_AUTO_TEST_CASE(generic_kernel_on_avx512_cpu_is_replaced_by_skylakex)
-{
+BOOST_AUTO_TEST_CASE(generic_kernel_on_avx512_cpu_is_replaced_by_skylakex) {
     BOOST_TEST(choose_blas_kernel(avx512(), "Prescott") == "SkylakeX");
     BOOST_TEST(choose_blas_kernel(avx512(), "Core2") == "SkylakeX");
     BOOST_TEST(choose_blas_kernel(avx512(), "Haswell") == "SkylakeX");
     BOOST_TEST(choose_blas_kernel(avx512(), "Sandybridge") == "SkylakeX");
 }
 
-BOOST_AUTO_TEST_CASE(generic_kernel_on_avx2_cpu_is_replaced_by_haswell)
-{
+BOOST_AUTO_TEST_CASE(generic_kernel_on_avx2_cpu_is_replaced_by_haswell) {
     BOOST_TEST(choose_blas_kernel(avx2_fma(), "Prescott") == "Haswell");
     BOOST_TEST(choose_blas_kernel(avx2_fma(), "Nehalem") == "Haswell");
     BOOST_TEST(choose_blas_kernel(avx2_fma(), "") == "Haswell");
 }
 
-BOOST_AUTO_TEST_CASE(good_kernels_are_kept)
-{
+BOOST_AUTO_TEST_CASE(good_kernels_are_kept) {
     BOOST_TEST(choose_blas_kernel(avx2_fma(), "Zen") == "");
     BOOST_TEST(choose_blas_kernel(avx2_fma(), "Haswell") == "");
     BOOST_TEST(choose_blas_kernel(avx512(), "SkylakeX") == "");
@@ -36,8 +32,7 @@ BOOST_AUTO_TEST_CASE(good_kernels_are_kept)
     BOOST_TEST(choose_blas_kernel(avx512(), "SapphireRapids") == "");
 }
 
-BOOST_AUTO_TEST_CASE(never_chooses_a_kernel_the_cpu_cannot_run)
-{
+BOOST_AUTO_TEST_CASE(never_chooses_a_kernel_the_cpu_cannot_run) {
     // AVX-512 kernels need all four of F, BW, DQ, VL; Haswell needs AVX2 and FMA.
     cpu_features partial = avx512();
     partial.avx512bw = false;
@@ -47,14 +42,12 @@ BOOST_AUTO_TEST_CASE(never_chooses_a_kernel_the_cpu_cannot_run)
     BOOST_TEST(choose_blas_kernel(no_fma, "Prescott") == "");
     BOOST_TEST(choose_blas_kernel(sse_only(), "Prescott") == "");
     // On an AVX2-only CPU (this project's AMD EPYC) even a "SkylakeX" request is never produced.
-    for (const char* name : {"Prescott", "Zen", "Haswell", "Atom", "SkylakeX"})
-    {
+    for (const char* name : {"Prescott", "Zen", "Haswell", "Atom", "SkylakeX"}) {
         BOOST_TEST(choose_blas_kernel(avx2_fma(), name) != "SkylakeX");
     }
 }
 
-BOOST_AUTO_TEST_CASE(report_names_the_loaded_kernel_and_thread_count)
-{
+BOOST_AUTO_TEST_CASE(report_names_the_loaded_kernel_and_thread_count) {
     const blas_kernel_info info = blas_kernel_report();
     BOOST_TEST(!info.corename.empty());
     BOOST_TEST(info.threads >= 1);

@@ -13,45 +13,38 @@ using namespace fds::autodiff;
 using fds::autodiff::testing::random_source;
 using xt::xarray;
 
-namespace
-{
-    // The slow, obvious convolution (cross-correlation, zero padding) the im2col path must match.
-    xarray<double> direct_convolution(const xarray<double>& x, const xarray<double>& weights,
-                                      const conv_geometry& g)
-    {
-        const std::size_t batch = x.shape()[0];
-        const std::size_t filters = weights.shape()[0];
-        xarray<double> y = xt::zeros<double>({batch, filters, g.output_h(), g.output_w()});
-        for (std::size_t n = 0; n < batch; ++n)
-            for (std::size_t f = 0; f < filters; ++f)
-                for (std::size_t oy = 0; oy < g.output_h(); ++oy)
-                    for (std::size_t ox = 0; ox < g.output_w(); ++ox)
-                        for (std::size_t c = 0; c < g.channels; ++c)
-                            for (std::size_t ky = 0; ky < g.kernel_h; ++ky)
-                                for (std::size_t kx = 0; kx < g.kernel_w; ++kx)
-                                {
-                                    const long iy = long(oy * g.stride + ky) - long(g.padding);
-                                    const long ix = long(ox * g.stride + kx) - long(g.padding);
-                                    if (iy >= 0 && ix >= 0 && iy < long(g.height) && ix < long(g.width))
-                                    {
-                                        y(n, f, oy, ox) += x(n, c, iy, ix) * weights(f, c, ky, kx);
-                                    }
+namespace {
+// The slow, obvious convolution (cross-correlation, zero padding) the im2col path must match.
+xarray<double> direct_convolution(const xarray<double>& x, const xarray<double>& weights, const conv_geometry& g) {
+    const std::size_t batch = x.shape()[0];
+    const std::size_t filters = weights.shape()[0];
+    xarray<double> y = xt::zeros<double>({batch, filters, g.output_h(), g.output_w()});
+    for (std::size_t n = 0; n < batch; ++n)
+        for (std::size_t f = 0; f < filters; ++f)
+            for (std::size_t oy = 0; oy < g.output_h(); ++oy)
+                for (std::size_t ox = 0; ox < g.output_w(); ++ox)
+                    for (std::size_t c = 0; c < g.channels; ++c)
+                        for (std::size_t ky = 0; ky < g.kernel_h; ++ky)
+                            for (std::size_t kx = 0; kx < g.kernel_w; ++kx) {
+                                const long iy = long(oy * g.stride + ky) - long(g.padding);
+                                const long ix = long(ox * g.stride + kx) - long(g.padding);
+                                if (iy >= 0 && ix >= 0 && iy < long(g.height) && ix < long(g.width)) {
+                                    y(n, f, oy, ox) += x(n, c, iy, ix) * weights(f, c, ky, kx);
                                 }
-        return y;
-    }
-
-    const conv_geometry geometries[] = {
-        {2, 5, 6, 3, 3, 1, 1},
-        {3, 7, 7, 3, 2, 2, 0},
-        {1, 4, 4, 4, 4, 1, 2},
-    };
+                            }
+    return y;
 }
 
-BOOST_AUTO_TEST_CASE(im2col_times_weights_equals_direct_convolution)
-{
+const conv_geometry geometries[] = {
+    {2, 5, 6, 3, 3, 1, 1},
+    {3, 7, 7, 3, 2, 2, 0},
+    {1, 4, 4, 4, 4, 1, 2},
+};
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(im2col_times_weights_equals_direct_convolution) {
     random_source random(1);
-    for (const auto& g : geometries)
-    {
+    for (const auto& g : geometries) {
         const xarray<double> x = random.normal_array({2, g.channels, g.height, g.width});
         const xarray<double> weights = random.normal_array({4, g.channels, g.kernel_h, g.kernel_w});
         const xarray<double> cols = im2col(x, g);
@@ -66,12 +59,10 @@ BOOST_AUTO_TEST_CASE(im2col_times_weights_equals_direct_convolution)
     }
 }
 
-BOOST_AUTO_TEST_CASE(col2im_is_the_adjoint_of_im2col)
-{
+BOOST_AUTO_TEST_CASE(col2im_is_the_adjoint_of_im2col) {
     // <im2col(x), c> = <x, col2im(c)>
     random_source random(2);
-    for (const auto& g : geometries)
-    {
+    for (const auto& g : geometries) {
         const xarray<double> x = random.normal_array({3, g.channels, g.height, g.width});
         const xarray<double> c = random.normal_array({3 * g.output_h() * g.output_w(), g.patch_size()});
         const double left = xt::sum(im2col(x, g) * c)();
@@ -80,8 +71,7 @@ BOOST_AUTO_TEST_CASE(col2im_is_the_adjoint_of_im2col)
     }
 }
 
-BOOST_AUTO_TEST_CASE(im2col_and_col2im_tangents_match_central_differences)
-{
+BOOST_AUTO_TEST_CASE(im2col_and_col2im_tangents_match_central_differences) {
     random_source random(3);
     const conv_geometry g = geometries[0];
     const xarray<double> x = random.normal_array({2, g.channels, g.height, g.width});
@@ -98,16 +88,12 @@ BOOST_AUTO_TEST_CASE(im2col_and_col2im_tangents_match_central_differences)
     BOOST_TEST(testing::live_prefix_equals_dense(backward, {c}, 3, {1}, random));
 }
 
-BOOST_AUTO_TEST_CASE(wrong_image_shapes_raise_an_error_naming_the_shapes)
-{
+BOOST_AUTO_TEST_CASE(wrong_image_shapes_raise_an_error_naming_the_shapes) {
     const conv_geometry g{3, 8, 8, 3, 3, 1, 1};
-    try
-    {
+    try {
         (void)im2col(xarray<double>(xt::ones<double>({2, 1, 8, 8})), g);
         BOOST_FAIL("no exception");
-    }
-    catch (const std::invalid_argument& error)
-    {
+    } catch (const std::invalid_argument& error) {
         const std::string message = error.what();
         BOOST_TEST(message.find("[2, 1, 8, 8]") != std::string::npos);
         BOOST_TEST(message.find("[0, 3, 8, 8]") != std::string::npos);

@@ -17,32 +17,28 @@ using namespace fds::autodiff;
 using fds::autodiff::testing::random_source;
 using xt::xarray;
 
-namespace
-{
-    constexpr std::size_t slots = 4;
-    constexpr double tolerance = 1e-7;
+namespace {
+constexpr std::size_t slots = 4;
+constexpr double tolerance = 1e-7;
 
-    // Evaluates to the tensor type of the inputs (plain expressions become xarrays).
-    template <class Inputs, class Expression>
-    auto as_tensor(const Inputs&, Expression&& e)
-    {
-        using tensor = std::decay_t<typename Inputs::value_type>;
-        return tensor(std::forward<Expression>(e));
-    }
-
-#define CHECK_DERIVATIVE(function, ...)                                                            \
-    do                                                                                             \
-    {                                                                                              \
-        random_source random(__LINE__);                                                            \
-        const auto check = fds::autodiff::testing::check_against_central_differences(             \
-            function, {__VA_ARGS__}, slots, random);                                               \
-        BOOST_TEST(check.tangent_error <= tolerance);                                              \
-        BOOST_TEST(check.value_error == 0.0);                                                      \
-    } while (false)
+// Evaluates to the tensor type of the inputs (plain expressions become xarrays).
+template <class Inputs, class Expression>
+auto as_tensor(const Inputs&, Expression&& e) {
+    using tensor = std::decay_t<typename Inputs::value_type>;
+    return tensor(std::forward<Expression>(e));
 }
 
-BOOST_AUTO_TEST_CASE(arithmetic_tangents_match_central_differences)
-{
+#define CHECK_DERIVATIVE(function, ...)                                                                        \
+    do {                                                                                                       \
+        random_source random(__LINE__);                                                                        \
+        const auto check =                                                                                     \
+            fds::autodiff::testing::check_against_central_differences(function, {__VA_ARGS__}, slots, random); \
+        BOOST_TEST(check.tangent_error <= tolerance);                                                          \
+        BOOST_TEST(check.value_error == 0.0);                                                                  \
+    } while (false)
+}  // namespace
+
+BOOST_AUTO_TEST_CASE(arithmetic_tangents_match_central_differences) {
     random_source random(1);
     const xarray<double> a = random.uniform_array({3, 4}, 0.5, 2.0);
     const xarray<double> b = random.uniform_array({3, 4}, 0.5, 2.0);
@@ -55,8 +51,7 @@ BOOST_AUTO_TEST_CASE(arithmetic_tangents_match_central_differences)
     CHECK_DERIVATIVE([](const auto& in) { return as_tensor(in, 3.0 / in[0] + in[0] / 4.0); }, a);
 }
 
-BOOST_AUTO_TEST_CASE(functions_tangents_match_central_differences)
-{
+BOOST_AUTO_TEST_CASE(functions_tangents_match_central_differences) {
     random_source random(2);
     const xarray<double> positive = random.uniform_array({2, 3, 5}, 0.5, 2.0);
     const xarray<double> signed_values = random.uniform_array({2, 3, 5}, -2.0, 2.0);
@@ -69,27 +64,22 @@ BOOST_AUTO_TEST_CASE(functions_tangents_match_central_differences)
     CHECK_DERIVATIVE([](const auto& in) { return as_tensor(in, square(in[0])); }, signed_values);
 }
 
-BOOST_AUTO_TEST_CASE(kinked_functions_tangents_match_central_differences_away_from_kinks)
-{
+BOOST_AUTO_TEST_CASE(kinked_functions_tangents_match_central_differences_away_from_kinks) {
     // Values kept at least 0.1 away from the kinks at 0 and at the clamp bounds.
     random_source random(3);
     xarray<double> x = random.uniform_array({40}, 0.1, 2.0);
-    for (std::size_t i = 0; i < x.size(); i += 2)
-    {
+    for (std::size_t i = 0; i < x.size(); i += 2) {
         x(i) = -x(i);
     }
     const xarray<double> other = x * 0.5 + 0.3 * xt::sign(x);
     CHECK_DERIVATIVE([](const auto& in) { return as_tensor(in, relu(in[0])); }, x);
     CHECK_DERIVATIVE([](const auto& in) { return as_tensor(in, abs(in[0])); }, x);
     CHECK_DERIVATIVE([](const auto& in) { return as_tensor(in, clamp(in[0], -1.05, 1.05)); }, x);
-    CHECK_DERIVATIVE([](const auto& in) { return as_tensor(in, fds::autodiff::maximum(in[0], in[1])); },
-                     x, other);
-    CHECK_DERIVATIVE([](const auto& in) { return as_tensor(in, fds::autodiff::minimum(in[0], in[1])); },
-                     x, other);
+    CHECK_DERIVATIVE([](const auto& in) { return as_tensor(in, fds::autodiff::maximum(in[0], in[1])); }, x, other);
+    CHECK_DERIVATIVE([](const auto& in) { return as_tensor(in, fds::autodiff::minimum(in[0], in[1])); }, x, other);
 }
 
-BOOST_AUTO_TEST_CASE(broadcast_tangents_match_central_differences)
-{
+BOOST_AUTO_TEST_CASE(broadcast_tangents_match_central_differences) {
     random_source random(4);
     const xarray<double> matrix = random.uniform_array({4, 3}, 0.5, 2.0);
     const xarray<double> row = random.uniform_array({3}, 0.5, 2.0);
@@ -104,8 +94,7 @@ BOOST_AUTO_TEST_CASE(broadcast_tangents_match_central_differences)
     CHECK_DERIVATIVE([](const auto& in) { return as_tensor(in, in[0] * in[1]); }, outer_left, matrix);
 }
 
-BOOST_AUTO_TEST_CASE(broadcast_result_shapes_follow_xtensor)
-{
+BOOST_AUTO_TEST_CASE(broadcast_result_shapes_follow_xtensor) {
     const dual_tensor<double> a(xt::ones<double>({2, 1, 3}), 2);
     const xarray<double> b = xt::ones<double>({4, 3});
     const xarray<double> expected = xarray<double>(xt::ones<double>({2, 1, 3}) + b);
@@ -113,8 +102,7 @@ BOOST_AUTO_TEST_CASE(broadcast_result_shapes_follow_xtensor)
     BOOST_TEST((((b * a).shape()) == expected.shape()));
 }
 
-BOOST_AUTO_TEST_CASE(dual_scalar_operands_carry_their_tangents)
-{
+BOOST_AUTO_TEST_CASE(dual_scalar_operands_carry_their_tangents) {
     // y = lr * x with lr = 0.3 + e_1: dy_1 = x, dy_k = lr dx_k otherwise.
     random_source random(5);
     const xarray<double> x_value = random.normal_array({5});
@@ -132,8 +120,7 @@ BOOST_AUTO_TEST_CASE(dual_scalar_operands_carry_their_tangents)
     BOOST_TEST(testing::relative_error(tangent(z, 1), -x_value / 0.09 - 1.0) <= 1e-14);
 }
 
-BOOST_AUTO_TEST_CASE(all_tangents_at_once_equal_one_tangent_at_a_time)
-{
+BOOST_AUTO_TEST_CASE(all_tangents_at_once_equal_one_tangent_at_a_time) {
     random_source random(6);
     const xarray<double> a = random.uniform_array({3, 5}, 0.5, 2.0);
     const xarray<double> b = random.uniform_array({5}, 0.5, 2.0);
@@ -141,14 +128,13 @@ BOOST_AUTO_TEST_CASE(all_tangents_at_once_equal_one_tangent_at_a_time)
         using tensor = std::decay_t<decltype(in[0])>;
         const tensor product = in[0] * in[1];
         const tensor quotient = product / (in[0] + 1.0);
-        return tensor(sigmoid(quotient) - exp(log(in[0])) + relu(quotient - 0.5)
-                      + fds::autodiff::maximum(tanh(in[0]), in[1]));
+        return tensor(sigmoid(quotient) - exp(log(in[0])) + relu(quotient - 0.5) +
+                      fds::autodiff::maximum(tanh(in[0]), in[1]));
     };
     BOOST_TEST(testing::all_at_once_versus_one_at_a_time(function, {a, b}, 5, random) == 0.0);
 }
 
-BOOST_AUTO_TEST_CASE(live_prefix_computation_equals_dense_computation)
-{
+BOOST_AUTO_TEST_CASE(live_prefix_computation_equals_dense_computation) {
     random_source random(7);
     const xarray<double> a = random.uniform_array({4, 6}, 0.5, 2.0);
     const xarray<double> b = random.uniform_array({4, 6}, 0.5, 2.0);
@@ -162,12 +148,10 @@ BOOST_AUTO_TEST_CASE(live_prefix_computation_equals_dense_computation)
     BOOST_TEST(testing::live_prefix_equals_dense(function, {a, b, c}, 6, {0, 0, 0}, random));
 }
 
-BOOST_AUTO_TEST_CASE(exp_of_log_is_identity_including_tangents)
-{
+BOOST_AUTO_TEST_CASE(exp_of_log_is_identity_including_tangents) {
     random_source random(8);
     dual_tensor<double> x(random.uniform_array({100}, 0.1, 10.0), 3);
-    for (std::size_t k = 0; k < 3; ++k)
-    {
+    for (std::size_t k = 0; k < 3; ++k) {
         x.seed(k, random.normal_array({100}));
     }
     const dual_tensor<double> y = exp(log(x));
@@ -183,8 +167,7 @@ BOOST_AUTO_TEST_CASE(exp_of_log_is_identity_including_tangents)
     BOOST_TEST(testing::exactly_equal(tangents(abs(z)), tangents(relu(z) + relu(-z))));
 }
 
-BOOST_AUTO_TEST_CASE(clamp_zeroes_tangents_where_clamped_and_clamp_tangents_leaves_value)
-{
+BOOST_AUTO_TEST_CASE(clamp_zeroes_tangents_where_clamped_and_clamp_tangents_leaves_value) {
     dual_tensor<double> x(xarray<double>{-2.0, -1.0, 0.5, 1.0, 3.0}, 2);
     x.seed(1, xarray<double>{10.0, 20.0, 30.0, 40.0, 50.0});
     const dual_tensor<double> y = clamp(x, -1.0, 1.0);
@@ -196,8 +179,7 @@ BOOST_AUTO_TEST_CASE(clamp_zeroes_tangents_where_clamped_and_clamp_tangents_leav
     BOOST_TEST(testing::exactly_equal(positive_mask(x), xarray<double>{0.0, 0.0, 1.0, 1.0, 1.0}));
 }
 
-BOOST_AUTO_TEST_CASE(plain_overloads_agree_with_xtensor)
-{
+BOOST_AUTO_TEST_CASE(plain_overloads_agree_with_xtensor) {
     random_source random(9);
     const xarray<double> x = random.uniform_array({3, 7}, -2.0, 2.0);
     const xarray<double> p = random.uniform_array({3, 7}, 0.5, 2.0);
@@ -209,8 +191,7 @@ BOOST_AUTO_TEST_CASE(plain_overloads_agree_with_xtensor)
     BOOST_TEST(testing::exactly_equal(fds::autodiff::tanh(x), xarray<double>(xt::tanh(x))));
     BOOST_TEST(testing::exactly_equal(fds::autodiff::abs(x), xarray<double>(xt::abs(x))));
     BOOST_TEST(testing::exactly_equal(fds::autodiff::relu(x), xarray<double>(xt::maximum(x, 0.0))));
-    BOOST_TEST(testing::exactly_equal(fds::autodiff::clamp(x, -1.0, 1.0),
-                                      xarray<double>(xt::clip(x, -1.0, 1.0))));
+    BOOST_TEST(testing::exactly_equal(fds::autodiff::clamp(x, -1.0, 1.0), xarray<double>(xt::clip(x, -1.0, 1.0))));
     BOOST_TEST(testing::exactly_equal(fds::autodiff::maximum(x, p), xarray<double>(xt::maximum(x, p))));
     // The dual value is the plain result (float as well as double).
     const xarray<float> f = random.uniform_array<float>({50}, -3.0, 3.0);
@@ -224,46 +205,39 @@ BOOST_AUTO_TEST_CASE(plain_overloads_agree_with_xtensor)
 // loop; both must give the value vector_exp gives one number at a time, bit for bit, whatever
 // the length (vectorized body and remainder).
 template <class Scalar>
-void check_plain_and_dual_exp_agree_exactly()
-{
+void check_plain_and_dual_exp_agree_exactly() {
     random_source random(12);
     // shorter than a chunk of the dual loops, exactly one, one and a bit, several and a remainder
     const std::size_t chunk = fds::autodiff::detail::elementwise_chunk;
-    for (std::size_t length : {std::size_t{1}, std::size_t{5}, std::size_t{13}, chunk, chunk + 5, 2 * chunk + 3001})
-    {
+    for (std::size_t length : {std::size_t{1}, std::size_t{5}, std::size_t{13}, chunk, chunk + 5, 2 * chunk + 3001}) {
         const xarray<Scalar> x = random.uniform_array<Scalar>({length}, -30.0, 30.0);
         dual_tensor<Scalar> dual(x, 2);
         dual.seed(0, random.uniform_array<Scalar>({length}, -1.0, 1.0));
         const xarray<Scalar> plain_exp = fds::autodiff::exp(x);
         const xarray<Scalar> plain_sigmoid = fds::autodiff::sigmoid(x);
         xarray<Scalar> one_at_a_time = x;
-        for (auto& entry : one_at_a_time)
-        {
+        for (auto& entry : one_at_a_time) {
             entry = vector_exp(entry);
         }
         BOOST_TEST((plain_exp == one_at_a_time), "length " << length);
         BOOST_TEST((fds::autodiff::exp(dual).value() == plain_exp), "length " << length);
         BOOST_TEST((fds::autodiff::sigmoid(dual).value() == plain_sigmoid), "length " << length);
-        for (std::size_t i = 0; i < length; ++i)
-        {
+        for (std::size_t i = 0; i < length; ++i) {
             one_at_a_time(i) = Scalar(1) / (Scalar(1) + vector_exp(Scalar(-x(i))));
         }
         BOOST_TEST((plain_sigmoid == one_at_a_time), "length " << length);
     }
 }
 
-BOOST_AUTO_TEST_CASE(plain_and_dual_exp_and_sigmoid_agree_exactly_float)
-{
+BOOST_AUTO_TEST_CASE(plain_and_dual_exp_and_sigmoid_agree_exactly_float) {
     check_plain_and_dual_exp_agree_exactly<float>();
 }
 
-BOOST_AUTO_TEST_CASE(plain_and_dual_exp_and_sigmoid_agree_exactly_double)
-{
+BOOST_AUTO_TEST_CASE(plain_and_dual_exp_and_sigmoid_agree_exactly_double) {
     check_plain_and_dual_exp_agree_exactly<double>();
 }
 
-BOOST_AUTO_TEST_CASE(in_place_add_and_subtract_grow_live_tangents)
-{
+BOOST_AUTO_TEST_CASE(in_place_add_and_subtract_grow_live_tangents) {
     dual_tensor<double> target(xarray<double>{1.0, 2.0, 3.0}, 3);
     dual_tensor<double> x(xarray<double>{1.0, 1.0, 1.0}, 3);
     x.seed(2, xarray<double>{1.0, 2.0, 3.0});
@@ -273,24 +247,20 @@ BOOST_AUTO_TEST_CASE(in_place_add_and_subtract_grow_live_tangents)
     target -= xarray<double>{2.0};
     BOOST_TEST(testing::exactly_equal(target.value(), xarray<double>{0.0, 1.0, 2.0}));
     BOOST_TEST(testing::exactly_equal(tangent(target, 2), xarray<double>{1.0, 2.0, 3.0}));
-    BOOST_CHECK_THROW(target += dual_tensor<double>(xt::ones<double>({2, 3}), 3),
-                      std::invalid_argument);
+    BOOST_CHECK_THROW(target += dual_tensor<double>(xt::ones<double>({2, 3}), 3), std::invalid_argument);
 }
 
 // Large enough for its elements to be cut over two threads, value and tangent rows alike.
-BOOST_AUTO_TEST_CASE(in_place_add_over_threads_equals_the_out_of_place_sum)
-{
+BOOST_AUTO_TEST_CASE(in_place_add_over_threads_equals_the_out_of_place_sum) {
     const std::size_t previous_threads = fds::autodiff::thread_count();
     fds::autodiff::set_thread_count(2);
     const std::size_t count = 100003, slots = 4;
     xarray<double> a_value = xt::zeros<double>({count}), b_value = xt::zeros<double>({count});
     xarray<double> a_block = xt::zeros<double>({slots, count}), b_block = xt::zeros<double>({slots, count});
-    for (std::size_t i = 0; i < count; ++i)
-    {
+    for (std::size_t i = 0; i < count; ++i) {
         a_value(i) = std::sin(0.1 * double(i));
         b_value(i) = std::cos(0.3 * double(i));
-        for (std::size_t k = 0; k < slots; ++k)
-        {
+        for (std::size_t k = 0; k < slots; ++k) {
             a_block(k, i) = std::sin(double(i + k));
             b_block(k, i) = std::cos(0.7 * double(i * (k + 1)));
         }
@@ -307,38 +277,30 @@ BOOST_AUTO_TEST_CASE(in_place_add_over_threads_equals_the_out_of_place_sum)
     BOOST_TEST(testing::exactly_equal(in_place_difference.live_tangent_block(), difference.live_tangent_block()));
 }
 
-BOOST_AUTO_TEST_CASE(mismatched_shapes_raise_an_error_naming_both_shapes)
-{
+BOOST_AUTO_TEST_CASE(mismatched_shapes_raise_an_error_naming_both_shapes) {
     const dual_tensor<double> a(xt::ones<double>({3, 4}), 2);
     const dual_tensor<double> b(xt::ones<double>({5, 2}), 2);
-    try
-    {
+    try {
         (void)(a * b);
         BOOST_FAIL("no exception");
-    }
-    catch (const std::invalid_argument& error)
-    {
+    } catch (const std::invalid_argument& error) {
         const std::string message = error.what();
         BOOST_TEST(message.find("[3, 4]") != std::string::npos);
         BOOST_TEST(message.find("[5, 2]") != std::string::npos);
         BOOST_TEST(message.find("multiply") != std::string::npos);
     }
     const dual_tensor<double> c(xt::ones<double>({3, 4}), 5);
-    try
-    {
+    try {
         (void)(a + c);
         BOOST_FAIL("no exception");
-    }
-    catch (const std::invalid_argument& error)
-    {
+    } catch (const std::invalid_argument& error) {
         const std::string message = error.what();
         BOOST_TEST(message.find("tangent counts 2 and 5") != std::string::npos);
     }
     BOOST_CHECK_THROW((void)(a - xarray<double>(xt::ones<double>({2}))), std::invalid_argument);
 }
 
-BOOST_AUTO_TEST_CASE(operators_with_plain_tensors_return_dual_tensors)
-{
+BOOST_AUTO_TEST_CASE(operators_with_plain_tensors_return_dual_tensors) {
     dual_tensor<float> x(xt::ones<float>({2}), 1);
     xarray<float> plain = xt::ones<float>({2});
     const xarray<float> const_plain = plain;
@@ -350,8 +312,7 @@ BOOST_AUTO_TEST_CASE(operators_with_plain_tensors_return_dual_tensors)
     BOOST_TEST(((x * 2.0).value() == xarray<float>{2.0f, 2.0f}));
 }
 
-BOOST_AUTO_TEST_CASE(float_tensors_agree_with_double_tensors)
-{
+BOOST_AUTO_TEST_CASE(float_tensors_agree_with_double_tensors) {
     // The training type is float: every rule runs on it and stays within float rounding of double.
     random_source random(10);
     const xarray<double> a = random.uniform_array({6, 5}, 0.5, 2.0);
@@ -363,10 +324,10 @@ BOOST_AUTO_TEST_CASE(float_tensors_agree_with_double_tensors)
         x.seed(1, xt::cast<scalar>(da));
         const xarray<scalar> plain = xt::cast<scalar>(b);
         const auto lr = dual_scalar<scalar>::variable(scalar(0.3), 2, 0);
-        const dual_tensor<scalar> y = sigmoid(x * plain) + tanh(x) - sqrt(x) / lr
-                                      + fds::autodiff::pow(x, scalar(1.5)) * exp(-x) + log(x) * relu(x - scalar(1))
-                                      + clamp(square(x), scalar(0.5), scalar(2)) - abs(-x)
-                                      + fds::autodiff::maximum(x, plain) - fds::autodiff::minimum(plain, x);
+        const dual_tensor<scalar> y = sigmoid(x * plain) + tanh(x) - sqrt(x) / lr +
+                                      fds::autodiff::pow(x, scalar(1.5)) * exp(-x) + log(x) * relu(x - scalar(1)) +
+                                      clamp(square(x), scalar(0.5), scalar(2)) - abs(-x) +
+                                      fds::autodiff::maximum(x, plain) - fds::autodiff::minimum(plain, x);
         return std::make_pair(xarray<double>(xt::cast<double>(y.value())),
                               xarray<double>(xt::cast<double>(tangents(y))));
     };

@@ -11,8 +11,7 @@ using namespace fds::autodiff;
 using fds::autodiff::testing::random_source;
 using xt::xarray;
 
-BOOST_AUTO_TEST_CASE(gather_and_scatter_tangents_match_central_differences)
-{
+BOOST_AUTO_TEST_CASE(gather_and_scatter_tangents_match_central_differences) {
     random_source random(1);
     const xarray<double> x = random.normal_array({3, 4});
     const xarray<std::size_t> indices = {{0, 5}, {11, 5}, {7, 2}};
@@ -27,8 +26,7 @@ BOOST_AUTO_TEST_CASE(gather_and_scatter_tangents_match_central_differences)
     BOOST_TEST(scatter_check.value_error == 0.0);
 }
 
-BOOST_AUTO_TEST_CASE(scatter_add_is_the_adjoint_of_gather)
-{
+BOOST_AUTO_TEST_CASE(scatter_add_is_the_adjoint_of_gather) {
     // <gather(x), v> = <x, scatter_add(v)> for every x, v: repeated indices add up.
     random_source random(2);
     const xarray<double> x = random.normal_array({5, 2});
@@ -40,8 +38,7 @@ BOOST_AUTO_TEST_CASE(scatter_add_is_the_adjoint_of_gather)
     BOOST_TEST(gather_flat(x, indices)(1) == x(1, 1));
 }
 
-BOOST_AUTO_TEST_CASE(gather_live_prefix_equals_dense)
-{
+BOOST_AUTO_TEST_CASE(gather_live_prefix_equals_dense) {
     random_source random(3);
     const xarray<double> x = random.normal_array({10});
     const xarray<std::size_t> indices = {9, 0, 0, 4};
@@ -50,16 +47,12 @@ BOOST_AUTO_TEST_CASE(gather_live_prefix_equals_dense)
     BOOST_TEST(testing::all_at_once_versus_one_at_a_time(f, {x}, 4, random) == 0.0);
 }
 
-BOOST_AUTO_TEST_CASE(out_of_range_indices_raise_an_error_naming_the_shape)
-{
+BOOST_AUTO_TEST_CASE(out_of_range_indices_raise_an_error_naming_the_shape) {
     const dual_tensor<double> x(xt::ones<double>({2, 3}), 2);
-    try
-    {
+    try {
         (void)gather_flat(x, xarray<std::size_t>{6});
         BOOST_FAIL("no exception");
-    }
-    catch (const std::out_of_range& error)
-    {
+    } catch (const std::out_of_range& error) {
         BOOST_TEST(std::string(error.what()).find("[2, 3]") != std::string::npos);
     }
     BOOST_CHECK_THROW((void)scatter_add_flat(x, xarray<std::size_t>{0, 1}, {6}), std::invalid_argument);

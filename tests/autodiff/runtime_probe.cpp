@@ -13,35 +13,28 @@
 
 #include "address_sanitizer.hpp"
 
-namespace
-{
-    // kB of this process's anonymous memory in transparent huge pages, -1 if unreadable
-    long anonymous_huge_kilobytes()
-    {
-        std::ifstream file("/proc/self/smaps_rollup");
-        std::string key;
-        long kilobytes = 0;
-        while (file >> key)
-        {
-            if (key == "AnonHugePages:" && file >> kilobytes)
-            {
-                return kilobytes;
-            }
+namespace {
+// kB of this process's anonymous memory in transparent huge pages, -1 if unreadable
+long anonymous_huge_kilobytes() {
+    std::ifstream file("/proc/self/smaps_rollup");
+    std::string key;
+    long kilobytes = 0;
+    while (file >> key) {
+        if (key == "AnonHugePages:" && file >> kilobytes) {
+            return kilobytes;
         }
-        return -1;
     }
+    return -1;
 }
+}  // namespace
 
-int main(int argc, char** argv)
-{
-    if (FDS_UNDER_ADDRESS_SANITIZER)
-    {
+int main(int argc, char** argv) {
+    if (FDS_UNDER_ADDRESS_SANITIZER) {
         std::printf("AddressSanitizer replaces glibc's malloc: skipped\n");
         return 77;  // meson's code for a skipped test
     }
     fds::autodiff::prepare_runtime(argc, argv);
-    if (argc != 2 || std::string(argv[1]) != "marker")
-    {
+    if (argc != 2 || std::string(argv[1]) != "marker") {
         std::fprintf(stderr, "runtime_probe: arguments lost\n");
         return 1;
     }
@@ -50,15 +43,14 @@ int main(int argc, char** argv)
     const std::string wanted = fds::autodiff::choose_heap_tunables(mode, gnu_get_libc_version(), nullptr);
     const char* tunables = std::getenv("GLIBC_TUNABLES");
     std::printf("huge page mode '%s', glibc %s, GLIBC_TUNABLES '%s', re-executed %s\n", mode.c_str(),
-                gnu_get_libc_version(), tunables != nullptr ? tunables : "", fds::autodiff::was_reexecuted() ? "yes" : "no");
-    if (wanted.empty())
-    {
+                gnu_get_libc_version(), tunables != nullptr ? tunables : "",
+                fds::autodiff::was_reexecuted() ? "yes" : "no");
+    if (wanted.empty()) {
         std::printf("huge pages for the heap do not apply here: skipped\n");
         return 77;  // meson's code for a skipped test
     }
-    if (!fds::autodiff::was_reexecuted() || tunables == nullptr
-        || std::strstr(tunables, "glibc.malloc.hugetlb=1") == nullptr)
-    {
+    if (!fds::autodiff::was_reexecuted() || tunables == nullptr ||
+        std::strstr(tunables, "glibc.malloc.hugetlb=1") == nullptr) {
         std::fprintf(stderr, "runtime_probe: expected a re-execution with glibc.malloc.hugetlb=1\n");
         return 1;
     }
@@ -69,8 +61,7 @@ int main(int argc, char** argv)
     const long huge = anonymous_huge_kilobytes();
     std::printf("after writing 64 MiB of heap: AnonHugePages %ld kB\n", huge);
     std::free(block);
-    if (huge < 2048)
-    {
+    if (huge < 2048) {
         std::fprintf(stderr, "runtime_probe: the heap got no huge pages\n");
         return 1;
     }

@@ -9,8 +9,7 @@
 
 using namespace fds::autodiff;
 
-BOOST_AUTO_TEST_CASE(traits_tell_plain_from_dual_and_name_the_number_type)
-{
+BOOST_AUTO_TEST_CASE(traits_tell_plain_from_dual_and_name_the_number_type) {
     static_assert(std::is_same_v<tensor_traits<xt::xarray<float>>::scalar_type, float>);
     static_assert(std::is_same_v<tensor_traits<dual_tensor<double>>::scalar_type, double>);
     static_assert(!tensor_traits<xt::xarray<float>>::is_dual);

@@ -102,18 +102,18 @@ int main() {
     const auto load_start = clock_type::now();
     const dataset fashion = load_or_synthesize("FashionMNIST", "", 60000, 1, 28, fashion_source);
     const double load_seconds = std::chrono::duration<double>(clock_type::now() - load_start).count();
-    nlohmann::json load = {{"name", "load_fashion_mnist_from_gzip"}, {"source", fashion_source},
-                           {"seconds", load_seconds}};
+    nlohmann::json load = {
+        {"name", "load_fashion_mnist_from_gzip"}, {"source", fashion_source}, {"seconds", load_seconds}};
     results.push_back(load);
-    results.push_back(time_batches("fashion_mnist_batch_256", fashion, fashion_source, 256,
-                                   augmentation_for("FashionMNIST")));
+    results.push_back(
+        time_batches("fashion_mnist_batch_256", fashion, fashion_source, 256, augmentation_for("FashionMNIST")));
 
     const char* subset = std::getenv("FDS_CIFAR10_SUBSET");
     std::string cifar_source;
     const dataset cifar = load_or_synthesize("CIFAR10", subset != nullptr ? subset : "../shared/data/cifar-10-subset",
                                              50000, 3, 32, cifar_source);
-    results.push_back(time_batches("cifar10_batch_128_crop_flip", cifar, cifar_source, 128,
-                                   augmentation_for("CIFAR10")));
+    results.push_back(
+        time_batches("cifar10_batch_128_crop_flip", cifar, cifar_source, 128, augmentation_for("CIFAR10")));
     results.push_back(time_batches("cifar10_batch_128_crop_flip_cutout16", cifar, cifar_source, 128,
                                    augmentation_for("CIFAR10", true, 16, 1.0)));
     augmentation none;

@@ -29,8 +29,12 @@ class timed_communicator final : public distributed::communicator {
     explicit timed_communicator(const distributed::communicator& inner) : inner_(inner) {}
     std::size_t rank() const override { return inner_.rank(); }
     std::size_t size() const override { return inner_.size(); }
-    void sum(float* values, std::size_t count) const override { timed([&] { inner_.sum(values, count); }, count * 4); }
-    void sum(double* values, std::size_t count) const override { timed([&] { inner_.sum(values, count); }, count * 8); }
+    void sum(float* values, std::size_t count) const override {
+        timed([&] { inner_.sum(values, count); }, count * 4);
+    }
+    void sum(double* values, std::size_t count) const override {
+        timed([&] { inner_.sum(values, count); }, count * 8);
+    }
     void broadcast(float* values, std::size_t count) const override { inner_.broadcast(values, count); }
     void broadcast(double* values, std::size_t count) const override { inner_.broadcast(values, count); }
     void broadcast(std::string& text) const override { inner_.broadcast(text); }
@@ -108,10 +112,14 @@ int main(int argc, char** argv) {
     for (int i = 1; i + 1 < argc; i += 2) {
         const std::string flag = argv[i];
         const std::size_t value = std::stoul(argv[i + 1]);
-        if (flag == "--threads") threads = value;
-        else if (flag == "--tangents") tangents = value;
-        else if (flag == "--batch") batch = value;
-        else if (flag == "--steps") steps = value;
+        if (flag == "--threads")
+            threads = value;
+        else if (flag == "--tangents")
+            tangents = value;
+        else if (flag == "--batch")
+            batch = value;
+        else if (flag == "--steps")
+            steps = value;
         else {
             std::cerr << "data_parallel_benchmark: unknown flag " << flag << "\n";
             return 2;

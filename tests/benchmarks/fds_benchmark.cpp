@@ -82,9 +82,7 @@ double current_resident_bytes() {
     return static_cast<double>(resident) * 4096.0;
 }
 
-fds::hyper_values benchmark_schedules() {
-    return fds::hyper_values{std::vector<double>(7, 0.05), {0.5}, {1e-4}};
-}
+fds::hyper_values benchmark_schedules() { return fds::hyper_values{std::vector<double>(7, 0.05), {0.5}, {1e-4}}; }
 
 // Runs T inner steps of LeNet hyper-training on Fashion-MNIST; returns seconds.
 double hypertrain_run(const fds::data::dataset& dataset, std::size_t total_steps, std::size_t batch_size,
@@ -177,12 +175,18 @@ int main(int argc, char** argv) try {
     std::string reference_script;
     bool run_reference = true, run_memory = true;
     for (std::size_t i = 0; i < arguments.size(); ++i) {
-        if (arguments[i] == "--speed-steps" && i + 1 < arguments.size()) speed_steps = std::stoul(arguments[++i]);
-        else if (arguments[i] == "--memory-batch" && i + 1 < arguments.size()) memory_batch = std::stoul(arguments[++i]);
-        else if (arguments[i] == "--reference" && i + 1 < arguments.size()) reference_script = arguments[++i];
-        else if (arguments[i] == "--skip-reference") run_reference = false;
-        else if (arguments[i] == "--skip-memory") run_memory = false;
-        else throw std::invalid_argument("fds_benchmark: unknown argument " + arguments[i]);
+        if (arguments[i] == "--speed-steps" && i + 1 < arguments.size())
+            speed_steps = std::stoul(arguments[++i]);
+        else if (arguments[i] == "--memory-batch" && i + 1 < arguments.size())
+            memory_batch = std::stoul(arguments[++i]);
+        else if (arguments[i] == "--reference" && i + 1 < arguments.size())
+            reference_script = arguments[++i];
+        else if (arguments[i] == "--skip-reference")
+            run_reference = false;
+        else if (arguments[i] == "--skip-memory")
+            run_memory = false;
+        else
+            throw std::invalid_argument("fds_benchmark: unknown argument " + arguments[i]);
     }
     if (const char* script = std::getenv("FDS_REFERENCE_SCRIPT"); reference_script.empty() && script)
         reference_script = script;

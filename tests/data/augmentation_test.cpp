@@ -17,7 +17,8 @@ namespace {
 // A 3 x height x width image whose bytes are all distinct and non-zero.
 xt::xarray<std::uint8_t> test_image(std::size_t height = 6, std::size_t width = 5) {
     xt::xarray<std::uint8_t> image = xt::xarray<std::uint8_t>::from_shape({3, height, width});
-    for (std::size_t index = 0; index < image.size(); ++index) image.data()[index] = static_cast<std::uint8_t>(index + 1);
+    for (std::size_t index = 0; index < image.size(); ++index)
+        image.data()[index] = static_cast<std::uint8_t>(index + 1);
     return image;
 }
 
@@ -32,19 +33,18 @@ xt::xarray<float> augment(const xt::xarray<std::uint8_t>& image, const augmentat
                           const image_augmentation& choice) {
     const std::vector<float> table = raw_table(image.shape()[0]);
     xt::xarray<float> out = xt::xarray<float>::from_shape(image.shape());
-    write_augmented_image(image.data(), image.shape()[0], image.shape()[1], image.shape()[2],
-                          table.data(), settings, choice, out.data());
+    write_augmented_image(image.data(), image.shape()[0], image.shape()[1], image.shape()[2], table.data(), settings,
+                          choice, out.data());
     return out;
 }
 
 // The obvious version: pad with zeros, cut the window, mirror it.
-xt::xarray<float> augment_slowly(const xt::xarray<std::uint8_t>& image, std::size_t padding,
-                                 std::size_t top, std::size_t left, bool flip) {
-    xt::xarray<float> padded = xt::pad(xt::xarray<float>(xt::cast<float>(image)),
-                                       {{0, 0}, {padding, padding}, {padding, padding}});
+xt::xarray<float> augment_slowly(const xt::xarray<std::uint8_t>& image, std::size_t padding, std::size_t top,
+                                 std::size_t left, bool flip) {
+    xt::xarray<float> padded =
+        xt::pad(xt::xarray<float>(xt::cast<float>(image)), {{0, 0}, {padding, padding}, {padding, padding}});
     const std::size_t height = image.shape()[1], width = image.shape()[2];
-    xt::xarray<float> window =
-        xt::view(padded, xt::all(), xt::range(top, top + height), xt::range(left, left + width));
+    xt::xarray<float> window = xt::view(padded, xt::all(), xt::range(top, top + height), xt::range(left, left + width));
     return flip ? xt::xarray<float>(xt::flip(window, 2)) : window;
 }
 }  // namespace
@@ -72,15 +72,15 @@ BOOST_AUTO_TEST_CASE(every_crop_and_flip_matches_padding_then_cutting_then_mirro
     // Also on an image narrower than the padding, where some crops hold no image pixel at all.
     const augmentation settings = augmentation_for("CIFAR10");
     for (const xt::xarray<std::uint8_t>& image : {test_image(6, 5), test_image(2, 3), test_image(32, 32)})
-    for (std::size_t top = 0; top <= 8; ++top)
-        for (std::size_t left = 0; left <= 8; ++left)
-            for (bool flip : {false, true}) {
-                image_augmentation choice;
-                choice.top = top;
-                choice.left = left;
-                choice.flip = flip;
-                BOOST_REQUIRE(augment(image, settings, choice) == augment_slowly(image, 4, top, left, flip));
-            }
+        for (std::size_t top = 0; top <= 8; ++top)
+            for (std::size_t left = 0; left <= 8; ++left)
+                for (bool flip : {false, true}) {
+                    image_augmentation choice;
+                    choice.top = top;
+                    choice.left = left;
+                    choice.flip = flip;
+                    BOOST_REQUIRE(augment(image, settings, choice) == augment_slowly(image, 4, top, left, flip));
+                }
 }
 
 BOOST_AUTO_TEST_CASE(flip_mirrors_columns_and_keeps_rows) {
@@ -105,8 +105,7 @@ BOOST_AUTO_TEST_CASE(crop_at_the_corner_shifts_the_image_and_pads_with_black) {
         for (std::size_t row = 0; row < 6; ++row)
             for (std::size_t column = 0; column < 5; ++column) {
                 const bool inside = row >= 4 && column >= 4;
-                BOOST_REQUIRE(shifted(channel, row, column) ==
-                              (inside ? image(channel, row - 4, column - 4) : 0.0f));
+                BOOST_REQUIRE(shifted(channel, row, column) == (inside ? image(channel, row - 4, column - 4) : 0.0f));
             }
 }
 

@@ -13,8 +13,8 @@ using namespace fds::data;
 namespace {
 // A dataset built in memory: image i of the train part has every byte equal to i % 256 except
 // pixel (0, 0, 0), which is 255 - i % 256; labels are i % classes.
-dataset synthetic(const std::string& name, std::size_t train_count, std::size_t test_count,
-                  std::size_t channels, std::size_t side) {
+dataset synthetic(const std::string& name, std::size_t train_count, std::size_t test_count, std::size_t channels,
+                  std::size_t side) {
     dataset result;
     result.name = name;
     result.classes = 10;
@@ -160,8 +160,10 @@ BOOST_AUTO_TEST_CASE(bad_arguments_are_rejected_with_the_numbers) {
         batch_loader(data, split_part::test, {1, 5}, 2, true, true, {}, 0);
         BOOST_FAIL("no error");
     } catch (const std::invalid_argument& error) {
-        BOOST_TEST(std::string(error.what()).find("index 5 is past the end of the test split (5 images)") != std::string::npos);
+        BOOST_TEST(std::string(error.what()).find("index 5 is past the end of the test split (5 images)") !=
+                   std::string::npos);
     }
     dataset gray_cifar = synthetic("CIFAR10", 10, 5, 1, 4);
-    BOOST_CHECK_THROW(batch_loader(gray_cifar, split_part::train, range_of(10), 2, true, true, {}, 0), std::invalid_argument);
+    BOOST_CHECK_THROW(batch_loader(gray_cifar, split_part::train, range_of(10), 2, true, true, {}, 0),
+                      std::invalid_argument);
 }

@@ -22,8 +22,7 @@ void check_pixels(const xt::xarray<std::uint8_t>& images, std::size_t count) {
         for (std::size_t channel = 0; channel < 3; ++channel)
             for (std::size_t row = 0; row < 32; ++row)
                 for (std::size_t column = 0; column < 32; ++column)
-                    BOOST_REQUIRE(images(record, channel, row, column) ==
-                                  test_pixel(record, channel, row, column));
+                    BOOST_REQUIRE(images(record, channel, row, column) == test_pixel(record, channel, row, column));
 }
 }  // namespace
 
@@ -47,7 +46,7 @@ BOOST_AUTO_TEST_CASE(first_pixel_bytes_land_in_the_expected_places) {
     const cifar_records records = read_cifar10_file(directory.file("one.bin"));
     BOOST_TEST(records.labels(0) == 7);
     BOOST_TEST(int{records.images(0, 0, 0, 5)} == 5);
-    BOOST_TEST(int{records.images(0, 0, 1, 0)} == 32);   // row 1 starts at byte 32 of the plane
+    BOOST_TEST(int{records.images(0, 0, 1, 0)} == 32);  // row 1 starts at byte 32 of the plane
     BOOST_TEST(int{records.images(0, 0, 8, 3)} == (8 * 32 + 3) % 256);
     BOOST_TEST(int{records.images(0, 1, 31, 31)} == 200);
     BOOST_TEST(int{records.images(0, 2, 0, 0)} == 50);
@@ -107,24 +106,24 @@ BOOST_AUTO_TEST_CASE(out_of_range_labels_are_rejected_with_record_and_value) {
     BOOST_TEST(contains(message_of([&] { read_cifar10_file(directory.file("ten.bin")); }),
                         "record 1 is out of range: expected 0..9, found 10"));
     write_plain(directory.file("hundred.bin"), cifar_file({{20, 5}}));
-    BOOST_TEST(contains(message_of([&] {
-                            read_cifar100_file(directory.file("hundred.bin"), cifar100_labels::coarse);
-                        }),
+    BOOST_TEST(contains(message_of([&] { read_cifar100_file(directory.file("hundred.bin"), cifar100_labels::coarse); }),
                         "expected 0..19, found 20"));
     write_plain(directory.file("fine.bin"), cifar_file({{2, 100}}));
-    BOOST_TEST(contains(message_of([&] { read_cifar100_file(directory.file("fine.bin")); }),
-                        "expected 0..99, found 100"));
+    BOOST_TEST(
+        contains(message_of([&] { read_cifar100_file(directory.file("fine.bin")); }), "expected 0..99, found 100"));
 }
 
 BOOST_AUTO_TEST_CASE(only_whole_numbers_of_records_are_accepted) {
     temporary_directory directory;
     const bytes two_records = cifar_file(one_label_each({3, 4}));
     for (std::size_t length = 0; length <= two_records.size(); length += 97) {
-        write_plain(directory.file("part.bin"), bytes(two_records.begin(), two_records.begin() + static_cast<long>(length)));
+        write_plain(directory.file("part.bin"),
+                    bytes(two_records.begin(), two_records.begin() + static_cast<long>(length)));
         BOOST_CHECK_THROW(read_cifar10_file(directory.file("part.bin")), dataset_error);
     }
     for (std::size_t length : {std::size_t{3073}, two_records.size()}) {
-        write_plain(directory.file("whole.bin"), bytes(two_records.begin(), two_records.begin() + static_cast<long>(length)));
+        write_plain(directory.file("whole.bin"),
+                    bytes(two_records.begin(), two_records.begin() + static_cast<long>(length)));
         BOOST_TEST(read_cifar10_file(directory.file("whole.bin")).labels.size() == length / 3073);
     }
 }

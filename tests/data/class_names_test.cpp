@@ -16,10 +16,11 @@ bytes text(const std::string& content) { return bytes(content.begin(), content.e
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(built_in_lists_have_one_distinct_name_per_class) {
-    const std::vector<std::pair<std::vector<std::string>, std::size_t>> lists = {
-        {cifar10_class_names(), 10}, {cifar100_fine_class_names(), 100},
-        {cifar100_coarse_class_names(), 20}, {mnist_class_names(), 10},
-        {fashion_mnist_class_names(), 10}};
+    const std::vector<std::pair<std::vector<std::string>, std::size_t>> lists = {{cifar10_class_names(), 10},
+                                                                                 {cifar100_fine_class_names(), 100},
+                                                                                 {cifar100_coarse_class_names(), 20},
+                                                                                 {mnist_class_names(), 10},
+                                                                                 {fashion_mnist_class_names(), 10}};
     for (const auto& [names, count] : lists) {
         BOOST_TEST(names.size() == count);
         BOOST_TEST(std::set<std::string>(names.begin(), names.end()).size() == count);
@@ -40,8 +41,7 @@ BOOST_AUTO_TEST_CASE(names_file_is_read_one_per_line_trimmed_skipping_blank_line
     temporary_directory directory;
     write_plain(directory.file("batches.meta.txt"), text("airplane\n automobile \r\nbird\n\n\n"));
     const std::vector<std::string> names = read_class_names_file(directory.file("batches.meta.txt"), 3);
-    BOOST_TEST(names == (std::vector<std::string>{"airplane", "automobile", "bird"}),
-               boost::test_tools::per_element());
+    BOOST_TEST(names == (std::vector<std::string>{"airplane", "automobile", "bird"}), boost::test_tools::per_element());
 }
 
 BOOST_AUTO_TEST_CASE(names_file_with_the_wrong_count_is_an_error_naming_it) {

@@ -31,9 +31,7 @@ inline std::string message_of(const std::function<void()>& action) {
     return "no error";
 }
 
-inline bool contains(const std::string& text, const std::string& part) {
-    return text.find(part) != std::string::npos;
-}
+inline bool contains(const std::string& text, const std::string& part) { return text.find(part) != std::string::npos; }
 
 using bytes = std::vector<std::uint8_t>;
 
@@ -43,9 +41,8 @@ class temporary_directory {
     temporary_directory() {
         static std::atomic<int> counter{0};
         const auto stamp = std::chrono::steady_clock::now().time_since_epoch().count();
-        path_ = std::filesystem::temp_directory_path() /
-                ("fds_data_test_" + std::to_string(::getpid()) + "_" + std::to_string(stamp) +
-                 "_" + std::to_string(counter++));
+        path_ = std::filesystem::temp_directory_path() / ("fds_data_test_" + std::to_string(::getpid()) + "_" +
+                                                          std::to_string(stamp) + "_" + std::to_string(counter++));
         std::filesystem::create_directories(path_);
     }
     ~temporary_directory() {
@@ -65,8 +62,7 @@ class temporary_directory {
 inline void write_plain(const std::string& path, const bytes& content) {
     std::filesystem::create_directories(std::filesystem::path(path).parent_path());
     std::ofstream file(path, std::ios::binary);
-    file.write(reinterpret_cast<const char*>(content.data()),
-               static_cast<std::streamsize>(content.size()));
+    file.write(reinterpret_cast<const char*>(content.data()), static_cast<std::streamsize>(content.size()));
     if (!file) throw std::runtime_error("test helper could not write " + path);
 }
 
@@ -86,8 +82,7 @@ inline bytes read_plain(const std::string& path) {
 }
 
 // A pixel value that differs between neighbouring records, channels, rows and columns.
-inline std::uint8_t test_pixel(std::size_t record, std::size_t channel, std::size_t row,
-                               std::size_t column) {
+inline std::uint8_t test_pixel(std::size_t record, std::size_t channel, std::size_t row, std::size_t column) {
     return static_cast<std::uint8_t>((record * 37 + channel * 101 + row * 13 + column * 3 + 1) % 256);
 }
 
@@ -107,8 +102,7 @@ inline bytes idx_images(std::size_t count, std::size_t rows, std::size_t columns
     append_big_endian_32(out, static_cast<std::uint32_t>(columns));
     for (std::size_t record = 0; record < count; ++record)
         for (std::size_t row = 0; row < rows; ++row)
-            for (std::size_t column = 0; column < columns; ++column)
-                out.push_back(test_pixel(record, 0, row, column));
+            for (std::size_t column = 0; column < columns; ++column) out.push_back(test_pixel(record, 0, row, column));
     return out;
 }
 
@@ -122,8 +116,7 @@ inline bytes idx_labels(const std::vector<int>& labels) {
 }
 
 // CIFAR records: the label bytes, then the 32x32 red, green and blue planes.
-inline bytes cifar_file(const std::vector<std::vector<int>>& record_labels,
-                        std::size_t first_record = 0) {
+inline bytes cifar_file(const std::vector<std::vector<int>>& record_labels, std::size_t first_record = 0) {
     bytes out;
     for (std::size_t record = 0; record < record_labels.size(); ++record) {
         for (int label : record_labels[record]) out.push_back(static_cast<std::uint8_t>(label));
@@ -138,8 +131,8 @@ inline bytes cifar_file(const std::vector<std::vector<int>>& record_labels,
 inline std::vector<int> cycling_labels(std::size_t count, int classes, int offset = 0) {
     std::vector<int> labels(count);
     for (std::size_t index = 0; index < count; ++index)
-        labels[index] = static_cast<int>((index + static_cast<std::size_t>(offset)) %
-                                         static_cast<std::size_t>(classes));
+        labels[index] =
+            static_cast<int>((index + static_cast<std::size_t>(offset)) % static_cast<std::size_t>(classes));
     return labels;
 }
 
@@ -150,8 +143,8 @@ inline std::vector<std::vector<int>> one_label_each(const std::vector<int>& labe
 }
 
 // Writes the four MNIST-layout files (train: train_count images, test: test_count) into folder.
-inline void write_idx_dataset(const std::filesystem::path& folder, std::size_t train_count,
-                              std::size_t test_count, bool gzip, std::size_t side = 28) {
+inline void write_idx_dataset(const std::filesystem::path& folder, std::size_t train_count, std::size_t test_count,
+                              bool gzip, std::size_t side = 28) {
     const auto write = gzip ? write_gzip : write_plain;
     const std::string suffix = gzip ? ".gz" : "";
     write((folder / ("train-images-idx3-ubyte" + suffix)).string(), idx_images(train_count, side, side));

@@ -18,8 +18,7 @@ std::string cifar_subset_directory() {
 boost::test_tools::assertion_result cifar_subset_present(boost::unit_test::test_unit_id) {
     boost::test_tools::assertion_result result(
         std::filesystem::exists(std::filesystem::path(cifar_subset_directory()) / "data_batch_1.bin"));
-    result.message() << "skipped: the CIFAR-10 subset directory " << cifar_subset_directory()
-                     << " is absent";
+    result.message() << "skipped: the CIFAR-10 subset directory " << cifar_subset_directory() << " is absent";
     return result;
 }
 }  // namespace

@@ -31,8 +31,7 @@ boost::test_tools::assertion_result fashion_mnist_installed(boost::unit_test::te
 boost::test_tools::assertion_result cifar_subset_present(boost::unit_test::test_unit_id) {
     boost::test_tools::assertion_result result(
         filesystem::exists(filesystem::path(cifar_subset_directory()) / "data_batch_1.bin"));
-    result.message() << "skipped: the CIFAR-10 subset directory " << cifar_subset_directory()
-                     << " is absent";
+    result.message() << "skipped: the CIFAR-10 subset directory " << cifar_subset_directory() << " is absent";
     return result;
 }
 
@@ -45,8 +44,7 @@ void check_idx_dataset(const dataset& loaded, std::size_t train_count, std::size
     BOOST_TEST(loaded.train_labels.size() == train_count);
     BOOST_TEST(loaded.test_labels.size() == test_count);
     BOOST_TEST(int{loaded.train_images(2, 0, 5, 7)} == int{test_pixel(2, 0, 5, 7)});
-    BOOST_TEST(int{loaded.test_images(test_count - 1, 0, 27, 27)} ==
-               int{test_pixel(test_count - 1, 0, 27, 27)});
+    BOOST_TEST(int{loaded.test_images(test_count - 1, 0, 27, 27)} == int{test_pixel(test_count - 1, 0, 27, 27)});
     BOOST_TEST(loaded.train_labels(train_count - 1) == static_cast<int>((train_count - 1) % 10));
     BOOST_TEST(loaded.test_labels(0) == 3);
 }
@@ -101,8 +99,8 @@ BOOST_AUTO_TEST_CASE(cifar10_is_loaded_from_its_archive_folder_with_some_train_b
     BOOST_TEST(loaded.train_images.shape()[0] == 6u);
     BOOST_TEST(loaded.test_images.shape()[0] == 3u);
     for (std::size_t record = 0; record < 6; ++record) {
-        BOOST_TEST(loaded.train_labels(record) == (record < 4 ? static_cast<int>(record)
-                                                              : static_cast<int>(record + 4)));
+        BOOST_TEST(loaded.train_labels(record) ==
+                   (record < 4 ? static_cast<int>(record) : static_cast<int>(record + 4)));
         BOOST_TEST(int{loaded.train_images(record, 2, 31, 30)} == int{test_pixel(record, 2, 31, 30)});
     }
     BOOST_TEST(loaded.test_labels(2) == 7);
@@ -154,15 +152,13 @@ BOOST_AUTO_TEST_CASE(missing_files_name_the_file_the_folders_searched_and_the_so
 
     write_idx_dataset(directory.path(), 3, 2, true);
     filesystem::remove(directory.path() / "t10k-labels-idx1-ubyte.gz");
-    const std::string fashion_message =
-        message_of([&] { load_dataset("FashionMNIST", directory.path().string()); });
+    const std::string fashion_message = message_of([&] { load_dataset("FashionMNIST", directory.path().string()); });
     BOOST_TEST(contains(fashion_message, "t10k-labels-idx1-ubyte"));
     BOOST_TEST(contains(fashion_message, directory.path().string()));
     BOOST_TEST(contains(fashion_message, "dataset-fashion-mnist"));
 
     write_plain(directory.file("train.bin"), cifar_file({{1, 2}}));
-    const std::string cifar100_message =
-        message_of([&] { load_dataset("CIFAR100", directory.path().string()); });
+    const std::string cifar100_message = message_of([&] { load_dataset("CIFAR100", directory.path().string()); });
     BOOST_TEST(contains(cifar100_message, "test.bin not found"));
 }
 
@@ -218,7 +214,8 @@ BOOST_AUTO_TEST_CASE(a_directory_or_a_symlink_loop_in_place_of_a_file_is_named_a
     temporary_directory directory;
     filesystem::create_directory(directory.file("train-images-idx3-ubyte"));
     const std::string directory_message = message_of([&] { load_dataset("FashionMNIST", directory.path().string()); });
-    BOOST_TEST(contains(directory_message, directory.file("train-images-idx3-ubyte") + " cannot be read: it is a directory"));
+    BOOST_TEST(
+        contains(directory_message, directory.file("train-images-idx3-ubyte") + " cannot be read: it is a directory"));
     filesystem::remove(directory.file("train-images-idx3-ubyte"));
     filesystem::create_symlink(directory.file("train-images-idx3-ubyte"), directory.file("train-images-idx3-ubyte"));
     const std::string loop_message = message_of([&] { load_dataset("FashionMNIST", directory.path().string()); });

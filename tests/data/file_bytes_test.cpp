@@ -12,8 +12,7 @@ using namespace fds::data::testing;
 namespace {
 bytes sample_content() {
     bytes content;
-    for (int index = 0; index < 100000; ++index)
-        content.push_back(static_cast<std::uint8_t>((index * 7919) % 251));
+    for (int index = 0; index < 100000; ++index) content.push_back(static_cast<std::uint8_t>((index * 7919) % 251));
     return content;
 }
 

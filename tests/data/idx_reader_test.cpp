@@ -12,8 +12,7 @@ using namespace fds::data;
 using namespace fds::data::testing;
 
 namespace {
-void check_images(const xt::xarray<std::uint8_t>& images, std::size_t count, std::size_t rows,
-                  std::size_t columns) {
+void check_images(const xt::xarray<std::uint8_t>& images, std::size_t count, std::size_t rows, std::size_t columns) {
     BOOST_TEST(images.dimension() == 4u);
     BOOST_TEST(images.shape()[0] == count);
     BOOST_TEST(images.shape()[1] == 1u);
@@ -94,8 +93,7 @@ BOOST_AUTO_TEST_CASE(file_cut_inside_the_header_is_reported) {
     const std::string message = message_of([&] { read_idx_images(directory.file("header")); });
     BOOST_TEST(contains(message, "expected 16 header bytes, found 9"));
     write_plain(directory.file("tiny"), {0, 0});
-    BOOST_TEST(contains(message_of([&] { read_idx_labels(directory.file("tiny"), 10); }),
-                        "found 2"));
+    BOOST_TEST(contains(message_of([&] { read_idx_labels(directory.file("tiny"), 10); }), "found 2"));
 }
 
 BOOST_AUTO_TEST_CASE(huge_sizes_in_a_corrupt_header_are_reported_not_allocated) {
@@ -133,7 +131,7 @@ BOOST_AUTO_TEST_CASE(label_out_of_range_names_the_record_and_the_value) {
 BOOST_AUTO_TEST_CASE(every_truncation_of_an_idx_file_is_a_dataset_error) {
     temporary_directory directory;
     const bytes images = idx_images(2, 3, 3);  // 34 bytes
-    const bytes labels = idx_labels({1, 2});   // 10 bytes
+    const bytes labels = idx_labels({1, 2});  // 10 bytes
     for (std::size_t length = 0; length < images.size(); ++length) {
         write_plain(directory.file("images"), bytes(images.begin(), images.begin() + static_cast<long>(length)));
         BOOST_CHECK_THROW(read_idx_images(directory.file("images")), dataset_error);
@@ -159,7 +157,8 @@ BOOST_AUTO_TEST_CASE(any_single_corrupted_byte_of_a_gzipped_idx_file_reads_exact
         try {
             const xt::xarray<int> labels = read_idx_labels(directory.file("damaged.gz"), 10);
             BOOST_REQUIRE(labels.size() == original.size());
-            for (std::size_t index = 0; index < original.size(); ++index) BOOST_REQUIRE(labels(index) == original[index]);
+            for (std::size_t index = 0; index < original.size(); ++index)
+                BOOST_REQUIRE(labels(index) == original[index]);
         } catch (const dataset_error&) {
             ++rejected;
         }

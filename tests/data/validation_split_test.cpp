@@ -25,8 +25,8 @@ BOOST_AUTO_TEST_CASE(without_overlap_the_parts_are_disjoint_and_cover_every_inde
     BOOST_TEST(std::is_sorted(split.validation.begin(), split.validation.end()));
     BOOST_TEST((std::adjacent_find(split.validation.begin(), split.validation.end()) == split.validation.end()));
     std::vector<std::size_t> common;
-    std::set_intersection(split.train.begin(), split.train.end(), split.validation.begin(),
-                          split.validation.end(), std::back_inserter(common));
+    std::set_intersection(split.train.begin(), split.train.end(), split.validation.begin(), split.validation.end(),
+                          std::back_inserter(common));
     BOOST_TEST(common.empty());
     std::vector<std::size_t> all;
     std::merge(split.train.begin(), split.train.end(), split.validation.begin(), split.validation.end(),

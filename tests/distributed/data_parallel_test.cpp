@@ -102,8 +102,8 @@ BOOST_AUTO_TEST_CASE(a_shared_batch_gives_the_gradient_and_tangents_of_the_whole
     BOOST_TEST(std::abs(fds::autodiff::value(actual.loss)() - fds::autodiff::value(expected.loss)()) <= 1e-14);
     BOOST_TEST(actual.gradient.live_tangents() == expected.gradient.live_tangents());
     const double value_difference = xt::amax(xt::abs(actual.gradient.value() - expected.gradient.value()))();
-    const double tangent_difference = xt::amax(
-        xt::abs(actual.gradient.live_tangent_block() - expected.gradient.live_tangent_block()))();
+    const double tangent_difference =
+        xt::amax(xt::abs(actual.gradient.live_tangent_block() - expected.gradient.live_tangent_block()))();
     BOOST_TEST(value_difference <= 1e-14);
     BOOST_TEST(tangent_difference <= 1e-14);
 
@@ -116,14 +116,17 @@ BOOST_AUTO_TEST_CASE(a_batch_smaller_than_the_group_is_refused) {
     if (world->size() == 1) return;  // one rank shares every batch
     fds::nn::network<double> network = fds::nn::make_mlp<double>(1, 4, 4, 3, {8});
     const xt::xarray<double> theta = network.initial_parameters({"xavier", 1.0}, 11);
-    const xt::xarray<double> images = xt::zeros<double>({world->size() - 1, std::size_t{1}, std::size_t{4}, std::size_t{4}});
+    const xt::xarray<double> images =
+        xt::zeros<double>({world->size() - 1, std::size_t{1}, std::size_t{4}, std::size_t{4}});
     const xt::xarray<int> labels = xt::zeros<int>({world->size() - 1});
-    BOOST_CHECK_THROW(fds::data_parallel_loss_and_gradient(network, theta, images, labels, *world), std::invalid_argument);
+    BOOST_CHECK_THROW(fds::data_parallel_loss_and_gradient(network, theta, images, labels, *world),
+                      std::invalid_argument);
 }
 
 BOOST_AUTO_TEST_CASE(hypergradients_in_double_equal_one_process_to_1e_12) {
     const auto [hypergradients, accuracies] = compare_hypertraining<double>(lenet_settings());
-    BOOST_TEST_MESSAGE("{\"ranks\": " << world->size() << ", \"scalar\": \"double\", \"hypergradient_relative_difference\": "
+    BOOST_TEST_MESSAGE("{\"ranks\": " << world->size()
+                                      << ", \"scalar\": \"double\", \"hypergradient_relative_difference\": "
                                       << hypergradients << ", \"accuracy_difference\": " << accuracies << "}");
     BOOST_TEST(hypergradients <= 1e-12);  // measured: 1.8e-15 with 2 ranks, 5.6e-16 with 3
     BOOST_TEST(accuracies == 0.0);
@@ -135,7 +138,8 @@ BOOST_AUTO_TEST_CASE(hypergradients_in_float_equal_one_process_to_reordering_acc
     fds::hypertrain_settings settings = lenet_settings();
     settings.n_inner_epochs_per_outer_steps = {1};
     const auto [hypergradients, accuracies] = compare_hypertraining<float>(settings);
-    BOOST_TEST_MESSAGE("{\"ranks\": " << world->size() << ", \"scalar\": \"float\", \"hypergradient_relative_difference\": "
+    BOOST_TEST_MESSAGE("{\"ranks\": " << world->size()
+                                      << ", \"scalar\": \"float\", \"hypergradient_relative_difference\": "
                                       << hypergradients << ", \"accuracy_difference\": " << accuracies << "}");
     BOOST_TEST(hypergradients <= 1e-5);  // measured: 2e-7 with 2 and 3 ranks
     BOOST_TEST(accuracies <= 0.01);

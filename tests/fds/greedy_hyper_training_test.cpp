@@ -33,9 +33,11 @@ fds::nn::network<double> small_network() { return fds::nn::make_mlp<double>(1, 4
 double loss_after_step(fds::nn::network<double>& network, xt::xarray<double> parameters, xt::xarray<double> velocity,
                        const fds::data::batch& step_batch, const fds::data::batch& next_batch,
                        const fds::step_hypers& hypers, const fds::inner_loop_options& options) {
-    fds::detail::plain_training_step(network, parameters, velocity, fds::images_as<double>(xt::xarray<float>(step_batch.images)),
-                                     step_batch.labels, hypers, options);
-    return network.loss_and_gradient(parameters, fds::images_as<double>(xt::xarray<float>(next_batch.images)), next_batch.labels)
+    fds::detail::plain_training_step(network, parameters, velocity,
+                                     fds::images_as<double>(xt::xarray<float>(step_batch.images)), step_batch.labels,
+                                     hypers, options);
+    return network
+        .loss_and_gradient(parameters, fds::images_as<double>(xt::xarray<float>(next_batch.images)), next_batch.labels)
         .loss();
 }
 
@@ -46,17 +48,21 @@ BOOST_AUTO_TEST_CASE(hd_hypergradient_is_the_finite_difference_of_the_next_train
     const auto settings = small_settings();
     auto network = small_network();
     const auto loader = fds::training_loader(settings, dataset, fds::all_indices(200), 11);
-    auto batch_at = [&](std::size_t step) { return loader.load(step / loader.batches_per_epoch(), step % loader.batches_per_epoch()); };
+    auto batch_at = [&](std::size_t step) {
+        return loader.load(step / loader.batches_per_epoch(), step % loader.batches_per_epoch());
+    };
     const xt::xarray<double> initial = network.initial_parameters(fds::initializer_of(settings), 13);
     const fds::inner_loop_options options;  // gradient clamp on, as hyper-training
     const fds::step_hypers start{0.1, 0.8, 1e-3, 0, 0, 0};
     fds::greedy_objective<double> next_training_loss = [&](const xt::xarray<double>& parameters, std::size_t next) {
         auto batch = batch_at(next);
-        return network.loss_and_gradient(parameters, fds::images_as<double>(std::move(batch.images)), batch.labels).gradient;
+        return network.loss_and_gradient(parameters, fds::images_as<double>(std::move(batch.images)), batch.labels)
+            .gradient;
     };
     const fds::greedy_update keep = [](hyper_type, std::size_t, double value, double, double) { return value; };
     const auto run = fds::run_greedy_segments<double>(network, initial, 3, 3, start, {true, true, true}, options,
-                                                      batch_at, next_training_loss, keep).run;
+                                                      batch_at, next_training_loss, keep)
+                         .run;
     BOOST_TEST_REQUIRE(run.segments.size() == 3u);
 
     // Step 1 starts from the weights and velocity after step 0 (velocity non-zero, so the momentum's
@@ -161,7 +167,8 @@ BOOST_AUTO_TEST_CASE(greedy_segments_cover_the_run_in_order_and_only_learned_typ
 }
 
 BOOST_AUTO_TEST_CASE(an_unknown_method_is_refused_by_name) {
-    BOOST_CHECK_EXCEPTION(fds::parse_greedy_method("fds"), std::invalid_argument, [](const std::invalid_argument& error) {
-        return std::string(error.what()).find("method") != std::string::npos;
-    });
+    BOOST_CHECK_EXCEPTION(fds::parse_greedy_method("fds"), std::invalid_argument,
+                          [](const std::invalid_argument& error) {
+                              return std::string(error.what()).find("method") != std::string::npos;
+                          });
 }

@@ -43,8 +43,8 @@ BOOST_AUTO_TEST_CASE(step_decays_by_gamma_at_half_and_three_quarters) {
     auto schedule = shaped("step");
     schedule.step_gamma = 0.2;
     const auto values = fds::hand_schedule_values(schedule, 10);
-    const std::vector<double> expected = {0.1, 0.1, 0.1, 0.1, 0.1, 0.1 * 0.2, 0.1 * 0.2, 0.1 * 0.2 * 0.2,
-                                          0.1 * 0.2 * 0.2, 0.1 * 0.2 * 0.2};
+    const std::vector<double> expected = {
+        0.1, 0.1, 0.1, 0.1, 0.1, 0.1 * 0.2, 0.1 * 0.2, 0.1 * 0.2 * 0.2, 0.1 * 0.2 * 0.2, 0.1 * 0.2 * 0.2};
     // milestones floor(10 / 2) = 5 and floor(30 / 4) = 7
     BOOST_TEST(values.lr == expected, boost::test_tools::per_element());
 }
@@ -54,7 +54,8 @@ BOOST_AUTO_TEST_CASE(warmup_cosine_rises_linearly_then_follows_the_cosine_of_the
     schedule.warmup_fraction = 0.1;
     const std::size_t steps = 200;  // 20 warm-up steps, then a cosine over 180
     const auto values = fds::hand_schedule_values(schedule, steps);
-    for (std::size_t t = 0; t < 20; ++t) BOOST_TEST(values.lr[t] == 0.1 * (t + 1) / 20.0, boost::test_tools::tolerance(1e-15));
+    for (std::size_t t = 0; t < 20; ++t)
+        BOOST_TEST(values.lr[t] == 0.1 * (t + 1) / 20.0, boost::test_tools::tolerance(1e-15));
     BOOST_TEST(values.lr[19] == 0.1);
     BOOST_TEST(values.lr[20] == 0.1);
     for (std::size_t t = 20; t < steps; ++t)

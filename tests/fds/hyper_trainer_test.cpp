@@ -170,9 +170,9 @@ BOOST_AUTO_TEST_CASE(a_fixed_validation_split_scores_every_outer_step_on_the_sam
     auto split_of = [&](bool fixed, std::size_t outer_step) {
         settings.fixed_validation_split = fixed;
         const std::size_t index = fixed ? 0 : outer_step;
-        return fds::data::make_validation_split(dataset.train_labels.size(), settings.val_train_fraction,
-                                                settings.val_train_overlap,
-                                                fds::stream_seed(settings.seed, fds::seed_stream::validation_split, index))
+        return fds::data::make_validation_split(
+                   dataset.train_labels.size(), settings.val_train_fraction, settings.val_train_overlap,
+                   fds::stream_seed(settings.seed, fds::seed_stream::validation_split, index))
             .validation;
     };
     BOOST_TEST(split_of(true, 0) == split_of(true, 1));
@@ -241,9 +241,9 @@ BOOST_AUTO_TEST_CASE(hyper_training_on_fashion_mnist_learns_a_positive_lr_schedu
     while (!trainer.finished()) records.push_back(trainer.run_outer_step({}));
     for (const auto& record : records) {
         BOOST_TEST_MESSAGE("outer step " << record.outer_step << ": lr " << record.schedules_used.lr[0] << " "
-                                         << record.schedules_used.lr[1] << " " << record.schedules_used.lr[2]
-                                         << " mom " << record.schedules_used.mom[0] << " wd "
-                                         << record.schedules_used.wd[0] << " val acc " << record.val_acc);
+                                         << record.schedules_used.lr[1] << " " << record.schedules_used.lr[2] << " mom "
+                                         << record.schedules_used.mom[0] << " wd " << record.schedules_used.wd[0]
+                                         << " val acc " << record.val_acc);
         BOOST_TEST(!record.diverged);
     }
     for (double lr : trainer.current().lr) BOOST_TEST(lr > 0.0);
@@ -284,12 +284,14 @@ BOOST_AUTO_TEST_CASE(several_runs_per_outer_step_average_the_runs_hypergradients
     // run 1 on its own: the streams of outer step 0 + 2^32, the split and loaders of outer step 0
     auto network = fds::nn::make_mlp<double>(1, 4, 4, 3, {8});
     const std::uint64_t stream_index = std::uint64_t{1} << 32;
-    const auto split = fds::data::make_validation_split(dataset.train_labels.size(), settings.val_train_fraction, false,
-                                                        fds::stream_seed(settings.seed, fds::seed_stream::validation_split, 0));
-    const auto train = fds::training_loader(settings, dataset, split.train,
-                                            fds::stream_seed(settings.seed, fds::seed_stream::train_batches, stream_index));
-    const auto validation = fds::evaluation_loader(settings, dataset, fds::data::split_part::train, split.validation,
-                                                   fds::stream_seed(settings.seed, fds::seed_stream::validation_batches, 0));
+    const auto split =
+        fds::data::make_validation_split(dataset.train_labels.size(), settings.val_train_fraction, false,
+                                         fds::stream_seed(settings.seed, fds::seed_stream::validation_split, 0));
+    const auto train = fds::training_loader(
+        settings, dataset, split.train, fds::stream_seed(settings.seed, fds::seed_stream::train_batches, stream_index));
+    const auto validation =
+        fds::evaluation_loader(settings, dataset, fds::data::split_part::train, split.validation,
+                               fds::stream_seed(settings.seed, fds::seed_stream::validation_batches, 0));
     const std::size_t steps = train.batches_per_epoch();
     const fds::tangent_layout layout({3, 1, 1}, {true, true, true}, steps);
     const auto inner = fds::run_inner_loop(

@@ -128,7 +128,8 @@ BOOST_AUTO_TEST_CASE(greedy_hypergradients_get_their_variance_and_signal) {
     BOOST_TEST(noise.has_greedy);
     BOOST_TEST(noise.greedy.variance == 36.0, boost::test_tools::tolerance(0.05));
     BOOST_TEST(noise.greedy.signal == 9.0, boost::test_tools::tolerance(0.05));
-    BOOST_TEST(noise.greedy.relative_mse == noise.greedy.variance / noise.greedy.signal, boost::test_tools::tolerance(1e-12));
+    BOOST_TEST(noise.greedy.relative_mse == noise.greedy.variance / noise.greedy.signal,
+               boost::test_tools::tolerance(1e-12));
     BOOST_TEST(!fds::measure_hypergradient_noise(per_step, {}, {1}).has_greedy);
 }
 

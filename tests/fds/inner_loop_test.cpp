@@ -22,12 +22,18 @@ struct setup {
     static constexpr std::size_t batch_size = 10;
     fds::data::dataset dataset = fds::testing::synthetic_dataset(60, 20, 7);
     fds::nn::network<double> network = fds::nn::make_mlp<double>(1, 4, 4, 3, {6});
-    fds::data::batch_loader train{dataset, fds::data::split_part::train, fds::all_indices(40), batch_size,
-                                  true, true, fds::data::augmentation{}, 11};
-    fds::data::batch_loader validation{dataset, fds::data::split_part::train,
-                                       std::vector<std::size_t>{40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51,
-                                                                52, 53, 54, 55, 56, 57, 58, 59},
-                                       batch_size, false, true, fds::data::augmentation{}, 12};
+    fds::data::batch_loader train{
+        dataset, fds::data::split_part::train, fds::all_indices(40), batch_size, true, true, fds::data::augmentation{},
+        11};
+    fds::data::batch_loader validation{
+        dataset,
+        fds::data::split_part::train,
+        std::vector<std::size_t>{40, 41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59},
+        batch_size,
+        false,
+        true,
+        fds::data::augmentation{},
+        12};
     xt::xarray<double> initial = network.initial_parameters({"xavier", 1.0, 1.0}, 3);
     fds::hyper_values schedules{{0.3, 0.25, 0.2, 0.1}, {0.5, 0.8}, {1e-3, 3e-3}};
     static constexpr std::size_t total_steps = 40;  // 10 epochs of 4 batches
@@ -53,7 +59,8 @@ struct setup {
     }
 
     // dL_val / dh for every learned bucket: the hypergradients times the reference's divisor.
-    fds::hyper_values raw_hypergradients(const fds::inner_loop_result<double>& result, const fds::tangent_layout& layout) {
+    fds::hyper_values raw_hypergradients(const fds::inner_loop_result<double>& result,
+                                         const fds::tangent_layout& layout) {
         const auto gradient = fds::mean_validation_gradient(network, result.parameters.value(), validation);
         fds::hyper_values hypergradients =
             fds::hypergradients(result.parameters, gradient.gradient, layout, result.tangent_steps);
@@ -72,9 +79,7 @@ fds::inner_loop_options clamps_off() {
     return options;
 }
 
-fds::tangent_layout full_layout() {
-    return fds::tangent_layout({4, 2, 2}, {true, true, true}, setup::total_steps);
-}
+fds::tangent_layout full_layout() { return fds::tangent_layout({4, 2, 2}, {true, true, true}, setup::total_steps); }
 
 double relative_error(double a, double b) { return std::abs(a - b) / std::max(std::abs(a) + std::abs(b), 1e-300) * 2; }
 
@@ -98,10 +103,11 @@ BOOST_AUTO_TEST_CASE(every_hypergradient_matches_the_central_difference_of_the_v
                                        s.validation_loss(s.run(down, no_tangents, clamps_off()).parameters.value())) /
                                       (2 * step);
             const double forward_mode = hypergradients.of(type)[bucket];
-            BOOST_TEST_INFO(fds::hyper_type_name(type) << bucket << ": forward mode " << forward_mode
-                                                       << ", central difference " << difference);
-            BOOST_TEST_MESSAGE(fds::hyper_type_name(type) << bucket << ": forward mode " << forward_mode
-                                                          << ", relative error " << relative_error(forward_mode, difference));
+            BOOST_TEST_INFO(fds::hyper_type_name(type)
+                            << bucket << ": forward mode " << forward_mode << ", central difference " << difference);
+            BOOST_TEST_MESSAGE(fds::hyper_type_name(type)
+                               << bucket << ": forward mode " << forward_mode << ", relative error "
+                               << relative_error(forward_mode, difference));
             BOOST_TEST(relative_error(forward_mode, difference) <= 1e-6);
             BOOST_TEST(std::abs(forward_mode) > 1e-8);  // a real signal, not two zeros
         }
@@ -223,8 +229,8 @@ BOOST_AUTO_TEST_CASE(clamp_hz_equals_the_reference_clamp_of_the_hessian_term) {
 }
 
 BOOST_AUTO_TEST_CASE(pruned_steps_leave_z_and_c_of_their_type_as_the_reference) {
-    for (const auto& [mode, ratio] : {std::pair<const char*, double>{"alternate", 0.5}, {"alternate", 0.25},
-                                      {"truncate", 0.3}}) {
+    for (const auto& [mode, ratio] :
+         {std::pair<const char*, double>{"alternate", 0.5}, {"alternate", 0.25}, {"truncate", 0.3}}) {
         BOOST_TEST_CONTEXT(mode << " " << ratio) {
             auto options = clamps_off();
             options.pruning = fds::make_pruning_rule(mode, ratio);

@@ -115,8 +115,8 @@ BOOST_AUTO_TEST_CASE(every_optimizer_keeps_every_type_in_its_valid_range) {
             std::vector<double> lrs{0.1, 0.3}, moms{0.95}, wds{1e-4};
             for (int i = 0; i < 20; ++i) {
                 lrs = lr->update(lrs, {1.0, 1.0});  // pushes lr down, below 0
-                moms = mom->update(moms, {-1.0});   // pushes mom up, past 1
-                wds = wd->update(wds, {1.0});       // pushes wd down, below 0
+                moms = mom->update(moms, {-1.0});  // pushes mom up, past 1
+                wds = wd->update(wds, {1.0});  // pushes wd down, below 0
                 for (double value : lrs) BOOST_TEST(value >= 0.0);
                 BOOST_TEST(moms[0] >= 0.0);
                 BOOST_TEST(moms[0] < 1.0);
@@ -144,7 +144,8 @@ BOOST_AUTO_TEST_CASE(without_ranges_the_sign_rule_goes_negative_as_the_reference
 
 BOOST_AUTO_TEST_CASE(rprop_moves_each_bucket_by_a_fraction_of_itself_against_its_hypergradient) {
     fds::rprop_settings steps;  // initial step 0.3
-    fds::rprop_outer_optimizer optimizer(3, fds::hyper_type::lr, steps, 0.05, fds::valid_range::of(fds::hyper_type::lr));
+    fds::rprop_outer_optimizer optimizer(3, fds::hyper_type::lr, steps, 0.05,
+                                         fds::valid_range::of(fds::hyper_type::lr));
     const auto next = optimizer.update({0.1, 0.02, 0.5}, {2.0, -1e-9, 0.0});
     BOOST_TEST(next[0] == 0.1 * std::exp(-0.3), boost::test_tools::tolerance(1e-15));
     BOOST_TEST(next[1] == 0.02 * std::exp(0.3), boost::test_tools::tolerance(1e-15));
@@ -157,7 +158,8 @@ BOOST_AUTO_TEST_CASE(rprop_step_grows_while_a_buckets_sign_holds_and_shrinks_on_
     steps.growth = 2.0;
     steps.step_decay = 0.5;
     steps.max_step = 0.7;
-    fds::rprop_outer_optimizer optimizer(2, fds::hyper_type::wd, steps, 0.05, fds::valid_range::of(fds::hyper_type::wd));
+    fds::rprop_outer_optimizer optimizer(2, fds::hyper_type::wd, steps, 0.05,
+                                         fds::valid_range::of(fds::hyper_type::wd));
     std::vector<double> values{1e-3, 1e-3};
     values = optimizer.update(values, {1.0, 1.0});
     values = optimizer.update(values, {1.0, -1.0});  // first holds (0.4), second flips (0.1)
@@ -172,7 +174,8 @@ BOOST_AUTO_TEST_CASE(rprop_step_grows_while_a_buckets_sign_holds_and_shrinks_on_
 
 BOOST_AUTO_TEST_CASE(rprop_moves_momentum_on_the_log_of_one_minus_momentum) {
     fds::rprop_settings steps;
-    fds::rprop_outer_optimizer optimizer(1, fds::hyper_type::mom, steps, 0.05, fds::valid_range::of(fds::hyper_type::mom));
+    fds::rprop_outer_optimizer optimizer(1, fds::hyper_type::mom, steps, 0.05,
+                                         fds::valid_range::of(fds::hyper_type::mom));
     const auto up = optimizer.update({0.9}, {-1.0});  // loss falls as momentum rises
     BOOST_TEST(up[0] == 1.0 - 0.1 * std::exp(-0.3), boost::test_tools::tolerance(1e-14));
     BOOST_TEST(up[0] > 0.9);
@@ -182,7 +185,8 @@ BOOST_AUTO_TEST_CASE(rprop_moves_momentum_on_the_log_of_one_minus_momentum) {
 BOOST_AUTO_TEST_CASE(rprop_converges_when_every_step_is_below_the_fraction) {
     fds::rprop_settings steps;
     steps.initial_step = 0.08;
-    fds::rprop_outer_optimizer optimizer(1, fds::hyper_type::lr, steps, 0.05, fds::valid_range::of(fds::hyper_type::lr));
+    fds::rprop_outer_optimizer optimizer(1, fds::hyper_type::lr, steps, 0.05,
+                                         fds::valid_range::of(fds::hyper_type::lr));
     auto values = optimizer.update({0.1}, {1.0});
     BOOST_TEST(!optimizer.converged());
     values = optimizer.update(values, {-1.0});  // 0.04 < 0.05

@@ -41,7 +41,8 @@ void check_model(const std::string& model, fds::nn::network<double> network) {
     const fds::hyper_values values{fixture["values"]["lr"].get<std::vector<double>>(),
                                    fixture["values"]["mom"].get<std::vector<double>>(),
                                    fixture["values"]["wd"].get<std::vector<double>>()};
-    const fds::tangent_layout layout({values.lr.size(), values.mom.size(), values.wd.size()}, {true, true, true}, steps);
+    const fds::tangent_layout layout({values.lr.size(), values.mom.size(), values.wd.size()}, {true, true, true},
+                                     steps);
     double largest_difference = 0.0;  // relative
     for (const nlohmann::json& reference : fixture["cases"]) {
         BOOST_TEST_CONTEXT(model << " " << reference["name"].get<std::string>()) {
@@ -56,8 +57,9 @@ void check_model(const std::string& model, fds::nn::network<double> network) {
             BOOST_REQUIRE(!result.diverged);
             const fds::data::batch validation = batch_at(steps);
             const xt::xarray<double> gradient =
-                network.loss_and_gradient(result.parameters.value(), xt::cast<double>(validation.images),
-                                          validation.labels)
+                network
+                    .loss_and_gradient(result.parameters.value(), xt::cast<double>(validation.images),
+                                       validation.labels)
                     .gradient;
             for (hyper_type type : all_types) {
                 const auto expected = reference["hypergradients"][std::string(fds::hyper_type_name(type))];
@@ -65,7 +67,8 @@ void check_model(const std::string& model, fds::nn::network<double> network) {
                     const xt::xarray<double> z = fds::autodiff::tangent(result.parameters, layout.slot(type, bucket));
                     const double ours = xt::sum(gradient * z)();
                     const double theirs = expected[bucket].get<double>();
-                    BOOST_TEST_INFO(fds::hyper_type_name(type) << bucket << ": ours " << ours << ", PyTorch " << theirs);
+                    BOOST_TEST_INFO(fds::hyper_type_name(type)
+                                    << bucket << ": ours " << ours << ", PyTorch " << theirs);
                     BOOST_REQUIRE(std::abs(theirs) > 1e-12);  // every bucket is live, so none is 0
                     const double difference = std::abs(ours - theirs) / std::abs(theirs);
                     largest_difference = std::max(largest_difference, difference);

@@ -24,11 +24,11 @@ BOOST_AUTO_TEST_CASE(retraining_with_a_good_schedule_learns_and_reports_every_ep
     auto network = fds::nn::make_mlp<double>(1, 4, 4, 3, {16});
     const fds::hyper_values schedule{{0.2, 0.1}, {0.9}, {1e-4}};
     std::size_t events = 0;
-    const auto result = fds::retrain_network(network, small_settings(), dataset, schedule,
-                                             [&](const fds::progress_event& event) {
-                                                 ++events;
-                                                 BOOST_TEST(event.phase == "retrain");
-                                             });
+    const auto result =
+        fds::retrain_network(network, small_settings(), dataset, schedule, [&](const fds::progress_event& event) {
+            ++events;
+            BOOST_TEST(event.phase == "retrain");
+        });
     BOOST_TEST(result.epoch_test_acc.size() == 4u);
     BOOST_TEST(events == 4u * (400u / 20u));
     BOOST_TEST(result.test_acc == result.epoch_test_acc.back());
@@ -50,7 +50,8 @@ BOOST_AUTO_TEST_CASE(retraining_with_zero_learning_rate_keeps_the_initial_accura
 BOOST_AUTO_TEST_CASE(a_diverging_retrain_is_reported_not_thrown) {
     const auto dataset = fds::testing::synthetic_dataset(400, 100, 2);
     auto network = fds::nn::make_mlp<double>(1, 4, 4, 3, {16});
-    const auto result = fds::retrain_network(network, small_settings(), dataset, fds::hyper_values{{1e300}, {0.0}, {0.0}}, {});
+    const auto result =
+        fds::retrain_network(network, small_settings(), dataset, fds::hyper_values{{1e300}, {0.0}, {0.0}}, {});
     BOOST_TEST(result.diverged);
     BOOST_TEST(result.test_acc == 0.0);
 }
@@ -77,5 +78,6 @@ BOOST_AUTO_TEST_CASE(a_retraining_resumed_from_any_epoch_checkpoint_ends_as_the_
     auto broken = checkpoints[0];
     broken.buffers = xt::zeros<double>({3});
     auto fresh = fds::nn::make_cnn<double>(1, 8, 3);
-    BOOST_CHECK_THROW(fds::retrain_network<double>(fresh, settings, dataset, schedule, {}, &broken), std::invalid_argument);
+    BOOST_CHECK_THROW(fds::retrain_network<double>(fresh, settings, dataset, schedule, {}, &broken),
+                      std::invalid_argument);
 }

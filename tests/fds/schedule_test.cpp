@@ -82,7 +82,8 @@ BOOST_AUTO_TEST_CASE(bad_layouts_are_rejected_with_a_message) {
 
 BOOST_AUTO_TEST_CASE(a_layout_can_learn_single_buckets) {
     // only lr bucket 2 of 4 and the wd bucket: two slots, lr2 first used at step 4, wd at 0
-    fds::tangent_layout layout({4, 2, 1}, std::vector<std::vector<bool>>{{false, false, true, false}, {false, false}, {true}}, 8);
+    fds::tangent_layout layout({4, 2, 1},
+                               std::vector<std::vector<bool>>{{false, false, true, false}, {false, false}, {true}}, 8);
     BOOST_TEST(layout.tangent_count() == 2u);
     BOOST_TEST(layout.slot(hyper_type::wd, 0) == 0u);
     BOOST_TEST(layout.slot(hyper_type::lr, 2) == 1u);

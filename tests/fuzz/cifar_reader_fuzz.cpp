@@ -13,11 +13,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const std::string path = fds::fuzz::write_input(data + 1, size - 1, "data_batch.bin");
     try {
         switch (data[0] % 3) {
-            case 0: fds::data::read_cifar10_file(path); break;
-            case 1: fds::data::read_cifar100_file(path, fds::data::cifar100_labels::fine); break;
-            default: fds::data::read_cifar100_file(path, fds::data::cifar100_labels::coarse); break;
+            case 0:
+                fds::data::read_cifar10_file(path);
+                break;
+            case 1:
+                fds::data::read_cifar100_file(path, fds::data::cifar100_labels::fine);
+                break;
+            default:
+                fds::data::read_cifar100_file(path, fds::data::cifar100_labels::coarse);
+                break;
         }
-    } catch (const fds::data::dataset_error&) {
-    }
+    } catch (const fds::data::dataset_error&) {}
     return 0;
 }

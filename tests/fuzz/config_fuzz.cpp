@@ -16,9 +16,16 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     std::ostringstream output, errors;
     int code = 0;
     switch (data[0] % 3) {
-        case 0: code = fds::cli::run_command_line({"hypertrain", "--config", path, "--print_config"}, output, errors); break;
-        case 1: code = fds::cli::run_command_line({"train", "--config", path, "--lr", "0.1", "--print_config"}, output, errors); break;
-        default: code = fds::cli::run_command_line({"train", "--schedule", path, "--print_config"}, output, errors); break;
+        case 0:
+            code = fds::cli::run_command_line({"hypertrain", "--config", path, "--print_config"}, output, errors);
+            break;
+        case 1:
+            code = fds::cli::run_command_line({"train", "--config", path, "--lr", "0.1", "--print_config"}, output,
+                                              errors);
+            break;
+        default:
+            code = fds::cli::run_command_line({"train", "--schedule", path, "--print_config"}, output, errors);
+            break;
     }
     // 0: accepted; 2: refused as a usage error naming the file or key. Anything else is a finding.
     if (code != 0 && code != 2) std::abort();

@@ -14,8 +14,9 @@ namespace fds::fuzz {
 
 inline std::filesystem::path input_directory() {
     static const std::filesystem::path directory = [] {
-        const std::filesystem::path base =
-            std::filesystem::is_directory("/dev/shm") ? std::filesystem::path("/dev/shm") : std::filesystem::temp_directory_path();
+        const std::filesystem::path base = std::filesystem::is_directory("/dev/shm")
+                                               ? std::filesystem::path("/dev/shm")
+                                               : std::filesystem::temp_directory_path();
         std::filesystem::path own = base / ("fds-fuzz-" + std::to_string(::getpid()));
         std::filesystem::create_directories(own);
         return own;

@@ -19,7 +19,6 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
             fds::data::read_idx_images(path);
         else
             fds::data::read_idx_labels(path, 10);
-    } catch (const fds::data::dataset_error&) {
-    }
+    } catch (const fds::data::dataset_error&) {}
     return 0;
 }

@@ -21,123 +21,133 @@ namespace {
 // tiles' remainders).
 template <class Scalar>
 std::vector<conv_shape> shapes() {
-  constexpr std::size_t lanes = detail::vector32_lanes<Scalar>;
-  std::vector<conv_shape> result;
-  for (std::size_t kernel : {1, 2, 3, 5}) {
-    for (std::size_t channels : {1, 3}) {
-      for (std::size_t vectors : {1, 3}) {
-        const std::size_t out_width = vectors * lanes, out_height = 2 + kernel % 3;
-        const std::size_t batch = kernel == 2 ? 9 : 2;
-        result.push_back({batch, channels, out_height + kernel - 1, out_width + kernel - 1, 0, kernel, 1, 0,
-                          out_height, out_width});
-      }
+    constexpr std::size_t lanes = detail::vector32_lanes<Scalar>;
+    std::vector<conv_shape> result;
+    for (std::size_t kernel : {1, 2, 3, 5}) {
+        for (std::size_t channels : {1, 3}) {
+            for (std::size_t vectors : {1, 3}) {
+                const std::size_t out_width = vectors * lanes, out_height = 2 + kernel % 3;
+                const std::size_t batch = kernel == 2 ? 9 : 2;
+                result.push_back({batch, channels, out_height + kernel - 1, out_width + kernel - 1, 0, kernel, 1, 0,
+                                  out_height, out_width});
+            }
+        }
     }
-  }
-  return result;
+    return result;
 }
 
 template <class Scalar>
 void check_products(double tolerance) {
-  random_source random(17);
-  for (const conv_shape& s : shapes<Scalar>()) {
-    BOOST_REQUIRE(detail::direct_convolution_applies<Scalar>(s));
-    for (std::size_t rows : {1, 4, 7}) {
-      BOOST_TEST_CONTEXT("images " << s.batch << ", channels " << s.channels << ", kernel " << s.kernel
-                                   << ", output width " << s.out_width << ", rows " << rows) {
-        const auto x = random_values<Scalar>(s.input_size(), random);
-        const auto w = random_values<Scalar>(rows * s.patch(), random);
-        const auto g = random_values<Scalar>(rows * s.columns(), random);
-        const auto start = random_values<Scalar>(rows * s.columns(), random);
-        const auto weight_start = random_values<Scalar>(rows * s.patch(), random);
+    random_source random(17);
+    for (const conv_shape& s : shapes<Scalar>()) {
+        BOOST_REQUIRE(detail::direct_convolution_applies<Scalar>(s));
+        for (std::size_t rows : {1, 4, 7}) {
+            BOOST_TEST_CONTEXT("images " << s.batch << ", channels " << s.channels << ", kernel " << s.kernel
+                                         << ", output width " << s.out_width << ", rows " << rows) {
+                const auto x = random_values<Scalar>(s.input_size(), random);
+                const auto w = random_values<Scalar>(rows * s.patch(), random);
+                const auto g = random_values<Scalar>(rows * s.columns(), random);
+                const auto start = random_values<Scalar>(rows * s.columns(), random);
+                const auto weight_start = random_values<Scalar>(rows * s.patch(), random);
 
-        std::vector<Scalar> product(rows * s.columns(), Scalar(7));  // overwritten
-        detail::direct_convolve(w.data(), rows, x.data(), s, false, product.data());
-        const auto expected = convolution_by_definition(w, rows, x, s);
-        check_close(product, expected, tolerance);
+                std::vector<Scalar> product(rows * s.columns(), Scalar(7));  // overwritten
+                detail::direct_convolve(w.data(), rows, x.data(), s, false, product.data());
+                const auto expected = convolution_by_definition(w, rows, x, s);
+                check_close(product, expected, tolerance);
 
-        std::vector<Scalar> accumulated = start;
-        detail::direct_convolve(w.data(), rows, x.data(), s, true, accumulated.data());
-        check_close(accumulated, added_to(expected, start), tolerance);
+                std::vector<Scalar> accumulated = start;
+                detail::direct_convolve(w.data(), rows, x.data(), s, true, accumulated.data());
+                check_close(accumulated, added_to(expected, start), tolerance);
 
-        std::vector<Scalar> weight_gradient = weight_start;
-        detail::direct_weight_gradient_add(g.data(), rows, x.data(), s, weight_gradient.data());
-        check_close(weight_gradient, added_to(weight_gradient_by_definition(g, rows, x, s), weight_start), tolerance);
-      }
+                std::vector<Scalar> weight_gradient = weight_start;
+                detail::direct_weight_gradient_add(g.data(), rows, x.data(), s, weight_gradient.data());
+                check_close(weight_gradient, added_to(weight_gradient_by_definition(g, rows, x, s), weight_start),
+                            tolerance);
+            }
+        }
     }
-  }
 }
 
 // Row m of a product over stacked rows must have the bits of the product of row m alone: the
 // kernels compute [W; dW_0; ...] at once, and K tangents at once must equal K runs of one.
 template <class Scalar>
 void check_rows_alone_and_stacked() {
-  random_source random(23);
-  const std::size_t rows = 7;
-  for (const conv_shape& s : shapes<Scalar>()) {
-    BOOST_TEST_CONTEXT("images " << s.batch << ", channels " << s.channels << ", kernel " << s.kernel
-                                 << ", output width " << s.out_width) {
-      const auto x = random_values<Scalar>(s.input_size(), random);
-      const auto w = random_values<Scalar>(rows * s.patch(), random);
-      const auto g = random_values<Scalar>(rows * s.columns(), random);
-      std::vector<Scalar> stacked(rows * s.columns()), stacked_gradient(rows * s.patch(), Scalar(0));
-      detail::direct_convolve(w.data(), rows, x.data(), s, false, stacked.data());
-      detail::direct_weight_gradient_add(g.data(), rows, x.data(), s, stacked_gradient.data());
-      for (std::size_t m = 0; m < rows; ++m) {
-        std::vector<Scalar> alone(s.columns()), alone_gradient(s.patch(), Scalar(0));
-        detail::direct_convolve(w.data() + m * s.patch(), 1, x.data(), s, false, alone.data());
-        detail::direct_weight_gradient_add(g.data() + m * s.columns(), 1, x.data(), s, alone_gradient.data());
-        BOOST_TEST((std::equal(alone.begin(), alone.end(), stacked.begin() + m * s.columns())), "row " << m);
-        BOOST_TEST((std::equal(alone_gradient.begin(), alone_gradient.end(), stacked_gradient.begin() + m * s.patch())),
-                   "gradient row " << m);
-      }
+    random_source random(23);
+    const std::size_t rows = 7;
+    for (const conv_shape& s : shapes<Scalar>()) {
+        BOOST_TEST_CONTEXT("images " << s.batch << ", channels " << s.channels << ", kernel " << s.kernel
+                                     << ", output width " << s.out_width) {
+            const auto x = random_values<Scalar>(s.input_size(), random);
+            const auto w = random_values<Scalar>(rows * s.patch(), random);
+            const auto g = random_values<Scalar>(rows * s.columns(), random);
+            std::vector<Scalar> stacked(rows * s.columns()), stacked_gradient(rows * s.patch(), Scalar(0));
+            detail::direct_convolve(w.data(), rows, x.data(), s, false, stacked.data());
+            detail::direct_weight_gradient_add(g.data(), rows, x.data(), s, stacked_gradient.data());
+            for (std::size_t m = 0; m < rows; ++m) {
+                std::vector<Scalar> alone(s.columns()), alone_gradient(s.patch(), Scalar(0));
+                detail::direct_convolve(w.data() + m * s.patch(), 1, x.data(), s, false, alone.data());
+                detail::direct_weight_gradient_add(g.data() + m * s.columns(), 1, x.data(), s, alone_gradient.data());
+                BOOST_TEST((std::equal(alone.begin(), alone.end(), stacked.begin() + m * s.columns())), "row " << m);
+                BOOST_TEST((std::equal(alone_gradient.begin(), alone_gradient.end(),
+                                       stacked_gradient.begin() + m * s.patch())),
+                           "gradient row " << m);
+            }
+        }
     }
-  }
 }
 
 template <class Scalar>
 void check_input_gradient(double tolerance) {
-  random_source random(29);
-  constexpr std::size_t lanes = detail::vector32_lanes<Scalar>;
-  // height 4 (even): the gradient of a 3x3 kernel runs by Winograd's algorithm; height 3 by the direct kernels
-  for (std::size_t height : {3, 4}) {
-    for (std::size_t kernel : {1, 3, 5}) {
-      for (std::size_t padding = (kernel - 1 + 1) / 2; padding < kernel; ++padding) {
-        for (std::size_t channels : {1, 3}) {
-          for (std::size_t rows : {1, 4, 7}) {
-            const std::size_t width = 2 * lanes;
-            const conv_shape s{2, channels, height, width, rows, kernel, 1, padding,
-                               height + 2 * padding - kernel + 1, width + 2 * padding - kernel + 1};
-            BOOST_TEST_CONTEXT("height " << height << ", kernel " << kernel << ", padding " << padding
-                                         << ", channels " << channels << ", rows " << rows) {
-              BOOST_REQUIRE(detail::direct_input_gradient_applies<Scalar>(s));
-              const auto w = random_values<Scalar>(rows * s.patch(), random);
-              const auto g = random_values<Scalar>(rows * s.columns(), random);
-              std::vector<Scalar> padded(detail::padded_gradient_size(s, rows), Scalar(-1));
-              std::vector<Scalar> gradient(s.input_size(), Scalar(7));  // overwritten
-              detail::direct_input_gradient(detail::flip_weights(w.data(), rows, s), g.data(), s, padded.data(),
-                                            gradient.data());
-              check_close(gradient, input_gradient_by_definition(w, rows, g, s), tolerance);
+    random_source random(29);
+    constexpr std::size_t lanes = detail::vector32_lanes<Scalar>;
+    // height 4 (even): the gradient of a 3x3 kernel runs by Winograd's algorithm; height 3 by the direct kernels
+    for (std::size_t height : {3, 4}) {
+        for (std::size_t kernel : {1, 3, 5}) {
+            for (std::size_t padding = (kernel - 1 + 1) / 2; padding < kernel; ++padding) {
+                for (std::size_t channels : {1, 3}) {
+                    for (std::size_t rows : {1, 4, 7}) {
+                        const std::size_t width = 2 * lanes;
+                        const conv_shape s{2,
+                                           channels,
+                                           height,
+                                           width,
+                                           rows,
+                                           kernel,
+                                           1,
+                                           padding,
+                                           height + 2 * padding - kernel + 1,
+                                           width + 2 * padding - kernel + 1};
+                        BOOST_TEST_CONTEXT("height " << height << ", kernel " << kernel << ", padding " << padding
+                                                     << ", channels " << channels << ", rows " << rows) {
+                            BOOST_REQUIRE(detail::direct_input_gradient_applies<Scalar>(s));
+                            const auto w = random_values<Scalar>(rows * s.patch(), random);
+                            const auto g = random_values<Scalar>(rows * s.columns(), random);
+                            std::vector<Scalar> padded(detail::padded_gradient_size(s, rows), Scalar(-1));
+                            std::vector<Scalar> gradient(s.input_size(), Scalar(7));  // overwritten
+                            detail::direct_input_gradient(detail::flip_weights(w.data(), rows, s), g.data(), s,
+                                                          padded.data(), gradient.data());
+                            check_close(gradient, input_gradient_by_definition(w, rows, g, s), tolerance);
+                        }
+                    }
+                }
             }
-          }
         }
-      }
     }
-  }
 }
 
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(direct_input_gradient_equals_its_definition) {
-  check_input_gradient<double>(1e-13);
-  check_input_gradient<float>(2e-5);
+    check_input_gradient<double>(1e-13);
+    check_input_gradient<float>(2e-5);
 }
 
 BOOST_AUTO_TEST_CASE(direct_input_gradient_applies_where_it_costs_no_more_than_columns) {
-  //                          N  C  H   W  O  K  stride padding OH OW
-  BOOST_TEST(detail::direct_input_gradient_applies<float>(conv_shape{2, 16, 32, 32, 16, 3, 1, 1, 32, 32}));
-  BOOST_TEST(!detail::direct_input_gradient_applies<float>(conv_shape{2, 6, 12, 16, 16, 5, 1, 0, 8, 12}));
-  BOOST_TEST(!detail::direct_input_gradient_applies<float>(conv_shape{2, 16, 12, 12, 16, 3, 1, 1, 12, 12}));
-  BOOST_TEST(!detail::direct_input_gradient_applies<float>(conv_shape{2, 16, 32, 32, 16, 3, 2, 1, 16, 16}));
+    //                          N  C  H   W  O  K  stride padding OH OW
+    BOOST_TEST(detail::direct_input_gradient_applies<float>(conv_shape{2, 16, 32, 32, 16, 3, 1, 1, 32, 32}));
+    BOOST_TEST(!detail::direct_input_gradient_applies<float>(conv_shape{2, 6, 12, 16, 16, 5, 1, 0, 8, 12}));
+    BOOST_TEST(!detail::direct_input_gradient_applies<float>(conv_shape{2, 16, 12, 12, 16, 3, 1, 1, 12, 12}));
+    BOOST_TEST(!detail::direct_input_gradient_applies<float>(conv_shape{2, 16, 32, 32, 16, 3, 2, 1, 16, 16}));
 }
 
 BOOST_AUTO_TEST_CASE(direct_products_equal_their_definitions_in_double) { check_products<double>(1e-13); }
@@ -145,46 +155,46 @@ BOOST_AUTO_TEST_CASE(direct_products_equal_their_definitions_in_double) { check_
 BOOST_AUTO_TEST_CASE(direct_products_equal_their_definitions_in_float) { check_products<float>(2e-5); }
 
 BOOST_AUTO_TEST_CASE(direct_products_give_each_row_the_same_bits_alone_or_stacked) {
-  check_rows_alone_and_stacked<double>();
-  check_rows_alone_and_stacked<float>();
+    check_rows_alone_and_stacked<double>();
+    check_rows_alone_and_stacked<float>();
 }
 
 BOOST_AUTO_TEST_CASE(direct_convolution_applies_to_unit_stride_whole_vector_rows) {
-  //                  N  C  H   W   O  K  stride padding OH OW
-  const conv_shape lenet_second{256, 6, 12, 12, 16, 5, 1, 0, 8, 8};
-  BOOST_TEST(detail::direct_convolution_applies<float>(lenet_second));
-  BOOST_TEST(detail::direct_convolution_applies<double>(lenet_second));
-  const conv_shape six_wide{2, 1, 10, 10, 3, 5, 1, 0, 6, 6};
-  BOOST_TEST(!detail::direct_convolution_applies<float>(six_wide));
-  BOOST_TEST(!detail::direct_convolution_applies<double>(six_wide));
-  const conv_shape four_wide{2, 1, 8, 8, 3, 5, 1, 0, 4, 4};
-  BOOST_TEST(!detail::direct_convolution_applies<float>(four_wide));
-  BOOST_TEST(detail::direct_convolution_applies<double>(four_wide));
-  const conv_shape padded{2, 1, 8, 6, 3, 1, 1, 1, 10, 8};
-  BOOST_TEST(detail::direct_convolution_applies<double>(padded));
-  const conv_shape strided{2, 1, 17, 17, 3, 3, 2, 0, 8, 8};
-  BOOST_TEST(!detail::direct_convolution_applies<double>(strided));
+    //                  N  C  H   W   O  K  stride padding OH OW
+    const conv_shape lenet_second{256, 6, 12, 12, 16, 5, 1, 0, 8, 8};
+    BOOST_TEST(detail::direct_convolution_applies<float>(lenet_second));
+    BOOST_TEST(detail::direct_convolution_applies<double>(lenet_second));
+    const conv_shape six_wide{2, 1, 10, 10, 3, 5, 1, 0, 6, 6};
+    BOOST_TEST(!detail::direct_convolution_applies<float>(six_wide));
+    BOOST_TEST(!detail::direct_convolution_applies<double>(six_wide));
+    const conv_shape four_wide{2, 1, 8, 8, 3, 5, 1, 0, 4, 4};
+    BOOST_TEST(!detail::direct_convolution_applies<float>(four_wide));
+    BOOST_TEST(detail::direct_convolution_applies<double>(four_wide));
+    const conv_shape padded{2, 1, 8, 6, 3, 1, 1, 1, 10, 8};
+    BOOST_TEST(detail::direct_convolution_applies<double>(padded));
+    const conv_shape strided{2, 1, 17, 17, 3, 3, 2, 0, 8, 8};
+    BOOST_TEST(!detail::direct_convolution_applies<double>(strided));
 }
 
 // A padded convolution runs the kernels on a copy of its images with a zero border.
 BOOST_AUTO_TEST_CASE(padded_images_surround_each_plane_with_zeros) {
-  //                N  C  H  W  O  K  stride padding OH OW
-  const conv_shape s{2, 3, 4, 5, 1, 3, 1, 2, 6, 7};
-  std::vector<double> x(s.input_size());
-  for (std::size_t i = 0; i < x.size(); ++i) x[i] = double(i + 1);
-  std::vector<double> padded(2 * 3 * 8 * 9, -1.0);
-  const conv_shape unpadded = detail::padded_images(x.data(), s, padded.data());
-  BOOST_TEST(unpadded.height == 8u);
-  BOOST_TEST(unpadded.width == 9u);
-  BOOST_TEST(unpadded.padding == 0u);
-  BOOST_TEST(unpadded.out_height == 6u);
-  BOOST_TEST(unpadded.out_width == 7u);
-  for (std::size_t plane = 0; plane < 6; ++plane)
-    for (std::size_t y = 0; y < 8; ++y)
-      for (std::size_t x_position = 0; x_position < 9; ++x_position) {
-        const bool inside = y >= 2 && y < 6 && x_position >= 2 && x_position < 7;
-        const double expected = inside ? x[(plane * 4 + y - 2) * 5 + x_position - 2] : 0.0;
-        BOOST_TEST(padded[(plane * 8 + y) * 9 + x_position] == expected,
-                   "plane " << plane << ", y " << y << ", x " << x_position);
-      }
+    //                N  C  H  W  O  K  stride padding OH OW
+    const conv_shape s{2, 3, 4, 5, 1, 3, 1, 2, 6, 7};
+    std::vector<double> x(s.input_size());
+    for (std::size_t i = 0; i < x.size(); ++i) x[i] = double(i + 1);
+    std::vector<double> padded(2 * 3 * 8 * 9, -1.0);
+    const conv_shape unpadded = detail::padded_images(x.data(), s, padded.data());
+    BOOST_TEST(unpadded.height == 8u);
+    BOOST_TEST(unpadded.width == 9u);
+    BOOST_TEST(unpadded.padding == 0u);
+    BOOST_TEST(unpadded.out_height == 6u);
+    BOOST_TEST(unpadded.out_width == 7u);
+    for (std::size_t plane = 0; plane < 6; ++plane)
+        for (std::size_t y = 0; y < 8; ++y)
+            for (std::size_t x_position = 0; x_position < 9; ++x_position) {
+                const bool inside = y >= 2 && y < 6 && x_position >= 2 && x_position < 7;
+                const double expected = inside ? x[(plane * 4 + y - 2) * 5 + x_position - 2] : 0.0;
+                BOOST_TEST(padded[(plane * 8 + y) * 9 + x_position] == expected,
+                           "plane " << plane << ", y " << y << ", x " << x_position);
+            }
 }

@@ -14,7 +14,8 @@ BOOST_AUTO_TEST_CASE(edit_distance_counts_insertions_deletions_and_substitutions
 }
 
 BOOST_AUTO_TEST_CASE(edit_distance_is_symmetric) {
-    BOOST_TEST(edit_distance("clamp_HZ_range", "clamp_grads_range") == edit_distance("clamp_grads_range", "clamp_HZ_range"));
+    BOOST_TEST(edit_distance("clamp_HZ_range", "clamp_grads_range") ==
+               edit_distance("clamp_grads_range", "clamp_HZ_range"));
 }
 
 BOOST_AUTO_TEST_CASE(a_case_only_difference_costs_half_an_edit) {

@@ -99,7 +99,8 @@ BOOST_AUTO_TEST_CASE(usage_errors_exit_with_code_2_naming_the_flag) {
 
 BOOST_AUTO_TEST_CASE(missing_dataset_exits_with_code_3_saying_where_to_get_it) {
     fs::path out = fresh_path("missing_data");
-    outcome result = run({"hypertrain", "--dataset", "MNIST", "--datasets_path", "/nonexistent/mnist", "--out", out.string()});
+    outcome result =
+        run({"hypertrain", "--dataset", "MNIST", "--datasets_path", "/nonexistent/mnist", "--out", out.string()});
     BOOST_TEST(result.code == 3);
     BOOST_TEST(contains(result.errors, "/nonexistent/mnist"));
     BOOST_TEST(contains(result.errors, "yann.lecun.com"));
@@ -226,11 +227,31 @@ BOOST_AUTO_TEST_CASE(train_with_a_hand_schedule_runs_it_over_every_step) {
 BOOST_AUTO_TEST_CASE(search_resumes_without_losing_or_repeating_a_trial) {
     fs::path directory = testing::write_fashion_mnist_subset(fresh_path("search_data"), 1024, 500);
     fs::path out = fresh_path("search_run");
-    const std::vector<std::string> arguments = {
-        "search", "--search_method", "random", "--search_trials", "3", "--search_max_epochs", "1",
-        "--dataset", "FashionMNIST", "--datasets_path", directory.string(), "--architecture", "MLP",
-        "--train_batch_size", "128", "--val_batch_size", "100", "--val_train_fraction", "0.2",
-        "--retrain_n_epochs", "1", "--search_lr_max", "0.3", "--out", out.string()};
+    const std::vector<std::string> arguments = {"search",
+                                                "--search_method",
+                                                "random",
+                                                "--search_trials",
+                                                "3",
+                                                "--search_max_epochs",
+                                                "1",
+                                                "--dataset",
+                                                "FashionMNIST",
+                                                "--datasets_path",
+                                                directory.string(),
+                                                "--architecture",
+                                                "MLP",
+                                                "--train_batch_size",
+                                                "128",
+                                                "--val_batch_size",
+                                                "100",
+                                                "--val_train_fraction",
+                                                "0.2",
+                                                "--retrain_n_epochs",
+                                                "1",
+                                                "--search_lr_max",
+                                                "0.3",
+                                                "--out",
+                                                out.string()};
     outcome first = run(arguments);
     BOOST_REQUIRE(first.code == 0);
     auto lines_of = [](const fs::path& file) {
@@ -247,7 +268,8 @@ BOOST_AUTO_TEST_CASE(search_resumes_without_losing_or_repeating_a_trial) {
     for (const std::string& line : complete) {
         const json trial = json::parse(line);
         BOOST_TEST(trial["schedule"]["lr"].size() == 7u);
-        for (const json& lr : trial["schedule"]["lr"]) BOOST_TEST((lr.get<double>() >= 1e-3 && lr.get<double>() <= 0.3));
+        for (const json& lr : trial["schedule"]["lr"])
+            BOOST_TEST((lr.get<double>() >= 1e-3 && lr.get<double>() <= 0.3));
     }
 
     // as if killed during the third trial, with its line torn
@@ -274,13 +296,26 @@ BOOST_AUTO_TEST_CASE(search_resumes_without_losing_or_repeating_a_trial) {
     fs::remove_all(out);
 }
 
-
 namespace {
 
 std::vector<std::string> subset_options(const fs::path& data) {
-    return {"--dataset", "FashionMNIST", "--datasets_path", data.string(), "--architecture", "MLP",
-            "--train_batch_size", "128", "--val_batch_size", "100", "--val_train_fraction", "0.2",
-            "--retrain_n_epochs", "1", "--n_inner_epochs_per_outer_steps", "1", "1"};
+    return {"--dataset",
+            "FashionMNIST",
+            "--datasets_path",
+            data.string(),
+            "--architecture",
+            "MLP",
+            "--train_batch_size",
+            "128",
+            "--val_batch_size",
+            "100",
+            "--val_train_fraction",
+            "0.2",
+            "--retrain_n_epochs",
+            "1",
+            "--n_inner_epochs_per_outer_steps",
+            "1",
+            "1"};
 }
 
 std::vector<json> json_lines(const fs::path& file) {
@@ -295,11 +330,13 @@ std::vector<json> json_lines(const fs::path& file) {
 BOOST_AUTO_TEST_CASE(train_on_validation_is_the_search_trial_with_its_accuracy_after_every_epoch) {
     fs::path directory = testing::write_fashion_mnist_subset(fresh_path("trial_data"), 1024, 300);
     fs::path out = fresh_path("trial_search");
-    const std::vector<std::string> setup = {"--dataset", "FashionMNIST", "--datasets_path", directory.string(),
-                                            "--architecture", "MLP", "--train_batch_size", "64", "--val_batch_size",
-                                            "100", "--val_train_fraction", "0.2"};
-    std::vector<std::string> search = {"search", "--search_method", "random", "--search_trials", "3",
-                                       "--search_max_epochs", "2", "--retrain_n_epochs", "1", "--out", out.string()};
+    const std::vector<std::string> setup = {
+        "--dataset",        "FashionMNIST", "--datasets_path",      directory.string(),
+        "--architecture",   "MLP",          "--train_batch_size",   "64",
+        "--val_batch_size", "100",          "--val_train_fraction", "0.2"};
+    std::vector<std::string> search = {
+        "search", "--search_method",    "random", "--search_trials", "3",         "--search_max_epochs",
+        "2",      "--retrain_n_epochs", "1",      "--out",           out.string()};
     search.insert(search.end(), setup.begin(), setup.end());
     BOOST_REQUIRE(run(search).code == 0);
     std::ifstream trials(out / "trials.jsonl");
@@ -311,8 +348,17 @@ BOOST_AUTO_TEST_CASE(train_on_validation_is_the_search_trial_with_its_accuracy_a
     std::ofstream(schedule) << trial["schedule"].dump();
 
     const fs::path epoch_log = out.string() + "_epochs.jsonl";
-    std::vector<std::string> train = {"train", "--schedule", schedule.string(), "--evaluate_on", "validation",
-                                      "--trial_id", "2", "--retrain_n_epochs", "2", "--epoch_log", epoch_log.string(),
+    std::vector<std::string> train = {"train",
+                                      "--schedule",
+                                      schedule.string(),
+                                      "--evaluate_on",
+                                      "validation",
+                                      "--trial_id",
+                                      "2",
+                                      "--retrain_n_epochs",
+                                      "2",
+                                      "--epoch_log",
+                                      epoch_log.string(),
                                       "--json"};
     train.insert(train.end(), setup.begin(), setup.end());
     const outcome trained = run(train);
@@ -334,7 +380,8 @@ BOOST_AUTO_TEST_CASE(train_on_validation_is_the_search_trial_with_its_accuracy_a
     BOOST_TEST(contains(trained.errors, "epoch 1: validation accuracy"));
 
     // the trial's options need the validation mode, and the mode is one of two words
-    std::vector<std::string> without_mode = {"train", "--schedule", schedule.string(), "--epoch_log", epoch_log.string()};
+    std::vector<std::string> without_mode = {"train", "--schedule", schedule.string(), "--epoch_log",
+                                             epoch_log.string()};
     without_mode.insert(without_mode.end(), setup.begin(), setup.end());
     const outcome refused = run(without_mode);
     BOOST_TEST(refused.code == 2);
@@ -342,7 +389,8 @@ BOOST_AUTO_TEST_CASE(train_on_validation_is_the_search_trial_with_its_accuracy_a
     const outcome bad_mode = run({"train", "--schedule", schedule.string(), "--evaluate_on", "val"});
     BOOST_TEST(bad_mode.code == 2);
     BOOST_TEST(contains(bad_mode.errors, "--evaluate_on must be test or validation, found 'val'"));
-    const outcome bad_id = run({"train", "--schedule", schedule.string(), "--evaluate_on", "validation", "--trial_id", "-1"});
+    const outcome bad_id =
+        run({"train", "--schedule", schedule.string(), "--evaluate_on", "validation", "--trial_id", "-1"});
     BOOST_TEST(bad_id.code == 2);
     BOOST_TEST(contains(bad_id.errors, "--trial_id must be an integer >= 0"));
     fs::remove_all(directory);
@@ -354,7 +402,8 @@ BOOST_AUTO_TEST_CASE(train_on_validation_is_the_search_trial_with_its_accuracy_a
 BOOST_AUTO_TEST_CASE(greedy_hypertrain_leaves_one_history_line_per_segment_and_a_retrained_summary) {
     fs::path data = testing::write_fashion_mnist_subset(fresh_path("greedy_data"), 1024, 500);
     fs::path out = fresh_path("greedy_run");
-    std::vector<std::string> arguments = {"hypertrain", "--method", "greedy", "--greedy_horizon", "2", "--out", out.string()};
+    std::vector<std::string> arguments = {"hypertrain", "--method", "greedy",    "--greedy_horizon",
+                                          "2",          "--out",    out.string()};
     for (const std::string& word : subset_options(data)) arguments.push_back(word);
     const outcome first = run(arguments);
     BOOST_REQUIRE_MESSAGE(first.code == 0, first.errors);
@@ -408,8 +457,17 @@ BOOST_AUTO_TEST_CASE(hand_search_trains_the_three_cosine_schedules_over_every_st
 BOOST_AUTO_TEST_CASE(compare_writes_every_run_and_resumes_without_rerunning_the_finished_ones) {
     fs::path data = testing::write_fashion_mnist_subset(fresh_path("compare_data"), 1024, 500);
     fs::path out = fresh_path("compare_run");
-    std::vector<std::string> arguments = {"compare", "--methods", "hand,greedy,fds,random,random_at_fds_time", "--seeds", "2",
-                                          "--search_trials", "2", "--search_lr_max", "0.3", "--out", out.string()};
+    std::vector<std::string> arguments = {"compare",
+                                          "--methods",
+                                          "hand,greedy,fds,random,random_at_fds_time",
+                                          "--seeds",
+                                          "2",
+                                          "--search_trials",
+                                          "2",
+                                          "--search_lr_max",
+                                          "0.3",
+                                          "--out",
+                                          out.string()};
     for (const std::string& word : subset_options(data)) arguments.push_back(word);
     const outcome first = run(arguments);
     BOOST_REQUIRE_MESSAGE(first.code == 0, first.errors + first.output);
@@ -429,8 +487,9 @@ BOOST_AUTO_TEST_CASE(compare_writes_every_run_and_resumes_without_rerunning_the_
             previous_val = point["val_acc"].get<double>();
         }
         // each final test accuracy is that run's own retraining
-        const json summary = json::parse(std::ifstream(
-            out / "runs" / (method_run["method"].get<std::string>() + "_S" + method_run["seed"].dump()) / "summary.json"));
+        const json summary = json::parse(
+            std::ifstream(out / "runs" / (method_run["method"].get<std::string>() + "_S" + method_run["seed"].dump()) /
+                          "summary.json"));
         BOOST_TEST(method_run["final"]["final_test_acc"] == summary["retrain_test_acc"]);
     }
     BOOST_TEST(comparison["runs"][0]["final"]["trainings"] == 3.0);  // hand: three full trainings
@@ -515,10 +574,25 @@ BOOST_AUTO_TEST_CASE(a_retraining_that_diverges_goes_on_to_the_next_candidate_an
 BOOST_AUTO_TEST_CASE(noise_writes_every_window_and_resumes_after_the_last_finished_run) {
     fs::path data = testing::write_fashion_mnist_subset(fresh_path("noise_data"), 1024, 100);
     fs::path out = fresh_path("noise_run");
-    const std::vector<std::string> arguments = {
-        "noise", "--dataset", "FashionMNIST", "--datasets_path", data.string(), "--architecture", "MLP",
-        "--train_batch_size", "128", "--val_batch_size", "100", "--val_train_fraction", "0.2",
-        "--noise_runs", "3", "--noise_steps", "8", "--out", out.string()};
+    const std::vector<std::string> arguments = {"noise",
+                                                "--dataset",
+                                                "FashionMNIST",
+                                                "--datasets_path",
+                                                data.string(),
+                                                "--architecture",
+                                                "MLP",
+                                                "--train_batch_size",
+                                                "128",
+                                                "--val_batch_size",
+                                                "100",
+                                                "--val_train_fraction",
+                                                "0.2",
+                                                "--noise_runs",
+                                                "3",
+                                                "--noise_steps",
+                                                "8",
+                                                "--out",
+                                                out.string()};
     const outcome first = run(arguments);
     BOOST_REQUIRE_MESSAGE(first.code == 0, first.errors + first.output);
     const std::vector<json> history = json_lines(out / "history.jsonl");
@@ -561,8 +635,8 @@ BOOST_AUTO_TEST_CASE(a_different_experiment_in_the_run_directory_exits_with_code
     fs::path data = testing::write_fashion_mnist_subset(fresh_path("conflict_data"), 1024, 100);
     fs::path out = fresh_path("conflict");
     auto hypertrain = [&](std::vector<std::string> extra) {
-        std::vector<std::string> arguments = {"hypertrain", "--out", out.string(), "--stop_after_outer_steps", "1",
-                                              "--retrain_from_scratch", "false"};
+        std::vector<std::string> arguments = {
+            "hypertrain", "--out", out.string(), "--stop_after_outer_steps", "1", "--retrain_from_scratch", "false"};
         for (const std::string& word : subset_options(data)) arguments.push_back(word);
         for (const std::string& word : extra) arguments.push_back(word);
         return run(arguments);
@@ -589,10 +663,23 @@ BOOST_AUTO_TEST_CASE(a_different_experiment_in_the_run_directory_exits_with_code
 BOOST_AUTO_TEST_CASE(broken_run_files_exit_1_and_a_corrupt_dataset_exits_3_naming_the_file) {
     const fs::path data = testing::write_fashion_mnist_subset(fresh_path("broken_data"), 600, 200);
     const fs::path out = fresh_path("broken_run");
-    const std::vector<std::string> arguments = {
-        "hypertrain", "--dataset", "FashionMNIST", "--datasets_path", data.string(), "--architecture", "MLP",
-        "--n_inner_epochs_per_outer_steps", "1", "1", "1", "--retrain_n_epochs", "1", "--val_train_fraction", "0.2",
-        "--out", out.string()};
+    const std::vector<std::string> arguments = {"hypertrain",
+                                                "--dataset",
+                                                "FashionMNIST",
+                                                "--datasets_path",
+                                                data.string(),
+                                                "--architecture",
+                                                "MLP",
+                                                "--n_inner_epochs_per_outer_steps",
+                                                "1",
+                                                "1",
+                                                "1",
+                                                "--retrain_n_epochs",
+                                                "1",
+                                                "--val_train_fraction",
+                                                "0.2",
+                                                "--out",
+                                                out.string()};
     std::vector<std::string> first_step = arguments;
     first_step.insert(first_step.end(), {"--stop_after_outer_steps", "1"});
     BOOST_REQUIRE(run(first_step).code == 0);
@@ -619,7 +706,8 @@ BOOST_AUTO_TEST_CASE(broken_run_files_exit_1_and_a_corrupt_dataset_exits_3_namin
 
     const fs::path corrupt = fresh_path("corrupt_data");
     fs::create_directories(corrupt);
-    for (const auto& entry : fs::directory_iterator(data)) fs::copy_file(entry.path(), corrupt / entry.path().filename());
+    for (const auto& entry : fs::directory_iterator(data))
+        fs::copy_file(entry.path(), corrupt / entry.path().filename());
     fs::resize_file(corrupt / "train-images-idx3-ubyte", 5000);
     const outcome truncated = run({"train", "--dataset", "FashionMNIST", "--datasets_path", corrupt.string(),
                                    "--architecture", "MLP", "--lr_schedule", "cosine"});
@@ -632,8 +720,9 @@ BOOST_AUTO_TEST_CASE(a_start_that_fails_its_checks_claims_no_run_directory) {
     fs::path data = testing::write_fashion_mnist_subset(fresh_path("claim_data"), 1024, 100);
     fs::path out = fresh_path("claim");
     auto with = [&](const std::string& command, std::vector<std::string> extra) {
-        std::vector<std::string> arguments = {command, "--out", out.string(), "--dataset", "FashionMNIST",
-                                              "--datasets_path", data.string(), "--architecture", "MLP"};
+        std::vector<std::string> arguments = {command,       "--out",          out.string(),
+                                              "--dataset",   "FashionMNIST",   "--datasets_path",
+                                              data.string(), "--architecture", "MLP"};
         for (const std::string& word : extra) arguments.push_back(word);
         return run(arguments);
     };
@@ -662,10 +751,12 @@ BOOST_AUTO_TEST_CASE(a_start_that_fails_its_checks_claims_no_run_directory) {
 
 BOOST_AUTO_TEST_CASE(train_checks_its_output_file_and_model_before_training) {
     fs::path data = testing::write_fashion_mnist_subset(fresh_path("train_checks_data"), 1024, 100);
-    const std::vector<std::string> common = {"train", "--lr_schedule", "cosine", "--lr", "0.05", "--dataset", "FashionMNIST",
-                                             "--datasets_path", data.string(), "--retrain_n_epochs", "1"};
+    const std::vector<std::string> common = {
+        "train",       "--lr_schedule",      "cosine", "--lr", "0.05", "--dataset", "FashionMNIST", "--datasets_path",
+        data.string(), "--retrain_n_epochs", "1"};
     std::vector<std::string> unwritable = common;
-    unwritable.insert(unwritable.end(), {"--architecture", "MLP", "--out", (data / "missing" / "result.json").string()});
+    unwritable.insert(unwritable.end(),
+                      {"--architecture", "MLP", "--out", (data / "missing" / "result.json").string()});
     const outcome missing_directory = run(unwritable);
     BOOST_TEST(missing_directory.code == 2);
     BOOST_TEST(contains(missing_directory.errors, "does not exist"));
@@ -686,14 +777,16 @@ BOOST_AUTO_TEST_CASE(more_threads_than_usable_cpus_are_capped_with_a_note) {
     const outcome result = run({"noise", "--threads", "1000", "--dataset", "MNIST", "--datasets_path", "/nonexistent"});
     BOOST_TEST(result.code == 3);  // the note comes before the data are read
     BOOST_TEST(contains(result.errors, "--threads 1000 is more than the " + std::to_string(usable) +
-                                           " CPUs this process may use; running " + std::to_string(usable) + " threads"));
+                                           " CPUs this process may use; running " + std::to_string(usable) +
+                                           " threads"));
 }
 
 BOOST_AUTO_TEST_CASE(json_output_is_one_document_on_stdout_with_everything_else_on_stderr) {
     fs::path data = testing::write_fashion_mnist_subset(fresh_path("json_data"), 1024, 100);
     fs::path out = fresh_path("json_noise");
-    const outcome trained = run({"train", "--json", "--lr_schedule", "cosine", "--lr", "0.05", "--dataset", "FashionMNIST",
-                                 "--datasets_path", data.string(), "--architecture", "MLP", "--retrain_n_epochs", "1"});
+    const outcome trained =
+        run({"train", "--json", "--lr_schedule", "cosine", "--lr", "0.05", "--dataset", "FashionMNIST",
+             "--datasets_path", data.string(), "--architecture", "MLP", "--retrain_n_epochs", "1"});
     BOOST_REQUIRE_MESSAGE(trained.code == 0, trained.errors);
     const json report = json::parse(trained.output);  // throws unless stdout is exactly one document
     BOOST_TEST(report["command"] == "train");
@@ -715,19 +808,103 @@ namespace {
 
 // The flags of polo5/FDS scripts/paper_figure1.sh and paper_figure4.sh, as they are there.
 std::vector<std::string> reference_script_flags(bool figure4, const std::string& datasets, const std::string& logs) {
-    return {"--learn_lr", "True", "--learn_mom", "True", "--learn_wd", "True", "--n_lrs", figure4 ? "5" : "7",
-            "--n_moms", "1", "--n_wds", "1", "--dataset", "CIFAR10", "--n_inner_epochs_per_outer_steps", "1", "10", "10",
-            "10", "10", "10", "10", "10", "10", "10", "--pruning_mode", "alternate", "--pruning_ratio", "0.0",
-            "--architecture", "WRN-16-1", "--init_type", "xavier", "--init_param", "1", "--init_norm_weights", "1",
-            "--inner_lr_init", "0.0", "--inner_mom_init", "0.0", "--inner_wd_init", "0.0", "--train_batch_size", "256",
-            "--clamp_grads", "True", "--clamp_grads_range", "3", "--cutout", "False", "--cutout_length", "16",
-            "--cutout_prob", "1.0", "--val_batch_size", "500", "--val_train_fraction", "0.05", "--val_train_overlap",
-            "False", "--lr_init_step_size", "0.1", "--mom_init_step_size", figure4 ? "0.3" : "0.1", "--wd_init_step_size",
-            figure4 ? "4e-4" : "3e-4", "--lr_step_decay", "0.5", "--mom_step_decay", "0.5", "--wd_step_decay", "0.5",
-            "--clamp_HZ", "True", "--clamp_HZ_range", figure4 ? "100" : "1", "--converged_frac", "0.05",
-            "--retrain_from_scratch", "True", "--retrain_n_epochs", "50", "--datasets_path", datasets,
-            "--log_directory_path", logs, "--epoch_log_freq", figure4 ? "5" : "1", "--outer_step_log_freq", "1",
-            "--seed", figure4 ? "1" : "0", "--workers", "2", "--use_gpu", "True"};
+    return {"--learn_lr",
+            "True",
+            "--learn_mom",
+            "True",
+            "--learn_wd",
+            "True",
+            "--n_lrs",
+            figure4 ? "5" : "7",
+            "--n_moms",
+            "1",
+            "--n_wds",
+            "1",
+            "--dataset",
+            "CIFAR10",
+            "--n_inner_epochs_per_outer_steps",
+            "1",
+            "10",
+            "10",
+            "10",
+            "10",
+            "10",
+            "10",
+            "10",
+            "10",
+            "10",
+            "--pruning_mode",
+            "alternate",
+            "--pruning_ratio",
+            "0.0",
+            "--architecture",
+            "WRN-16-1",
+            "--init_type",
+            "xavier",
+            "--init_param",
+            "1",
+            "--init_norm_weights",
+            "1",
+            "--inner_lr_init",
+            "0.0",
+            "--inner_mom_init",
+            "0.0",
+            "--inner_wd_init",
+            "0.0",
+            "--train_batch_size",
+            "256",
+            "--clamp_grads",
+            "True",
+            "--clamp_grads_range",
+            "3",
+            "--cutout",
+            "False",
+            "--cutout_length",
+            "16",
+            "--cutout_prob",
+            "1.0",
+            "--val_batch_size",
+            "500",
+            "--val_train_fraction",
+            "0.05",
+            "--val_train_overlap",
+            "False",
+            "--lr_init_step_size",
+            "0.1",
+            "--mom_init_step_size",
+            figure4 ? "0.3" : "0.1",
+            "--wd_init_step_size",
+            figure4 ? "4e-4" : "3e-4",
+            "--lr_step_decay",
+            "0.5",
+            "--mom_step_decay",
+            "0.5",
+            "--wd_step_decay",
+            "0.5",
+            "--clamp_HZ",
+            "True",
+            "--clamp_HZ_range",
+            figure4 ? "100" : "1",
+            "--converged_frac",
+            "0.05",
+            "--retrain_from_scratch",
+            "True",
+            "--retrain_n_epochs",
+            "50",
+            "--datasets_path",
+            datasets,
+            "--log_directory_path",
+            logs,
+            "--epoch_log_freq",
+            figure4 ? "5" : "1",
+            "--outer_step_log_freq",
+            "1",
+            "--seed",
+            figure4 ? "1" : "0",
+            "--workers",
+            "2",
+            "--use_gpu",
+            "True"};
 }
 
 }  // namespace
@@ -746,14 +923,16 @@ BOOST_AUTO_TEST_CASE(the_reference_scripts_run_unchanged_with_notes_on_what_does
         BOOST_TEST(settings["n_lrs"] == (figure4 ? 5 : 7));
         BOOST_TEST(settings["clamp_HZ_range"] == (figure4 ? 100.0 : 1.0));
         BOOST_TEST(settings["outer_optimizer"] == "sign");  // from 0, as the reference
-        for (const char* flag : {"--use_gpu", "--workers", "--epoch_log_freq", "--outer_step_log_freq", "--log_directory_path"})
+        for (const char* flag :
+             {"--use_gpu", "--workers", "--epoch_log_freq", "--outer_step_log_freq", "--log_directory_path"})
             BOOST_TEST(contains(printed.errors, std::string("fds: note: ") + flag));
     }
     // a run with figure 1's flags, its data and budget made small: the run directory goes under the log directory
     std::vector<std::string> arguments = {"hypertrain"};
-    for (const std::string& word : reference_script_flags(false, data.string(), logs.string())) arguments.push_back(word);
+    for (const std::string& word : reference_script_flags(false, data.string(), logs.string()))
+        arguments.push_back(word);
     for (const char* word : {"--dataset", "FashionMNIST", "--architecture", "MLP", "--n_inner_epochs_per_outer_steps",
-                                    "1", "1", "--retrain_n_epochs", "1", "--val_batch_size", "100"})
+                             "1", "1", "--retrain_n_epochs", "1", "--val_batch_size", "100"})
         arguments.push_back(word);
     const outcome trained = run(arguments);
     BOOST_REQUIRE_MESSAGE(trained.code == 0, trained.errors);
@@ -769,7 +948,8 @@ namespace {
 // A Python with PyTorch and NumPy, or "" (the weights test then checks the files only).
 std::string python_with_torch() {
     for (const char* python : {"python3", "/usr/bin/python3"})
-        if (std::system((std::string(python) + " -c 'import torch, numpy' > /dev/null 2>&1").c_str()) == 0) return python;
+        if (std::system((std::string(python) + " -c 'import torch, numpy' > /dev/null 2>&1").c_str()) == 0)
+            return python;
     return "";
 }
 
@@ -780,7 +960,8 @@ BOOST_AUTO_TEST_CASE(the_retrained_weights_are_written_as_a_pytorch_state_dict_t
     fs::path out = fresh_path("weights_run");
     std::vector<std::string> arguments = {"hypertrain", "--out", out.string()};
     for (const std::string& word : subset_options(data)) arguments.push_back(word);
-    for (const char* word : {"--architecture", "CNN", "--n_inner_epochs_per_outer_steps", "1"}) arguments.push_back(word);
+    for (const char* word : {"--architecture", "CNN", "--n_inner_epochs_per_outer_steps", "1"})
+        arguments.push_back(word);
     const outcome trained = run(arguments);
     BOOST_REQUIRE_MESSAGE(trained.code == 0, trained.errors);
     const json summary = json::parse(std::ifstream(out / "summary.json"));

@@ -21,16 +21,21 @@ fs::path fresh_path(const std::string& name) {
     return path;
 }
 
-json run_with(const std::string& method, std::uint64_t seed, const std::vector<curve_point>& curve, double final_test_acc,
-              double seconds) {
+json run_with(const std::string& method, std::uint64_t seed, const std::vector<curve_point>& curve,
+              double final_test_acc, double seconds) {
     json points = json::array();
     for (const curve_point& point : curve)
         points.push_back({{"seconds", point.seconds}, {"val_acc", point.val_acc}, {"test_acc", point.test_acc}});
     return {{"method", method},
             {"seed", seed},
             {"curve", points},
-            {"final", {{"method", method}, {"seed", seed}, {"seconds", seconds}, {"final_test_acc", final_test_acc},
-                       {"trainings", 2.0}, {"retrain_seconds", 1.0}}}};
+            {"final",
+             {{"method", method},
+              {"seed", seed},
+              {"seconds", seconds},
+              {"final_test_acc", final_test_acc},
+              {"trainings", 2.0},
+              {"retrain_seconds", 1.0}}}};
 }
 
 }  // namespace
@@ -58,17 +63,22 @@ BOOST_AUTO_TEST_CASE(the_table_gives_mean_sample_sd_equal_time_accuracy_and_time
     BOOST_TEST(table[0]["seeds"] == 2);
     BOOST_TEST(table[0]["seconds"].get<double>() == 25.0);
     BOOST_TEST(table[0]["final_test_acc_mean"].get<double>() == 0.87, boost::test_tools::tolerance(1e-12));
-    BOOST_TEST(table[0]["final_test_acc_sd"].get<double>() == std::sqrt(2.0) * 0.01, boost::test_tools::tolerance(1e-9));
+    BOOST_TEST(table[0]["final_test_acc_sd"].get<double>() == std::sqrt(2.0) * 0.01,
+               boost::test_tools::tolerance(1e-9));
     // at FDS's mean time (25 s): fds seeds at 0.85 and 0.82, random at 0.70 and 0.72
     BOOST_TEST(table[0]["curve_test_acc_at_fds_seconds"].get<double>() == 0.835, boost::test_tools::tolerance(1e-12));
     BOOST_TEST(table[1]["curve_test_acc_at_fds_seconds"].get<double>() == 0.71, boost::test_tools::tolerance(1e-12));
     // the only black-box method, random, took 150 s on average
-    BOOST_TEST(table[0]["seconds_vs_best_black_box"].get<double>() == 25.0 / 150.0, boost::test_tools::tolerance(1e-12));
+    BOOST_TEST(table[0]["seconds_vs_best_black_box"].get<double>() == 25.0 / 150.0,
+               boost::test_tools::tolerance(1e-12));
     BOOST_TEST(table[1]["seconds_vs_best_black_box"].get<double>() == 1.0);
-    const std::string markdown = comparison_markdown(
-        {{"setup", {{"dataset", "FashionMNIST"}, {"architecture", "MLP"}, {"retrain_n_epochs", 3}, {"seeds", {0, 1}},
-                    {"cpu", "test CPU"}}},
-         {"table", table}});
+    const std::string markdown = comparison_markdown({{"setup",
+                                                       {{"dataset", "FashionMNIST"},
+                                                        {"architecture", "MLP"},
+                                                        {"retrain_n_epochs", 3},
+                                                        {"seeds", {0, 1}},
+                                                        {"cpu", "test CPU"}}},
+                                                      {"table", table}});
     BOOST_TEST(markdown.find("| fds | 25 | 2.0 | 87.00 +- 1.41 | 83.50 | 0.17 |") != std::string::npos, markdown);
     BOOST_TEST(markdown.find("| random | 150 | 2.0 | 84.00 +- 1.41 | 71.00 | 1.00 |") != std::string::npos, markdown);
 }
@@ -90,17 +100,22 @@ BOOST_AUTO_TEST_CASE(plot_data_has_one_block_per_method_with_mean_low_and_high) 
 
 BOOST_AUTO_TEST_CASE(reading_a_run_names_the_file_and_key_that_is_wrong) {
     const fs::path directory = fresh_path("read");
-    BOOST_CHECK_EXCEPTION(read_method_run("fds", 0, directory), std::runtime_error, [&](const std::runtime_error& error) {
-        return std::string(error.what()).find("summary.json is missing") != std::string::npos;
-    });
+    BOOST_CHECK_EXCEPTION(read_method_run("fds", 0, directory), std::runtime_error,
+                          [&](const std::runtime_error& error) {
+                              return std::string(error.what()).find("summary.json is missing") != std::string::npos;
+                          });
     write_file_atomically(directory / "summary.json", json({{"status", "finished"}, {"search_seconds", 3.0}}).dump());
     write_file_atomically(directory / "trials.jsonl", "{\"seconds\": 1, \"val_acc\": 0.5, \"test_acc\": 0.4}\n");
-    BOOST_CHECK_EXCEPTION(read_method_run("random", 0, directory), std::runtime_error, [&](const std::runtime_error& error) {
-        return std::string(error.what()).find("\"trainings\"") != std::string::npos;
-    });
-    write_file_atomically(directory / "summary.json",
-                          json({{"status", "finished"}, {"search_seconds", 3.0}, {"trainings", 1.5},
-                                {"retrain_test_acc", 0.8}, {"retrain_seconds", 2.0}}).dump());
+    BOOST_CHECK_EXCEPTION(read_method_run("random", 0, directory), std::runtime_error,
+                          [&](const std::runtime_error& error) {
+                              return std::string(error.what()).find("\"trainings\"") != std::string::npos;
+                          });
+    write_file_atomically(directory / "summary.json", json({{"status", "finished"},
+                                                            {"search_seconds", 3.0},
+                                                            {"trainings", 1.5},
+                                                            {"retrain_test_acc", 0.8},
+                                                            {"retrain_seconds", 2.0}})
+                                                          .dump());
     const json run = read_method_run("random", 4, directory);
     BOOST_TEST(run["final"]["final_test_acc"] == 0.8);
     BOOST_TEST(run["final"]["seed"] == 4);

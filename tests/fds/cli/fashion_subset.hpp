@@ -26,7 +26,8 @@ inline void write_idx_pair(const std::filesystem::path& directory, const std::st
     write_big_endian(image_file, static_cast<std::uint32_t>(count));
     write_big_endian(image_file, static_cast<std::uint32_t>(rows));
     write_big_endian(image_file, static_cast<std::uint32_t>(columns));
-    image_file.write(reinterpret_cast<const char*>(images.data()), static_cast<std::streamsize>(count * rows * columns));
+    image_file.write(reinterpret_cast<const char*>(images.data()),
+                     static_cast<std::streamsize>(count * rows * columns));
     std::ofstream label_file(directory / (prefix + "-labels-idx1-ubyte"), std::ios::binary);
     write_big_endian(label_file, 0x00000801);
     write_big_endian(label_file, static_cast<std::uint32_t>(count));

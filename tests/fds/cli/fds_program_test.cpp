@@ -116,10 +116,29 @@ int run(const std::vector<std::string>& arguments, const fs::path& log) {
 
 // A hyper-training run of a few seconds: MLP on the subset, batch 128 (15 inner steps per epoch).
 std::vector<std::string> tiny_run(const fs::path& out, bool retrain) {
-    return {"hypertrain", "--dataset", "FashionMNIST", "--datasets_path", data_directory().string(), "--architecture",
-            "MLP", "--train_batch_size", "128", "--n_inner_epochs_per_outer_steps", "1", "2", "1", "--n_lrs", "3",
-            "--retrain_from_scratch", retrain ? "true" : "false", "--retrain_n_epochs", "2", "--threads", "1",
-            "--out", out.string()};
+    return {"hypertrain",
+            "--dataset",
+            "FashionMNIST",
+            "--datasets_path",
+            data_directory().string(),
+            "--architecture",
+            "MLP",
+            "--train_batch_size",
+            "128",
+            "--n_inner_epochs_per_outer_steps",
+            "1",
+            "2",
+            "1",
+            "--n_lrs",
+            "3",
+            "--retrain_from_scratch",
+            retrain ? "true" : "false",
+            "--retrain_n_epochs",
+            "2",
+            "--threads",
+            "1",
+            "--out",
+            out.string()};
 }
 
 std::vector<json> history_of(const fs::path& out) {
@@ -135,8 +154,8 @@ void check_same_history(const std::vector<json>& actual, const std::vector<json>
     for (std::size_t i = 0; i < actual.size(); ++i) {
         BOOST_TEST(actual[i]["outer_step"] == i);
         for (const char* key : {"lr", "mom", "wd", "hypergrad", "step_size", "val_acc", "test_acc", "inner_steps"})
-            BOOST_TEST(actual[i][key] == expected[i][key], "outer step " << i << " key " << key << ": "
-                                                                         << actual[i][key] << " vs " << expected[i][key]);
+            BOOST_TEST(actual[i][key] == expected[i][key],
+                       "outer step " << i << " key " << key << ": " << actual[i][key] << " vs " << expected[i][key]);
     }
 }
 
@@ -188,11 +207,28 @@ BOOST_GLOBAL_FIXTURE(remove_scratch_at_exit);
 BOOST_AUTO_TEST_CASE(end_to_end_hypertrain_on_real_fashion_mnist_learns_and_retrains) {
     fs::path out = scratch("end_to_end");
     fs::path log = scratch("end_to_end.log");
-    std::vector<std::string> arguments = {"hypertrain", "--dataset", "FashionMNIST", "--datasets_path",
-                                          data_directory().string(), "--architecture", "MLP", "--train_batch_size",
-                                          "128", "--n_inner_epochs_per_outer_steps", "1", "1", "1", "1",
-                                          "--retrain_n_epochs", "2", "--threads", "1", "--out", out.string(),
-                                          "--inner_lr_init_shape", "constant"};  // learning from a flat start
+    std::vector<std::string> arguments = {"hypertrain",
+                                          "--dataset",
+                                          "FashionMNIST",
+                                          "--datasets_path",
+                                          data_directory().string(),
+                                          "--architecture",
+                                          "MLP",
+                                          "--train_batch_size",
+                                          "128",
+                                          "--n_inner_epochs_per_outer_steps",
+                                          "1",
+                                          "1",
+                                          "1",
+                                          "1",
+                                          "--retrain_n_epochs",
+                                          "2",
+                                          "--threads",
+                                          "1",
+                                          "--out",
+                                          out.string(),
+                                          "--inner_lr_init_shape",
+                                          "constant"};  // learning from a flat start
     BOOST_REQUIRE(run(arguments, log) == 0);
     std::string output = read_text(log);
     BOOST_TEST(output.find("learned schedules") != std::string::npos, output);
@@ -217,7 +253,8 @@ BOOST_AUTO_TEST_CASE(end_to_end_hypertrain_on_real_fashion_mnist_learns_and_retr
     BOOST_TEST((history[0]["lr"] == json{0.05, 0.05, 0.05, 0.05, 0.05, 0.05, 0.05}));
 
     json summary = json::parse(read_text(out / "summary.json"));
-    for (const char* key : {"final", "best", "best_outer_step", "retrain_test_acc", "total_seconds", "retrain", "status"})
+    for (const char* key :
+         {"final", "best", "best_outer_step", "retrain_test_acc", "total_seconds", "retrain", "status"})
         BOOST_TEST(summary.contains(key), key);
     BOOST_TEST(summary["status"] == "finished");
     BOOST_TEST(summary["final"]["lr"].size() == 7u);
@@ -238,7 +275,10 @@ BOOST_AUTO_TEST_CASE(end_to_end_hypertrain_on_real_fashion_mnist_learns_and_retr
     // the learned schedule, retrained, beats the schedule the search started from, retrained alike
     fs::path untrained = scratch("untrained_schedule.json");
     fs::path untrained_result = scratch("untrained_result.json");
-    std::ofstream(untrained) << json{{"lr", history[0]["lr"]}, {"mom", history[0]["mom"]}, {"wd", history[0]["wd"]}}.dump();
+    std::ofstream(untrained) << json{
+        {"lr", history[0]["lr"]},
+        {"mom", history[0]["mom"]},
+        {"wd", history[0]["wd"]}}.dump();
     BOOST_REQUIRE(run({"train", "--schedule", untrained.string(), "--dataset", "FashionMNIST", "--datasets_path",
                        data_directory().string(), "--architecture", "MLP", "--train_batch_size", "128",
                        "--retrain_n_epochs", "2", "--threads", "1", "--out", untrained_result.string()},
@@ -306,7 +346,8 @@ BOOST_AUTO_TEST_CASE(sigkill_at_20_named_moments_resumes_each_time_to_the_uninte
         }
         ++landed[point];
         const std::string history = read_text(out / "history.jsonl");
-        BOOST_TEST_MESSAGE("kill " << kill << " at " << fault << ": " << std::count(history.begin(), history.end(), '\n') << " history lines");
+        BOOST_TEST_MESSAGE("kill " << kill << " at " << fault << ": "
+                                   << std::count(history.begin(), history.end(), '\n') << " history lines");
     }
     for (const char* point : {"outer_step_history", "outer_step_done", "atomic_write", "append_line", "retrain_epoch"})
         BOOST_TEST(landed[point] > 0, "no kill landed at " << point);

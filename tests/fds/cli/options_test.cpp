@@ -16,7 +16,9 @@ namespace {
 
 const argument_grammar hypertrain_grammar{"hypertrain", {}, {"config", "out"}};
 
-parsed_arguments parse(const std::vector<std::string>& arguments) { return parse_arguments(hypertrain_grammar, arguments); }
+parsed_arguments parse(const std::vector<std::string>& arguments) {
+    return parse_arguments(hypertrain_grammar, arguments);
+}
 
 // The usage error message of parsing `arguments`, failing the test when there is none.
 std::string usage_message(const std::vector<std::string>& arguments) {
@@ -55,22 +57,73 @@ BOOST_AUTO_TEST_CASE(no_flags_give_the_reference_defaults) {
 
 BOOST_AUTO_TEST_CASE(every_reference_flag_is_an_option) {
     // the hyper-training flags of polo5/FDS main.py (logging, worker and GPU flags have no meaning here)
-    for (const char* name :
-         {"learn_lr", "learn_mom", "learn_wd", "n_lrs", "n_moms", "n_wds", "dataset", "n_inner_epochs_per_outer_steps",
-          "pruning_mode", "pruning_ratio", "architecture", "init_type", "init_param", "init_norm_weights",
-          "inner_lr_init", "inner_mom_init", "inner_wd_init", "train_batch_size", "clamp_grads", "clamp_grads_range",
-          "cutout", "cutout_length", "cutout_prob", "val_batch_size", "val_train_fraction", "val_train_overlap",
-          "lr_init_step_size", "mom_init_step_size", "wd_init_step_size", "lr_step_decay", "mom_step_decay",
-          "wd_step_decay", "clamp_HZ", "clamp_HZ_range", "converged_frac", "retrain_from_scratch", "retrain_n_epochs",
-          "datasets_path", "seed", "threads"})
+    for (const char* name : {"learn_lr",
+                             "learn_mom",
+                             "learn_wd",
+                             "n_lrs",
+                             "n_moms",
+                             "n_wds",
+                             "dataset",
+                             "n_inner_epochs_per_outer_steps",
+                             "pruning_mode",
+                             "pruning_ratio",
+                             "architecture",
+                             "init_type",
+                             "init_param",
+                             "init_norm_weights",
+                             "inner_lr_init",
+                             "inner_mom_init",
+                             "inner_wd_init",
+                             "train_batch_size",
+                             "clamp_grads",
+                             "clamp_grads_range",
+                             "cutout",
+                             "cutout_length",
+                             "cutout_prob",
+                             "val_batch_size",
+                             "val_train_fraction",
+                             "val_train_overlap",
+                             "lr_init_step_size",
+                             "mom_init_step_size",
+                             "wd_init_step_size",
+                             "lr_step_decay",
+                             "mom_step_decay",
+                             "wd_step_decay",
+                             "clamp_HZ",
+                             "clamp_HZ_range",
+                             "converged_frac",
+                             "retrain_from_scratch",
+                             "retrain_n_epochs",
+                             "datasets_path",
+                             "seed",
+                             "threads"})
         BOOST_TEST(find_setting_option(name) != nullptr, name);
 }
 
 BOOST_AUTO_TEST_CASE(flags_set_their_settings) {
-    parsed_arguments parsed =
-        parse({"--n_lrs", "5", "--learn_mom", "false", "--lr_step_decay", "0.25", "--dataset", "FashionMNIST",
-               "--architecture", "LeNet", "--n_inner_epochs_per_outer_steps", "1", "2", "3", "--seed", "42",
-               "--inner_lr_init=0.01", "--out", "runs/x", "--threads", "2", "--pruning_mode", "truncate"});
+    parsed_arguments parsed = parse({"--n_lrs",
+                                     "5",
+                                     "--learn_mom",
+                                     "false",
+                                     "--lr_step_decay",
+                                     "0.25",
+                                     "--dataset",
+                                     "FashionMNIST",
+                                     "--architecture",
+                                     "LeNet",
+                                     "--n_inner_epochs_per_outer_steps",
+                                     "1",
+                                     "2",
+                                     "3",
+                                     "--seed",
+                                     "42",
+                                     "--inner_lr_init=0.01",
+                                     "--out",
+                                     "runs/x",
+                                     "--threads",
+                                     "2",
+                                     "--pruning_mode",
+                                     "truncate"});
     const fds::hypertrain_settings& s = parsed.settings;
     BOOST_TEST(s.n_lrs == 5u);
     BOOST_TEST(!s.learn_mom);
@@ -92,8 +145,9 @@ BOOST_AUTO_TEST_CASE(budget_list_accepts_spaces_commas_and_equals) {
                 std::vector<std::size_t>{1, 10, 10}));
     BOOST_TEST((parse({"--n_inner_epochs_per_outer_steps=2,3"}).settings.n_inner_epochs_per_outer_steps ==
                 std::vector<std::size_t>{2, 3}));
-    BOOST_TEST((parse({"--n_inner_epochs_per_outer_steps", "4", "--n_lrs", "2"}).settings.n_inner_epochs_per_outer_steps ==
-                std::vector<std::size_t>{4}));
+    BOOST_TEST(
+        (parse({"--n_inner_epochs_per_outer_steps", "4", "--n_lrs", "2"}).settings.n_inner_epochs_per_outer_steps ==
+         std::vector<std::size_t>{4}));
 }
 
 BOOST_AUTO_TEST_CASE(booleans_accept_the_words_of_str2bool) {
@@ -117,7 +171,8 @@ BOOST_AUTO_TEST_CASE(unknown_flag_names_it_and_the_closest_valid_flag) {
 
 BOOST_AUTO_TEST_CASE(bucket_counts_outside_one_to_a_million_name_the_flag_and_range) {
     for (const char* flag : {"--n_lrs", "--n_moms", "--n_wds"}) {
-        BOOST_TEST(contains(usage_message({flag, "0"}), std::string(flag) + " must be an integer in [1, 1e+06], found 0"));
+        BOOST_TEST(
+            contains(usage_message({flag, "0"}), std::string(flag) + " must be an integer in [1, 1e+06], found 0"));
         // before any allocation: two billion buckets used to end in std::bad_alloc
         BOOST_TEST(contains(usage_message({flag, "2000000000"}), "[1, 1e+06], found 2000000000"));
     }
@@ -133,7 +188,8 @@ BOOST_AUTO_TEST_CASE(step_decay_outside_the_open_unit_interval_is_refused) {
 }
 
 BOOST_AUTO_TEST_CASE(fractions_outside_the_open_unit_interval_are_refused) {
-    BOOST_TEST(contains(usage_message({"--val_train_fraction", "0"}), "--val_train_fraction must be a number in (0, 1), found 0"));
+    BOOST_TEST(contains(usage_message({"--val_train_fraction", "0"}),
+                        "--val_train_fraction must be a number in (0, 1), found 0"));
     BOOST_TEST(contains(usage_message({"--val_train_fraction", "1"}), "(0, 1)"));
     BOOST_TEST(contains(usage_message({"--converged_frac", "2"}), "--converged_frac must be a number in (0, 1)"));
     BOOST_TEST(contains(usage_message({"--pruning_ratio", "1.5"}), "--pruning_ratio must be a number in [0, 1]"));
@@ -144,12 +200,14 @@ BOOST_AUTO_TEST_CASE(fractions_outside_the_open_unit_interval_are_refused) {
 BOOST_AUTO_TEST_CASE(empty_budget_list_is_refused) {
     BOOST_TEST(contains(usage_message({"--n_inner_epochs_per_outer_steps"}),
                         "--n_inner_epochs_per_outer_steps must be a non-empty list of integers >= 1"));
-    BOOST_TEST(contains(usage_message({"--n_inner_epochs_per_outer_steps", "1", "0"}), "non-empty list of integers >= 1"));
+    BOOST_TEST(
+        contains(usage_message({"--n_inner_epochs_per_outer_steps", "1", "0"}), "non-empty list of integers >= 1"));
 }
 
 BOOST_AUTO_TEST_CASE(unknown_dataset_and_architecture_list_the_valid_names) {
     std::string message = usage_message({"--dataset", "fashionmnist"});
-    BOOST_TEST(contains(message, "--dataset must be one of CIFAR10, CIFAR100, MNIST, FashionMNIST, found 'fashionmnist'"));
+    BOOST_TEST(
+        contains(message, "--dataset must be one of CIFAR10, CIFAR100, MNIST, FashionMNIST, found 'fashionmnist'"));
     BOOST_TEST(contains(message, "did you mean 'FashionMNIST'"));
     message = usage_message({"--architecture", "lenet"});
     BOOST_TEST(contains(message, "one of MLP, LeNet, CNN, WRN-16-1"));
@@ -193,7 +251,8 @@ BOOST_AUTO_TEST_CASE(config_file_errors_name_the_file_and_key) {
     fs::path not_json = write_temporary("not_json.json", "{\"n_lrs\": ");
     BOOST_TEST(contains(usage_message({"--config", not_json.string()}), "is not valid JSON"));
 
-    BOOST_TEST(contains(usage_message({"--config", "/nonexistent/fds.json"}), "/nonexistent/fds.json cannot be opened"));
+    BOOST_TEST(
+        contains(usage_message({"--config", "/nonexistent/fds.json"}), "/nonexistent/fds.json cannot be opened"));
     for (const fs::path& path : {unknown, bad_value, bad_kind, not_json}) fs::remove(path);
 }
 
@@ -272,7 +331,8 @@ BOOST_AUTO_TEST_CASE(a_config_nested_too_deep_or_a_directory_is_refused_by_name)
         BOOST_FAIL("a config nested 100,000 levels deep was accepted");
     } catch (const cli_error& error) {
         BOOST_TEST((error.code() == exit_code::usage));
-        BOOST_TEST(std::string(error.what()).find(deep.string() + " nests deeper than") != std::string::npos, error.what());
+        BOOST_TEST(std::string(error.what()).find(deep.string() + " nests deeper than") != std::string::npos,
+                   error.what());
     }
     fs::remove(deep);
     const fs::path directory = fs::temp_directory_path();

@@ -24,7 +24,8 @@ fs::path fresh_path(const std::string& name) {
 }
 
 json config_of(const fds::hypertrain_settings& settings) {
-    return json{{"program", "fds"}, {"version", "test"}, {"command", "hypertrain"}, {"settings", settings_to_json(settings)}};
+    return json{
+        {"program", "fds"}, {"version", "test"}, {"command", "hypertrain"}, {"settings", settings_to_json(settings)}};
 }
 
 json record(std::size_t step) { return json{{"outer_step", step}, {"val_acc", 0.1 * static_cast<double>(step)}}; }

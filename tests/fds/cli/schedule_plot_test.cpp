@@ -121,8 +121,8 @@ BOOST_AUTO_TEST_CASE(script_sets_each_panel_range_from_its_values) {
     std::ifstream file(directory / "schedules.gp");
     std::stringstream script;
     script << file.rdbuf();
-    BOOST_TEST(script.str().find("set yrange [-0.02:0.46]") != std::string::npos, script.str());    // lr 0..0.4
-    BOOST_TEST(script.str().find("set yrange [0.475:0.575]") != std::string::npos, script.str());   // mom constant 0.5
+    BOOST_TEST(script.str().find("set yrange [-0.02:0.46]") != std::string::npos, script.str());  // lr 0..0.4
+    BOOST_TEST(script.str().find("set yrange [0.475:0.575]") != std::string::npos, script.str());  // mom constant 0.5
     BOOST_TEST(script.str().find("set yrange [-3e-05:0.00069]") != std::string::npos, script.str());  // wd 0..6e-4
     fs::remove_all(directory);
 }

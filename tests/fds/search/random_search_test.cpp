@@ -72,7 +72,8 @@ BOOST_AUTO_TEST_CASE(a_time_budget_stops_before_the_trial_that_would_start_after
         outcome.seconds = 2.0;
         return outcome;
     };
-    BOOST_TEST(fds::search::random_search(space, 100, 1.0, 3, two_seconds_each, 7.0).trials.size() == 4u);  // 0, 2, 4, 6 s
+    BOOST_TEST(fds::search::random_search(space, 100, 1.0, 3, two_seconds_each, 7.0).trials.size() ==
+               4u);  // 0, 2, 4, 6 s
     BOOST_TEST(fds::search::random_search(space, 100, 1.0, 3, two_seconds_each, 8.0).trials.size() == 4u);
     BOOST_TEST(fds::search::random_search(space, 3, 1.0, 3, two_seconds_each, 100.0).trials.size() == 3u);
     // the trials of a budgeted search are the first ones of the unbudgeted search
