@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-packages=(g++ meson ninja-build pkg-config cmake
+packages=(g++ meson ninja-build pkg-config cmake clang-format
           libxtensor-dev libxtensor-blas-dev xtl-dev libopenblas-dev
           libboost-test-dev nlohmann-json3-dev zlib1g-dev
           libopenmpi-dev openmpi-bin
