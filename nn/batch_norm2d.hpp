@@ -20,7 +20,7 @@
 
 #include <fds/autodiff/autodiff.hpp>
 
-#include <fds/nn/batch_norm2d_kernels.hpp>
+#include <fds/nn/kernels/batch_norm2d_kernels.hpp>
 #include <fds/nn/layer.hpp>
 
 namespace fds::nn {

@@ -15,7 +15,7 @@
 
 #include <fds/autodiff/autodiff.hpp>
 
-#include <fds/nn/conv2d_kernels.hpp>
+#include <fds/nn/kernels/conv2d_kernels.hpp>
 #include <fds/nn/layer.hpp>
 
 namespace fds::nn {

@@ -14,7 +14,7 @@
 #include <fds/autodiff/autodiff.hpp>
 
 #include <fds/nn/layer.hpp>
-#include <fds/nn/tensor_kernels.hpp>
+#include <fds/nn/kernels/tensor_kernels.hpp>
 
 namespace fds::nn {
 

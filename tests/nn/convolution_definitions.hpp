@@ -8,7 +8,7 @@
 
 #include <boost/test/unit_test.hpp>
 
-#include <fds/nn/conv_shape.hpp>
+#include <fds/nn/kernels/conv_shape.hpp>
 #include <fds/nn/random.hpp>
 
 namespace fds::nn::test {

@@ -4,10 +4,10 @@
 #include <cmath>
 #include <vector>
 
-#include <fds/nn/direct_convolution.hpp>
+#include <fds/nn/kernels/direct_convolution.hpp>
 #include <fds/nn/random.hpp>
 
-#include "convolution_definitions.hpp"
+#include "../convolution_definitions.hpp"
 
 using namespace fds::nn;
 using namespace fds::nn::test;

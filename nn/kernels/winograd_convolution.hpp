@@ -22,8 +22,8 @@
 #include <cstddef>
 #include <vector>
 
-#include <fds/nn/conv_shape.hpp>
-#include <fds/nn/vector32.hpp>
+#include <fds/nn/kernels/conv_shape.hpp>
+#include <fds/nn/kernels/vector32.hpp>
 
 namespace fds::nn::detail {
 

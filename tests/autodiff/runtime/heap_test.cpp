@@ -9,9 +9,9 @@
 
 #include <sys/resource.h>
 
-#include <fds/autodiff/heap.hpp>
+#include <fds/autodiff/runtime/heap.hpp>
 
-#include "address_sanitizer.hpp"
+#include "../address_sanitizer.hpp"
 
 namespace {
 long minor_page_faults() {

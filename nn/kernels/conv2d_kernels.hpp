@@ -33,9 +33,9 @@
 #include <fds/autodiff/autodiff.hpp>
 #include <fds/autodiff/blas.hpp>
 
-#include <fds/nn/conv_shape.hpp>
-#include <fds/nn/direct_convolution.hpp>
-#include <fds/nn/winograd_convolution.hpp>
+#include <fds/nn/kernels/conv_shape.hpp>
+#include <fds/nn/kernels/direct_convolution.hpp>
+#include <fds/nn/kernels/winograd_convolution.hpp>
 
 namespace fds::nn::detail {
 

@@ -26,8 +26,8 @@
 
 #include <fds/autodiff/autodiff.hpp>
 
-#include <fds/nn/tensor_kernels.hpp>
-#include <fds/nn/vector32.hpp>
+#include <fds/nn/kernels/tensor_kernels.hpp>
+#include <fds/nn/kernels/vector32.hpp>
 
 namespace fds::nn::detail {
 

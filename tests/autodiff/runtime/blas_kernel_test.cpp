@@ -1,7 +1,7 @@
 #define BOOST_TEST_MODULE autodiff_blas_kernel
 #include <boost/test/unit_test.hpp>
 
-#include <fds/autodiff/blas_kernel.hpp>
+#include <fds/autodiff/runtime/blas_kernel.hpp>
 
 using namespace fds::autodiff;
 

@@ -18,7 +18,7 @@
 #include <cblas.h>
 
 #include <fds/autodiff/parallel.hpp>
-#include <fds/autodiff/reexecution.hpp>
+#include <fds/autodiff/runtime/reexecution.hpp>
 
 namespace fds::autodiff {
 struct cpu_features {

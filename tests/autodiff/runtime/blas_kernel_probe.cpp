@@ -7,7 +7,7 @@
 #include <cstdlib>
 #include <string>
 
-#include <fds/autodiff/blas_kernel.hpp>
+#include <fds/autodiff/runtime/blas_kernel.hpp>
 
 int main(int argc, char** argv) {
     fds::autodiff::ensure_fast_blas_kernel(argc, argv);

@@ -19,9 +19,9 @@
 #include <cstddef>
 #include <vector>
 
-#include <fds/nn/conv_shape.hpp>
-#include <fds/nn/vector32.hpp>
-#include <fds/nn/winograd_convolution.hpp>
+#include <fds/nn/kernels/conv_shape.hpp>
+#include <fds/nn/kernels/vector32.hpp>
+#include <fds/nn/kernels/winograd_convolution.hpp>
 
 namespace fds::nn::detail {
 

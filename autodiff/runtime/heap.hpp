@@ -32,7 +32,7 @@
 #include <malloc.h>
 #endif
 
-#include <fds/autodiff/reexecution.hpp>
+#include <fds/autodiff/runtime/reexecution.hpp>
 
 namespace fds::autodiff {
 // Tunes the allocator as above; returns whether it did (false off glibc or when disabled).

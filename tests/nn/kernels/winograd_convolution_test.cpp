@@ -5,9 +5,9 @@
 #include <vector>
 
 #include <fds/nn/random.hpp>
-#include <fds/nn/winograd_convolution.hpp>
+#include <fds/nn/kernels/winograd_convolution.hpp>
 
-#include "convolution_definitions.hpp"
+#include "../convolution_definitions.hpp"
 
 using namespace fds::nn;
 using namespace fds::nn::test;
