@@ -19,6 +19,7 @@
 #include <stdexcept>
 #include <string>
 #include <type_traits>
+#include <utility>
 #include <vector>
 
 #include <xtensor/xarray.hpp>
@@ -36,8 +37,9 @@ struct batch_shard {
 };
 batch_shard shard_of(std::size_t batch_size, std::size_t rank, std::size_t ranks);
 
-// network.loss_and_gradient on this rank's shard, summed over the group: the mean loss, gradient
-// (Tensor plain or dual) and correct count of the whole batch, on every rank. Throws
+// network.loss_and_gradient on this rank's shard, summed over the group: the mean loss and the
+// gradient (Tensor plain or dual, tangents included) and the correct count of the whole batch, on
+// every rank. Throws
 // std::invalid_argument when the batch has fewer samples than the group has ranks.
 template <class Scalar, class Tensor>
 nn::training_result<Tensor> data_parallel_loss_and_gradient(nn::network<Scalar>& network, const Tensor& parameters,
@@ -92,40 +94,35 @@ nn::training_result<Tensor> data_parallel_loss_and_gradient(nn::network<Scalar>&
         network.loss_and_gradient(parameters, detail::leading_rows(images, shard), detail::leading_rows(labels, shard));
     const auto share = static_cast<Scalar>(shard.end - shard.begin) / static_cast<Scalar>(batch_size);
 
-    // one buffer: the gradient's values, its live tangent rows, the loss and the correct count
-    constexpr bool dual = !std::is_same_v<Tensor, xt::xarray<Scalar>>;
-    const std::size_t width = parameters.size();
-    std::size_t live = 0;
-    if constexpr (dual) {
-        result.gradient.grow_live_tangents(parameters.live_tangents());
-        live = result.gradient.live_tangents();
-    }
-    std::vector<Scalar> buffer((1 + live) * width + 2);
-    Scalar* gradient_values = nullptr;
-    Scalar* tangent_rows = nullptr;
-    if constexpr (dual) {
-        gradient_values = result.gradient.mutable_value().data();
-        tangent_rows = result.gradient.mutable_live_tangent_block().data();
+    // one buffer: the values and live tangent rows of the gradient and of the loss, then the
+    // correct count
+    std::vector<std::pair<Scalar*, std::size_t>> pieces;
+    if constexpr (std::is_same_v<Tensor, xt::xarray<Scalar>>) {
+        pieces = {{result.gradient.data(), result.gradient.size()}, {result.loss.data(), 1}};
     } else {
-        gradient_values = result.gradient.data();
+        result.gradient.grow_live_tangents(parameters.live_tangents());
+        result.loss.grow_live_tangents(parameters.live_tangents());
+        for (Tensor* shared : {&result.gradient, &result.loss}) {
+            pieces.push_back({shared->mutable_value().data(), shared->size()});
+            pieces.push_back({shared->mutable_live_tangent_block().data(), shared->live_tangent_block().size()});
+        }
     }
-    std::transform(gradient_values, gradient_values + width, buffer.begin(), [&](Scalar g) { return share * g; });
-    if (live)
-        std::transform(tangent_rows, tangent_rows + live * width, buffer.begin() + width,
-                       [&](Scalar g) { return share * g; });
-    buffer[(1 + live) * width] = share * autodiff::value(result.loss)();
-    buffer[(1 + live) * width + 1] = static_cast<Scalar>(result.correct);
+    std::size_t total = 1;
+    for (const auto& piece : pieces) total += piece.second;
+    std::vector<Scalar> buffer;
+    buffer.reserve(total);
+    for (const auto& [values, count] : pieces)
+        for (std::size_t i = 0; i < count; ++i) buffer.push_back(share * values[i]);
+    buffer.push_back(static_cast<Scalar>(result.correct));
 
     group.sum(buffer.data(), buffer.size());
 
-    std::copy_n(buffer.begin(), width, gradient_values);
-    if (live) std::copy_n(buffer.begin() + width, live * width, tangent_rows);
-    const xt::xarray<Scalar> loss = buffer[(1 + live) * width];
-    if constexpr (dual)
-        result.loss = Tensor(loss, parameters.tangent_count());
-    else
-        result.loss = loss;
-    result.correct = static_cast<std::size_t>(buffer[(1 + live) * width + 1]);
+    auto cursor = buffer.begin();
+    for (const auto& [values, count] : pieces) {
+        std::copy_n(cursor, count, values);
+        cursor += static_cast<std::ptrdiff_t>(count);
+    }
+    result.correct = static_cast<std::size_t>(*cursor);
     return result;
 }
 

@@ -82,6 +82,7 @@ struct worker_state {
     nlohmann::json settings_json;
     hypertrain_settings settings;
     std::optional<data::dataset> dataset;
+    std::string dataset_name, datasets_path;  // what `dataset` was loaded from
     std::unique_ptr<hyper_trainer> trainer;
 
     void use(const nlohmann::json& json) {
@@ -90,9 +91,11 @@ struct worker_state {
         apply_settings_json(parsed, json, "rank 0's task");
         settings = resolve_settings(parsed);
         apply_thread_count(settings);
-        if (!dataset || settings.dataset != dataset->name ||
-            json.value("datasets_path", "") != settings_json.value("datasets_path", ""))
+        if (!dataset || settings.dataset != dataset_name || settings.datasets_path != datasets_path) {
             dataset.emplace(load_dataset_for(settings));
+            dataset_name = settings.dataset;
+            datasets_path = settings.datasets_path;
+        }
         settings_json = json;
         trainer.reset();
     }

@@ -106,6 +106,10 @@ BOOST_AUTO_TEST_CASE(a_shared_batch_gives_the_gradient_and_tangents_of_the_whole
         xt::amax(xt::abs(actual.gradient.live_tangent_block() - expected.gradient.live_tangent_block()))();
     BOOST_TEST(value_difference <= 1e-14);
     BOOST_TEST(tangent_difference <= 1e-14);
+    const double loss_tangent_difference =
+        xt::amax(xt::abs(actual.loss.live_tangent_block() - expected.loss.live_tangent_block()))();
+    BOOST_TEST(actual.loss.live_tangents() == expected.loss.live_tangents());
+    BOOST_TEST(loss_tangent_difference <= 1e-14);
 
     // plain weights take the same path
     const auto plain = fds::data_parallel_loss_and_gradient(network, theta, images, labels, *world);
