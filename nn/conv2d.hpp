@@ -1,13 +1,13 @@
 // 2-D convolution, as torch.nn.Conv2d (NCHW, cross-correlation, zero padding, square stride),
-// computed as im2col + GEMM, or straight from the images where direct_convolution.hpp applies
-// (stride 1: LeNet's, the CNN's and most of WRN-16-1's). Parameters in PyTorch's order: weight
+// computed by im2col + GEMM, direct or Winograd kernels as nn/kernels/convolution_algorithm.hpp
+// chooses per product. Parameters in PyTorch's order: weight
 // [O, C, KH, KW], then bias [O].
 //
 // With X = im2col(x) [C*KH*KW, N*OH*OW] and W2 = W reshaped [O, C*KH*KW]:
 //   Y = W2 X + b  [O, N*OH*OW], stored as y [N, O, OH, OW].
 // Backward, with G = dL/dy in the same [O, N*OH*OW] layout:
 //   dL/dW2 = G X^T,   dL/db = row sums of G,   dL/dx = col2im(W2^T G)   (col2im = im2col^T).
-// Every line is a product, so on duals the product rule gives the tangents (conv2d_kernels.hpp).
+// Every line is a product, so on duals the product rule gives the tangents (nn/kernels/dual_convolution.hpp).
 // The columns are recomputed in backward from the kept input rather than kept: they are C*KH*KW/
 // stride^2 times larger than the input, and (1 + K) times that again on duals. The first layer of
 // a network skips dL/dx (nobody reads the gradient of the images).
@@ -15,7 +15,8 @@
 
 #include <fds/autodiff/autodiff.hpp>
 
-#include <fds/nn/kernels/conv2d_kernels.hpp>
+#include <fds/nn/kernels/dual_convolution.hpp>
+#include <fds/nn/kernels/plain_convolution.hpp>
 #include <fds/nn/layer.hpp>
 
 namespace fds::nn {
@@ -51,7 +52,7 @@ class conv2d : public layer_defaults {
 
  protected:
     // forward and backward with the output rows sent to (taken from) an output policy of
-    // conv2d_kernels.hpp; conv2d's own is detail::nchw_output
+    // nn/kernels/plain_convolution.hpp; conv2d's own is detail::nchw_output
     template <class Tensor, class Output>
     Tensor convolve(const Tensor& input, const parameter_view<Tensor>& parameters, const detail::conv_shape& s,
                     const Output& output, Tensor& weight) const;

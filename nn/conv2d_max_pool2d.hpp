@@ -1,10 +1,10 @@
 // A convolution followed by max pooling, as one layer: the same outputs, gradients and tangents,
 // bit for bit, as conv2d then max_pool2d (tested), with the same parameters (a Conv2d's weight and
 // bias), but computed without the convolution's full-size output. Each chunk of the convolution
-// (conv2d_kernels.hpp) is pooled while its rows are in cache, and backward scatters dL/dy into the
+// (nn/kernels/chunk_schedule.hpp) is pooled while its rows are in cache, and backward scatters dL/dy into the
 // chunk's rows directly; the separate layers write the full-size output, read it to pool, write
-// its full-size gradient and read that back, (1 + K) times on duals: about 140 MB per LeNet step
-// with K = 9, for results a quarter that size.
+// its full-size gradient and read that back, (1 + K) times on duals, for results a quarter that
+// size.
 //
 //   net << nn::conv2d_max_pool2d(nn::conv2d(1, 6, 5), 2) << nn::relu();   // LeNet's first stage
 #pragma once
@@ -22,7 +22,7 @@ namespace fds::nn {
 
 namespace detail {
 
-// conv2d_kernels.hpp's output policy for a pooled convolution: forward stores the window maxima of
+// An output policy (nn/kernels/plain_convolution.hpp) for a pooled convolution: forward stores the window maxima of
 // each output plane (found on the value, followed by every tangent), backward scatters each
 // pooled gradient entry to its window's winner, as max_pool2d does.
 template <class Scalar>

@@ -1,5 +1,5 @@
 // The geometry of one 2-D convolution (NCHW, square kernel and stride, zero padding), shared by the
-// convolution kernels: conv2d_kernels.hpp (im2col + GEMM) and direct_convolution.hpp.
+// convolution kernels.
 #pragma once
 
 #include <cstddef>

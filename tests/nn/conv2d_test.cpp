@@ -83,7 +83,8 @@ BOOST_AUTO_TEST_CASE(conv2d_kernels_give_the_whole_batch_result_in_any_chunking)
           detail::conv_shape{7, 2, 5, 4, 3, 3, 1, 1, 5, 4}}) {
         BOOST_TEST_CONTEXT("stride " << whole.stride << ", padding " << whole.padding << ", output width "
                                      << whole.out_width) {
-            BOOST_TEST(detail::direct_convolution_applies<double>(whole) == (whole.stride == 1));
+            BOOST_TEST((detail::algorithm_for<double>(detail::convolution_product::forward, whole) !=
+                        detail::convolution_algorithm::columns) == (whole.stride == 1));
             whole.chunk_bytes = std::size_t{1} << 30;
             const dual x = random_dual({7, 2, whole.height, whole.width}, tangents, 1);
             const dual weight = random_dual({3, 2 * 3 * 3}, tangents, 2);
@@ -254,7 +255,8 @@ xt::xarray<double> tangent_of(const dual& a, std::size_t k) {
 BOOST_AUTO_TEST_CASE(conv2d_dual_products_follow_the_product_rule_for_any_live_tangents) {
     //                        N  C   H  W  O  K  stride padding OH OW
     const detail::conv_shape s{2, 16, 8, 8, 3, 3, 1, 1, 8, 8};
-    BOOST_REQUIRE(detail::winograd_weight_gradient_applies<double>(s));
+    BOOST_REQUIRE(detail::algorithm_for<double>(detail::convolution_product::weight_gradient, s) ==
+                  detail::convolution_algorithm::winograd);
     const std::size_t slots = 3;
     for (const auto& [input_live, weight_live, gradient_live] :
          std::vector<std::array<std::size_t, 3>>{{2, 1, 3}, {1, 2, 0}, {0, 3, 2}, {3, 3, 3}}) {

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <vector>
 
+#include <fds/nn/kernels/conv_layout.hpp>
+#include <fds/nn/kernels/convolution_input_gradient.hpp>
 #include <fds/nn/kernels/direct_convolution.hpp>
 #include <fds/nn/random.hpp>
 
@@ -40,7 +42,8 @@ template <class Scalar>
 void check_products(double tolerance) {
     random_source random(17);
     for (const conv_shape& s : shapes<Scalar>()) {
-        BOOST_REQUIRE(detail::direct_convolution_applies<Scalar>(s));
+        BOOST_REQUIRE(detail::algorithm_for<Scalar>(detail::convolution_product::forward, s) !=
+                      detail::convolution_algorithm::columns);
         for (std::size_t rows : {1, 4, 7}) {
             BOOST_TEST_CONTEXT("images " << s.batch << ", channels " << s.channels << ", kernel " << s.kernel
                                          << ", output width " << s.out_width << ", rows " << rows) {
@@ -119,7 +122,8 @@ void check_input_gradient(double tolerance) {
                                            width + 2 * padding - kernel + 1};
                         BOOST_TEST_CONTEXT("height " << height << ", kernel " << kernel << ", padding " << padding
                                                      << ", channels " << channels << ", rows " << rows) {
-                            BOOST_REQUIRE(detail::direct_input_gradient_applies<Scalar>(s));
+                            BOOST_REQUIRE(detail::algorithm_for<Scalar>(detail::convolution_product::input_gradient,
+                                                                        s) != detail::convolution_algorithm::columns);
                             const auto w = random_values<Scalar>(rows * s.patch(), random);
                             const auto g = random_values<Scalar>(rows * s.columns(), random);
                             std::vector<Scalar> padded(detail::padded_gradient_size(s, rows), Scalar(-1));
@@ -142,14 +146,6 @@ BOOST_AUTO_TEST_CASE(direct_input_gradient_equals_its_definition) {
     check_input_gradient<float>(2e-5);
 }
 
-BOOST_AUTO_TEST_CASE(direct_input_gradient_applies_where_it_costs_no_more_than_columns) {
-    //                          N  C  H   W  O  K  stride padding OH OW
-    BOOST_TEST(detail::direct_input_gradient_applies<float>(conv_shape{2, 16, 32, 32, 16, 3, 1, 1, 32, 32}));
-    BOOST_TEST(!detail::direct_input_gradient_applies<float>(conv_shape{2, 6, 12, 16, 16, 5, 1, 0, 8, 12}));
-    BOOST_TEST(!detail::direct_input_gradient_applies<float>(conv_shape{2, 16, 12, 12, 16, 3, 1, 1, 12, 12}));
-    BOOST_TEST(!detail::direct_input_gradient_applies<float>(conv_shape{2, 16, 32, 32, 16, 3, 2, 1, 16, 16}));
-}
-
 BOOST_AUTO_TEST_CASE(direct_products_equal_their_definitions_in_double) { check_products<double>(1e-13); }
 
 BOOST_AUTO_TEST_CASE(direct_products_equal_their_definitions_in_float) { check_products<float>(2e-5); }
@@ -157,23 +153,6 @@ BOOST_AUTO_TEST_CASE(direct_products_equal_their_definitions_in_float) { check_p
 BOOST_AUTO_TEST_CASE(direct_products_give_each_row_the_same_bits_alone_or_stacked) {
     check_rows_alone_and_stacked<double>();
     check_rows_alone_and_stacked<float>();
-}
-
-BOOST_AUTO_TEST_CASE(direct_convolution_applies_to_unit_stride_whole_vector_rows) {
-    //                  N  C  H   W   O  K  stride padding OH OW
-    const conv_shape lenet_second{256, 6, 12, 12, 16, 5, 1, 0, 8, 8};
-    BOOST_TEST(detail::direct_convolution_applies<float>(lenet_second));
-    BOOST_TEST(detail::direct_convolution_applies<double>(lenet_second));
-    const conv_shape six_wide{2, 1, 10, 10, 3, 5, 1, 0, 6, 6};
-    BOOST_TEST(!detail::direct_convolution_applies<float>(six_wide));
-    BOOST_TEST(!detail::direct_convolution_applies<double>(six_wide));
-    const conv_shape four_wide{2, 1, 8, 8, 3, 5, 1, 0, 4, 4};
-    BOOST_TEST(!detail::direct_convolution_applies<float>(four_wide));
-    BOOST_TEST(detail::direct_convolution_applies<double>(four_wide));
-    const conv_shape padded{2, 1, 8, 6, 3, 1, 1, 1, 10, 8};
-    BOOST_TEST(detail::direct_convolution_applies<double>(padded));
-    const conv_shape strided{2, 1, 17, 17, 3, 3, 2, 0, 8, 8};
-    BOOST_TEST(!detail::direct_convolution_applies<double>(strided));
 }
 
 // A padded convolution runs the kernels on a copy of its images with a zero border.

@@ -5,7 +5,9 @@
 #include <vector>
 
 #include <fds/nn/random.hpp>
+#include <fds/nn/kernels/convolution_algorithm.hpp>
 #include <fds/nn/kernels/winograd_convolution.hpp>
+#include <fds/nn/kernels/winograd_weight_gradient.hpp>
 
 #include "../convolution_definitions.hpp"
 
@@ -42,7 +44,8 @@ template <class Scalar>
 void check_products(double tolerance) {
     random_source random(31);
     for (const conv_shape& s : shapes<Scalar>()) {
-        BOOST_REQUIRE(detail::winograd_applies<Scalar>(s));
+        BOOST_REQUIRE(detail::algorithm_for<Scalar>(detail::convolution_product::forward, s) ==
+                      detail::convolution_algorithm::winograd);
         for (std::size_t rows : {1, 4, 7, 13}) {
             BOOST_TEST_CONTEXT("images " << s.batch << ", channels " << s.channels << ", output " << s.out_height << "x"
                                          << s.out_width << ", rows " << rows) {
@@ -89,7 +92,8 @@ void check_weight_gradients(double tolerance) {
         padded.width = unpadded.out_width;
         padded.padding = 1;
         for (const conv_shape& s : {unpadded, padded}) {
-            BOOST_REQUIRE(detail::winograd_weight_gradient_applies<Scalar>(s));
+            BOOST_REQUIRE(detail::algorithm_for<Scalar>(detail::convolution_product::weight_gradient, s) ==
+                          detail::convolution_algorithm::winograd);
             for (std::size_t rows : {1, 4, 7, 13, 18}) {
                 BOOST_TEST_CONTEXT("images " << s.batch << ", channels " << s.channels << ", output " << s.out_height
                                              << "x" << s.out_width << ", padding " << s.padding << ", rows " << rows) {
@@ -153,25 +157,4 @@ BOOST_AUTO_TEST_CASE(winograd_weight_gradients_equal_their_definitions_in_float)
 BOOST_AUTO_TEST_CASE(winograd_products_give_each_row_the_same_bits_alone_or_stacked) {
     check_rows_alone_and_stacked<double>();
     check_rows_alone_and_stacked<float>();
-}
-
-BOOST_AUTO_TEST_CASE(winograd_applies_to_3x3_unit_stride_with_whole_vector_rows_and_even_height) {
-    //                     N  C   H   W   O  K  stride padding OH  OW
-    const conv_shape cnn_second{256, 16, 16, 16, 32, 3, 1, 1, 16, 16};
-    BOOST_TEST(detail::winograd_applies<float>(cnn_second));
-    BOOST_TEST(detail::winograd_applies<double>(cnn_second));
-    const conv_shape four_wide{2, 1, 6, 6, 3, 3, 1, 0, 4, 4};
-    BOOST_TEST(!detail::winograd_applies<float>(four_wide));
-    BOOST_TEST(detail::winograd_applies<double>(four_wide));
-    const conv_shape odd_height{2, 1, 5, 10, 3, 3, 1, 0, 3, 8};
-    BOOST_TEST(!detail::winograd_applies<float>(odd_height));
-    const conv_shape strided{2, 16, 32, 32, 32, 3, 2, 1, 16, 16};
-    BOOST_TEST(!detail::winograd_applies<float>(strided));
-    const conv_shape five_by_five{2, 6, 12, 12, 16, 5, 1, 0, 8, 8};
-    BOOST_TEST(!detail::winograd_applies<float>(five_by_five));
-    // the weight gradient only from 16 channels on
-    BOOST_TEST(detail::winograd_weight_gradient_applies<float>(cnn_second));
-    const conv_shape cnn_first{256, 3, 32, 32, 16, 3, 1, 1, 32, 32};
-    BOOST_TEST(detail::winograd_applies<float>(cnn_first));
-    BOOST_TEST(!detail::winograd_weight_gradient_applies<float>(cnn_first));
 }
