@@ -29,6 +29,10 @@ class batch_norm2d : public layer_defaults {
  public:
     explicit batch_norm2d(std::size_t channels, double epsilon = 1e-5, double momentum = 0.1);
 
+    std::size_t channels() const { return channels_; }
+    double epsilon() const { return epsilon_; }
+    double momentum() const { return momentum_; }
+
     shape_type output_shape(const shape_type& input) const;
     std::vector<parameter_spec> parameters(const shape_type& input) const;
     // running mean (zeros) then running variance (ones)

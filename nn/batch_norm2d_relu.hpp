@@ -17,6 +17,9 @@ class batch_norm2d_relu : public batch_norm2d {
  public:
     explicit batch_norm2d_relu(std::size_t channels, double epsilon = 1e-5, double momentum = 0.1)
         : batch_norm2d(channels, epsilon, momentum, true) {}
+    // `norm` followed by a relu (layer_fusion.hpp)
+    explicit batch_norm2d_relu(const batch_norm2d& norm)
+        : batch_norm2d(norm.channels(), norm.epsilon(), norm.momentum(), true) {}
 };
 
 }  // namespace fds::nn

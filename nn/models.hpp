@@ -6,25 +6,19 @@
 //             fc 120, relu, fc 84, relu, fc classes          (the reference's; 28x28 or 32x32 input)
 //   CNN:      3 x [conv3x3 (16, 32, 64 channels, no bias), batchnorm, relu], max-pool 2 after the
 //             first two, global average pool, flatten, linear(classes)   (small, for CIFAR)
-//
-// Where LeNet says relu then max-pool, the network runs max-pool then relu: relu is monotone, so
-// both give the same values and the same gradients (the winner of a window is the same, and relu's
-// derivative at the winner is the one that counts), with 4x less relu work on the largest
-// activations. Every relu after a batch norm is computed in the batch norm's passes
-// (batch_norm2d_relu). Both tested against the stated layers in tests/nn/models_test.cpp.
 //   WRN-16-1: the reference's WideResNet, depth 16, widen factor 1: conv3x3 to 16 channels, three
 //             groups of two pre-activation BasicBlocks (16/32/64 channels, strides 1/2/2, 1x1 conv
 //             shortcut where channels change), final BN-ReLU, average pool 8, linear. No biases
 //             in the convolutions.
+// The sequential fuses conv-relu-pool and bn-relu as the layers are added (layer_fusion.hpp).
 #pragma once
 
 #include <string>
 #include <vector>
 
 #include <fds/nn/avg_pool2d.hpp>
-#include <fds/nn/batch_norm2d_relu.hpp>
+#include <fds/nn/batch_norm2d.hpp>
 #include <fds/nn/conv2d.hpp>
-#include <fds/nn/conv2d_max_pool2d.hpp>
 #include <fds/nn/flatten.hpp>
 #include <fds/nn/linear.hpp>
 #include <fds/nn/max_pool2d.hpp>
@@ -77,19 +71,18 @@ network<Scalar> make_lenet(std::size_t channels, std::size_t size, std::size_t c
     }
     const std::size_t hidden = size == 32 ? 16 * 5 * 5 : 16 * 4 * 4;
     network<Scalar> net({channels, size, size});
-    // relu then max-pool as the reference, computed as max-pool then relu (relu is monotone), each
-    // convolution and its pooling as one layer (conv2d_max_pool2d.hpp): the same results, less memory traffic
-    net << conv2d_max_pool2d(conv2d(channels, 6, 5), 2) << relu() << conv2d_max_pool2d(conv2d(6, 16, 5), 2) << relu()
-        << flatten() << linear(hidden, 120) << relu() << linear(120, 84) << relu() << linear(84, classes);
+    net << conv2d(channels, 6, 5) << relu() << max_pool2d(2) << conv2d(6, 16, 5) << relu() << max_pool2d(2) << flatten()
+        << linear(hidden, 120) << relu() << linear(120, 84) << relu() << linear(84, classes);
     return net;
 }
 
 template <class Scalar>
 network<Scalar> make_cnn(std::size_t channels, std::size_t size, std::size_t classes) {
     network<Scalar> net({channels, size, size});
-    net << conv2d(channels, 16, 3, 1, 1, false) << batch_norm2d_relu(16) << max_pool2d(2)
-        << conv2d(16, 32, 3, 1, 1, false) << batch_norm2d_relu(32) << max_pool2d(2) << conv2d(32, 64, 3, 1, 1, false)
-        << batch_norm2d_relu(64) << global_avg_pool2d() << flatten() << linear(64, classes);
+    net << conv2d(channels, 16, 3, 1, 1, false) << batch_norm2d(16) << relu() << max_pool2d(2)
+        << conv2d(16, 32, 3, 1, 1, false) << batch_norm2d(32) << relu() << max_pool2d(2)
+        << conv2d(32, 64, 3, 1, 1, false) << batch_norm2d(64) << relu() << global_avg_pool2d() << flatten()
+        << linear(64, classes);
     return net;
 }
 
@@ -101,11 +94,11 @@ template <class Scalar>
 void add_basic_block(sequential<Scalar>& target, std::size_t in_planes, std::size_t out_planes, std::size_t stride) {
     sequential<Scalar> main;
     if (in_planes == out_planes) {
-        main << batch_norm2d_relu(in_planes);
+        main << batch_norm2d(in_planes) << relu();
     } else {
-        target << batch_norm2d_relu(in_planes);
+        target << batch_norm2d(in_planes) << relu();
     }
-    main << conv2d(in_planes, out_planes, 3, stride, 1, false) << batch_norm2d_relu(out_planes)
+    main << conv2d(in_planes, out_planes, 3, stride, 1, false) << batch_norm2d(out_planes) << relu()
          << conv2d(out_planes, out_planes, 3, 1, 1, false);
     sequential<Scalar> shortcut;
     if (in_planes != out_planes) shortcut << conv2d(in_planes, out_planes, 1, stride, 0, false);
@@ -134,7 +127,7 @@ network<Scalar> make_wide_resnet(std::size_t depth, std::size_t widen_factor, st
         }
         net << std::move(blocks_of_group);
     }
-    net << batch_norm2d_relu(widths[3]) << avg_pool2d(8) << flatten() << linear(widths[3], classes);
+    net << batch_norm2d(widths[3]) << relu() << avg_pool2d(8) << flatten() << linear(widths[3], classes);
     return net;
 }
 

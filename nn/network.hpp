@@ -46,7 +46,8 @@ class network {
     using plain_tensor = xt::xarray<Scalar>;
     using dual_tensor = autodiff::dual_tensor<Scalar>;
 
-    explicit network(shape_type input_shape);
+    // layer_fusion::none keeps every layer as added (sequential.hpp)
+    explicit network(shape_type input_shape, layer_fusion fusion = layer_fusion::pairs);
 
     // Appends a layer; throws std::invalid_argument when it does not accept the current output shape.
     template <class Layer>
@@ -102,7 +103,8 @@ class network {
 // ---------------------------------------------------------------------------------------------
 
 template <class Scalar>
-network<Scalar>::network(shape_type input_shape) : input_shape_(std::move(input_shape)) {
+network<Scalar>::network(shape_type input_shape, layer_fusion fusion)
+    : input_shape_(std::move(input_shape)), layers_(fusion) {
     if (input_shape_.empty()) throw std::invalid_argument("network: empty input shape");
     reset_buffers();
 }

@@ -8,6 +8,8 @@
 //   block << nn::conv2d(16, 16, 3, 1, 1, false) << nn::batch_norm2d(16) << nn::relu();
 //
 // Parameters and buffers of the children are laid out one after the other, in the order added.
+// Pairs of layers that compute faster as one are fused as they are added (layer_fusion.hpp), with
+// the same parameters, buffers and results bit for bit; layer_fusion::none keeps every layer.
 #pragma once
 
 #include <memory>
@@ -17,83 +19,17 @@
 
 #include <fds/autodiff/autodiff.hpp>
 
+#include <fds/nn/any_layer.hpp>
 #include <fds/nn/layer.hpp>
+#include <fds/nn/layer_fusion.hpp>
 
 namespace fds::nn {
-
-namespace detail {
-
-// The two instantiations every layer gets, behind virtual calls.
-template <class Scalar>
-class any_layer {
- public:
-    using plain = xt::xarray<Scalar>;
-    using dual = autodiff::dual_tensor<Scalar>;
-
-    virtual ~any_layer() = default;
-    virtual std::unique_ptr<any_layer> clone() const = 0;
-    virtual shape_type output_shape(const shape_type& input) const = 0;
-    virtual std::vector<parameter_spec> parameters(const shape_type& input) const = 0;
-    virtual std::vector<double> buffers(const shape_type& input) const = 0;
-    virtual plain forward(const plain& input, const parameter_view<plain>& parameters, run_context<Scalar>& run) = 0;
-    virtual dual forward(const dual& input, const parameter_view<dual>& parameters, run_context<Scalar>& run) = 0;
-    // the same for an input the caller no longer needs (layer.hpp: a layer may keep it without a copy)
-    virtual plain forward(plain&& input, const parameter_view<plain>& parameters, run_context<Scalar>& run) = 0;
-    virtual dual forward(dual&& input, const parameter_view<dual>& parameters, run_context<Scalar>& run) = 0;
-    virtual plain backward(const plain& output_gradient, const parameter_view<plain>& parameters,
-                           gradient_view<plain>& parameter_gradient) = 0;
-    virtual dual backward(const dual& output_gradient, const parameter_view<dual>& parameters,
-                          gradient_view<dual>& parameter_gradient) = 0;
-};
-
-// One layer plus what its forward kept for backward, per tensor type.
-template <class Layer, class Scalar>
-class layer_holder final : public any_layer<Scalar> {
- public:
-    using plain = xt::xarray<Scalar>;
-    using dual = autodiff::dual_tensor<Scalar>;
-
-    explicit layer_holder(Layer layer) : layer_(std::move(layer)) {}
-
-    std::unique_ptr<any_layer<Scalar>> clone() const override { return std::make_unique<layer_holder>(layer_); }
-    shape_type output_shape(const shape_type& input) const override { return layer_.output_shape(input); }
-    std::vector<parameter_spec> parameters(const shape_type& input) const override { return layer_.parameters(input); }
-    std::vector<double> buffers(const shape_type& input) const override { return layer_.buffers(input); }
-
-    plain forward(const plain& input, const parameter_view<plain>& parameters, run_context<Scalar>& run) override {
-        return layer_.forward(input, parameters, plain_saved_, run);
-    }
-    dual forward(const dual& input, const parameter_view<dual>& parameters, run_context<Scalar>& run) override {
-        return layer_.forward(input, parameters, dual_saved_, run);
-    }
-    // a layer whose forward takes its input by forwarding reference moves it into what it keeps
-    plain forward(plain&& input, const parameter_view<plain>& parameters, run_context<Scalar>& run) override {
-        return layer_.forward(std::move(input), parameters, plain_saved_, run);
-    }
-    dual forward(dual&& input, const parameter_view<dual>& parameters, run_context<Scalar>& run) override {
-        return layer_.forward(std::move(input), parameters, dual_saved_, run);
-    }
-    plain backward(const plain& output_gradient, const parameter_view<plain>& parameters,
-                   gradient_view<plain>& parameter_gradient) override {
-        return layer_.backward(output_gradient, parameters, plain_saved_, parameter_gradient);
-    }
-    dual backward(const dual& output_gradient, const parameter_view<dual>& parameters,
-                  gradient_view<dual>& parameter_gradient) override {
-        return layer_.backward(output_gradient, parameters, dual_saved_, parameter_gradient);
-    }
-
- private:
-    Layer layer_;
-    typename Layer::template saved<plain> plain_saved_{};
-    typename Layer::template saved<dual> dual_saved_{};
-};
-
-}  // namespace detail
 
 template <class Scalar>
 class sequential {
  public:
     sequential() = default;
+    explicit sequential(layer_fusion fusion) : fusion_(fusion) {}
     sequential(const sequential& other);
     sequential& operator=(const sequential& other);
     sequential(sequential&&) noexcept = default;
@@ -136,6 +72,7 @@ class sequential {
     const layout& layout_for(const shape_type& input) const;
 
     std::vector<std::unique_ptr<detail::any_layer<Scalar>>> layers_;
+    layer_fusion fusion_ = layer_fusion::pairs;
     mutable layout layout_;
     mutable bool layout_valid_ = false;
 };
@@ -145,7 +82,7 @@ class sequential {
 // ---------------------------------------------------------------------------------------------
 
 template <class Scalar>
-sequential<Scalar>::sequential(const sequential& other) {
+sequential<Scalar>::sequential(const sequential& other) : fusion_(other.fusion_) {
     for (const auto& layer : other.layers_) layers_.push_back(layer->clone());
 }
 
@@ -161,7 +98,11 @@ sequential<Scalar>& sequential<Scalar>::operator=(const sequential& other) {
 template <class Scalar>
 template <class Layer>
 sequential<Scalar>& sequential<Scalar>::add(Layer layer) {
-    layers_.push_back(std::make_unique<detail::layer_holder<Layer, Scalar>>(std::move(layer)));
+    if (fusion_ == layer_fusion::pairs) {
+        detail::append_fused(layers_, std::move(layer));
+    } else {
+        layers_.push_back(detail::hold<Scalar>(std::move(layer)));
+    }
     layout_valid_ = false;
     return *this;
 }

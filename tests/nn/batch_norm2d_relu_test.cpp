@@ -46,7 +46,7 @@ template <class Tensor>
 void check_same_as_separate_layers(std::size_t channels, const shape_type& input_shape, mode run_mode,
                                    std::uint64_t seed) {
     using scalar = scalar_of<Tensor>;
-    sequential<scalar> separate;
+    sequential<scalar> separate(layer_fusion::none);
     separate << batch_norm2d(channels) << relu();
     const batch_norm2d_relu fused(channels);
     shape_type parameter_shape{2 * channels};

@@ -38,7 +38,7 @@ template <class Tensor>
 void check_same_as_separate_layers(const conv2d& convolution, const max_pool2d& pool, const shape_type& input_shape,
                                    std::uint64_t seed) {
     using scalar = scalar_of<Tensor>;
-    sequential<scalar> separate;
+    sequential<scalar> separate(layer_fusion::none);
     separate << convolution << pool;
     const conv2d_max_pool2d fused(convolution, pool);
     const shape_type sample(input_shape.begin() + 1, input_shape.end());

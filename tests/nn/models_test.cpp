@@ -96,17 +96,17 @@ BOOST_AUTO_TEST_CASE(wide_resnet_forward_and_gradient_match_pytorch) {
 }
 
 namespace {
-// LeNet, the CNN and WRN-16-1 exactly as stated: each relu its own layer, relu before max-pool
-// (make_lenet pools first; make_cnn and make_wide_resnet fuse batch norm and relu)
+// LeNet, the CNN and WRN-16-1 exactly as stated, no layers fused: each relu its own layer, relu
+// before max-pool (the models' sequentials fuse both, layer_fusion.hpp)
 network<double> lenet_relu_then_pool() {
-    network<double> net({1, 28, 28});
+    network<double> net({1, 28, 28}, layer_fusion::none);
     net << conv2d(1, 6, 5) << relu() << max_pool2d(2) << conv2d(6, 16, 5) << relu() << max_pool2d(2) << flatten()
         << linear(16 * 4 * 4, 120) << relu() << linear(120, 84) << relu() << linear(84, 10);
     return net;
 }
 
 network<double> cnn_relu_then_pool() {
-    network<double> net({3, 32, 32});
+    network<double> net({3, 32, 32}, layer_fusion::none);
     net << conv2d(3, 16, 3, 1, 1, false) << batch_norm2d(16) << relu() << max_pool2d(2)
         << conv2d(16, 32, 3, 1, 1, false) << batch_norm2d(32) << relu() << max_pool2d(2)
         << conv2d(32, 64, 3, 1, 1, false) << batch_norm2d(64) << relu() << global_avg_pool2d() << flatten()
@@ -117,7 +117,7 @@ network<double> cnn_relu_then_pool() {
 // The reference's BasicBlock as its layers read (bn1, relu1, conv1, bn2, relu2, conv2, shortcut)
 void add_stated_basic_block(sequential<double>& target, std::size_t in_planes, std::size_t out_planes,
                             std::size_t stride) {
-    sequential<double> main, shortcut;
+    sequential<double> main(layer_fusion::none), shortcut(layer_fusion::none);
     (in_planes == out_planes ? main : target) << batch_norm2d(in_planes) << relu();
     main << conv2d(in_planes, out_planes, 3, stride, 1, false) << batch_norm2d(out_planes) << relu()
          << conv2d(out_planes, out_planes, 3, 1, 1, false);
@@ -126,11 +126,11 @@ void add_stated_basic_block(sequential<double>& target, std::size_t in_planes, s
 }
 
 network<double> wide_resnet_16_1_as_stated() {
-    network<double> net({3, 32, 32});
+    network<double> net({3, 32, 32}, layer_fusion::none);
     net << conv2d(3, 16, 3, 1, 1, false);
     const std::size_t widths[4] = {16, 16, 32, 64}, strides[3] = {1, 2, 2};
     for (std::size_t group = 0; group < 3; ++group) {
-        sequential<double> blocks;
+        sequential<double> blocks(layer_fusion::none);
         add_stated_basic_block(blocks, widths[group], widths[group + 1], strides[group]);
         add_stated_basic_block(blocks, widths[group + 1], widths[group + 1], 1);
         net << std::move(blocks);
@@ -156,7 +156,7 @@ void check_same_network(network<double> stated, network<double> computed) {
 }
 }  // namespace
 
-BOOST_AUTO_TEST_CASE(pooling_before_relu_and_fused_batch_norm_give_the_stated_architectures_results_bit_for_bit) {
+BOOST_AUTO_TEST_CASE(fused_layers_give_the_stated_architectures_results_bit_for_bit) {
     check_same_network(lenet_relu_then_pool(), make_lenet<double>(1, 28, 10));
     check_same_network(cnn_relu_then_pool(), make_cnn<double>(3, 32, 10));
 }

@@ -4,6 +4,7 @@
 #include <fds/nn/batch_norm2d.hpp>
 #include <fds/nn/conv2d.hpp>
 #include <fds/nn/linear.hpp>
+#include <fds/nn/max_pool2d.hpp>
 #include <fds/nn/relu.hpp>
 #include <fds/nn/sequential.hpp>
 
@@ -106,6 +107,31 @@ BOOST_AUTO_TEST_CASE(sequential_copies_are_independent) {
     auto original = block();
     auto copy = original;
     original << linear(2, 2);
-    BOOST_CHECK_EQUAL(copy.layer_count(), 4u);
-    BOOST_CHECK_EQUAL(original.layer_count(), 5u);
+    BOOST_CHECK_EQUAL(copy.layer_count(), 3u);  // batch norm and relu fused
+    BOOST_CHECK_EQUAL(original.layer_count(), 4u);
+}
+
+// Fusion replaces the pairs of layer_fusion.hpp and nothing else; layer_fusion::none keeps all.
+BOOST_AUTO_TEST_CASE(sequential_fuses_batch_norm_relu_and_conv_relu_pool_only) {
+    auto count = [](layer_fusion fusion, auto build) {
+        sequential<double> layers(fusion);
+        build(layers);
+        return layers.layer_count();
+    };
+    auto norm_relu = [](sequential<double>& s) { s << batch_norm2d(2) << relu(); };
+    auto conv_relu_pool = [](sequential<double>& s) { s << conv2d(1, 2, 3) << relu() << max_pool2d(2); };
+    auto conv_pool = [](sequential<double>& s) { s << conv2d(1, 2, 3) << max_pool2d(2); };
+    auto relu_norm = [](sequential<double>& s) { s << relu() << batch_norm2d(2); };
+    auto twice = [](sequential<double>& s) { s << batch_norm2d(2) << relu() << relu(); };
+    BOOST_TEST(count(layer_fusion::pairs, norm_relu) == 1u);
+    BOOST_TEST(count(layer_fusion::none, norm_relu) == 2u);
+    BOOST_TEST(count(layer_fusion::pairs, conv_relu_pool) == 2u);
+    BOOST_TEST(count(layer_fusion::none, conv_relu_pool) == 3u);
+    BOOST_TEST(count(layer_fusion::pairs, conv_pool) == 2u);
+    BOOST_TEST(count(layer_fusion::pairs, relu_norm) == 2u);
+    BOOST_TEST(count(layer_fusion::pairs, twice) == 2u);  // a fused batch norm takes no second relu
+    const sequential<double> unfused(layer_fusion::none);
+    sequential<double> copy(unfused);
+    copy << batch_norm2d(2) << relu();
+    BOOST_TEST(copy.layer_count() == 2u);  // copies keep the choice
 }
