@@ -11,6 +11,7 @@
 #include <fds/autodiff/runtime/heap.hpp>
 #include <fds/autodiff/matmul.hpp>
 #include <fds/autodiff/parallel.hpp>
+#include <fds/autodiff/random.hpp>
 #include <fds/autodiff/reduction.hpp>
 #include <fds/autodiff/runtime/reexecution.hpp>
 #include <fds/autodiff/runtime.hpp>

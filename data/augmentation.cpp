@@ -29,16 +29,16 @@ image_augmentation identity_augmentation(const augmentation& settings) {
 }
 
 image_augmentation draw_image_augmentation(const augmentation& settings, std::size_t height, std::size_t width,
-                                           random_engine& engine) {
+                                           autodiff::random_source& random) {
     image_augmentation choice = identity_augmentation(settings);
     if (settings.random_crop_flip) {
-        choice.top = uniform_below(engine, 2 * settings.crop_padding + 1);
-        choice.left = uniform_below(engine, 2 * settings.crop_padding + 1);
-        choice.flip = bernoulli(engine, 0.5);
+        choice.top = random.uniform_below(2 * settings.crop_padding + 1);
+        choice.left = random.uniform_below(2 * settings.crop_padding + 1);
+        choice.flip = random.bernoulli(0.5);
     }
-    if (settings.cutout && bernoulli(engine, settings.cutout_prob)) {
-        const auto centre_row = static_cast<long long>(uniform_below(engine, height));
-        const auto centre_column = static_cast<long long>(uniform_below(engine, width));
+    if (settings.cutout && random.bernoulli(settings.cutout_prob)) {
+        const auto centre_row = static_cast<long long>(random.uniform_below(height));
+        const auto centre_column = static_cast<long long>(random.uniform_below(width));
         const auto half = static_cast<long long>(settings.cutout_length / 2);
         const auto clip = [](long long value, std::size_t size) {
             return static_cast<std::size_t>(std::clamp(value, 0LL, static_cast<long long>(size)));

@@ -16,7 +16,7 @@
 #include <cstdint>
 #include <string>
 
-#include <fds/data/random.hpp>
+#include <fds/autodiff/random.hpp>
 
 namespace fds::data {
 
@@ -44,7 +44,7 @@ struct image_augmentation {
 // Draws, in this order: top, left, flip (if random_crop_flip), then the cutout coin and centre
 // row and column (if cutout).
 image_augmentation draw_image_augmentation(const augmentation& settings, std::size_t height, std::size_t width,
-                                           random_engine& engine);
+                                           autodiff::random_source& random);
 
 image_augmentation identity_augmentation(const augmentation& settings);
 

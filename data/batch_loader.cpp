@@ -1,6 +1,6 @@
 #include <fds/data/batch_loader.hpp>
 
-#include <fds/data/random.hpp>
+#include <fds/autodiff/random.hpp>
 
 #include <algorithm>
 #include <stdexcept>
@@ -56,8 +56,8 @@ std::shared_ptr<const std::vector<std::size_t>> batch_loader::cached_epoch_order
     if (!cache_->filled || cache_->epoch != epoch) {
         auto order = std::make_shared<std::vector<std::size_t>>(indices_);
         if (shuffle_) {
-            random_engine engine(derive_seed(seed_, detail::order_stream, epoch));
-            shuffle(*order, engine);
+            autodiff::random_source random(autodiff::derive_seed(seed_, detail::order_stream, epoch));
+            autodiff::shuffle(*order, random);
         }
         cache_->order = std::move(order);
         cache_->epoch = epoch;
@@ -85,12 +85,12 @@ batch batch_loader::load(std::size_t epoch, std::size_t batch_index) const {
     batch result{xt::xarray<float>::from_shape({count, channels, height, width}), xt::xarray<int>::from_shape({count}),
                  std::vector<std::size_t>(order->begin() + first, order->begin() + first + count)};
     const bool augmented = settings_.random_crop_flip || settings_.cutout;
-    random_engine engine(derive_seed(seed_, detail::augmentation_stream, epoch, batch_index));
+    autodiff::random_source random(autodiff::derive_seed(seed_, detail::augmentation_stream, epoch, batch_index));
     const image_augmentation identity = identity_augmentation(settings_);
     for (std::size_t slot = 0; slot < count; ++slot) {
         const std::size_t image = result.indices[slot];
         const image_augmentation choice =
-            augmented ? draw_image_augmentation(settings_, height, width, engine) : identity;
+            augmented ? draw_image_augmentation(settings_, height, width, random) : identity;
         write_augmented_image(images.data() + image * image_size, channels, height, width, table_.data(), settings_,
                               choice, result.images.data() + slot * image_size);
         result.labels(slot) = labels(image);

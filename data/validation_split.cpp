@@ -1,6 +1,6 @@
 #include <fds/data/validation_split.hpp>
 
-#include <fds/data/random.hpp>
+#include <fds/autodiff/random.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -22,10 +22,10 @@ validation_split make_validation_split(std::size_t train_count, double val_train
     // int(fraction * N) in the reference: truncation toward zero.
     const auto validation_count = std::min<std::size_t>(
         train_count, static_cast<std::size_t>(std::floor(val_train_fraction * static_cast<double>(train_count))));
-    random_engine engine(derive_seed(seed, detail::validation_stream));
+    autodiff::random_source random(autodiff::derive_seed(seed, detail::validation_stream));
 
     validation_split split;
-    split.validation = sample_without_replacement(train_count, validation_count, engine);
+    split.validation = autodiff::sample_without_replacement(train_count, validation_count, random);
     std::sort(split.validation.begin(), split.validation.end());
 
     std::vector<bool> held_out(train_count, false);

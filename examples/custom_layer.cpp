@@ -42,7 +42,7 @@ int main(int argc, char** argv) {
     autodiff::prepare_runtime(argc, argv);
 
     // two Gaussian blobs of 8x8 single-channel "images", labels 0 and 1
-    nn::random_source random(0);
+    autodiff::random_source random(0);
     const std::size_t count = 256;
     xt::xarray<double> images = xt::xarray<double>::from_shape({count, 1, 8, 8});
     xt::xarray<int> labels = xt::xarray<int>::from_shape({count});

@@ -3,7 +3,7 @@
 // streams of every choice (each one derived from the recorded seed), the loaders, and
 // evaluation over a loader.
 //
-// Streams (data::derive_seed(seed, stream, outer_step)): the validation split, the training
+// Streams (autodiff::derive_seed(seed, stream, outer_step)): the validation split, the training
 // batch order and augmentation, the validation and test batch order, and the initial weights
 // are drawn independently, and afresh for each outer step, as the reference re-splits and
 // re-initializes for each outer step. Retraining, black-box trials and the configurations a
@@ -20,7 +20,7 @@
 #include <fds/data/augmentation.hpp>
 #include <fds/data/batch_loader.hpp>
 #include <fds/data/dataset.hpp>
-#include <fds/data/random.hpp>
+#include <fds/autodiff/random.hpp>
 #include <fds/data/validation_split.hpp>
 #include <fds/data_parallel.hpp>
 #include <fds/distributed/communicator.hpp>
@@ -85,7 +85,7 @@ void check_setup_fits(const hypertrain_settings& settings, const data::dataset& 
 // ---------------------------------------------------------------------------------------------
 
 inline std::uint64_t stream_seed(std::uint64_t seed, seed_stream stream, std::uint64_t index) {
-    return data::derive_seed(seed, static_cast<std::uint64_t>(stream), index);
+    return autodiff::derive_seed(seed, static_cast<std::uint64_t>(stream), index);
 }
 
 template <class Scalar>

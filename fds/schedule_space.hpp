@@ -13,7 +13,7 @@
 #include <stdexcept>
 #include <string>
 
-#include <fds/data/random.hpp>
+#include <fds/autodiff/random.hpp>
 #include <fds/hypertrain_settings.hpp>
 #include <fds/schedule.hpp>
 
@@ -31,7 +31,7 @@ struct schedule_space {
     value_range lr{1e-3, 1.0, true}, mom{0.0, 0.99, false}, wd{1e-6, 1e-2, true};
     double fixed_lr = 0.05, fixed_mom = 0.9, fixed_wd = 5e-4;  // values of the types not searched
 
-    hyper_values sample(data::random_engine& engine) const;
+    hyper_values sample(autodiff::random_source& random) const;
     bool contains(const hyper_values& values) const;
 };
 
@@ -44,8 +44,8 @@ schedule_space schedule_space_of(const hypertrain_settings& settings);
 
 namespace detail {
 
-inline double draw(const value_range& range, data::random_engine& engine) {
-    const double u = data::uniform_unit(engine);
+inline double draw(const value_range& range, autodiff::random_source& random) {
+    const double u = random.uniform();
     if (!range.log_scale) return range.low + u * (range.high - range.low);
     return std::exp(std::log(range.low) + u * (std::log(range.high) - std::log(range.low)));
 }
@@ -61,11 +61,11 @@ inline void check_range(const value_range& range, const std::string& name) {
 
 }  // namespace detail
 
-inline hyper_values schedule_space::sample(data::random_engine& engine) const {
+inline hyper_values schedule_space::sample(autodiff::random_source& random) const {
     hyper_values values;
-    for (std::size_t i = 0; i < n_lrs; ++i) values.lr.push_back(learn_lr ? detail::draw(lr, engine) : fixed_lr);
-    for (std::size_t i = 0; i < n_moms; ++i) values.mom.push_back(learn_mom ? detail::draw(mom, engine) : fixed_mom);
-    for (std::size_t i = 0; i < n_wds; ++i) values.wd.push_back(learn_wd ? detail::draw(wd, engine) : fixed_wd);
+    for (std::size_t i = 0; i < n_lrs; ++i) values.lr.push_back(learn_lr ? detail::draw(lr, random) : fixed_lr);
+    for (std::size_t i = 0; i < n_moms; ++i) values.mom.push_back(learn_mom ? detail::draw(mom, random) : fixed_mom);
+    for (std::size_t i = 0; i < n_wds; ++i) values.wd.push_back(learn_wd ? detail::draw(wd, random) : fixed_wd);
     return values;
 }
 

@@ -23,7 +23,7 @@
 #include <xtensor/xarray.hpp>
 
 #include <fds/nn/layer.hpp>
-#include <fds/nn/random.hpp>
+#include <fds/autodiff/random.hpp>
 
 namespace fds::nn {
 
@@ -59,7 +59,8 @@ namespace detail {
 // gain Q of a rows x cols matrix of normal draws (row-major, as torch draws them) into target:
 // Gram-Schmidt, twice per column for orthogonality to rounding, on the tall orientation.
 template <class Scalar>
-void orthogonal_weights(Scalar* target, std::size_t rows, std::size_t cols, double gain, random_source& random) {
+void orthogonal_weights(Scalar* target, std::size_t rows, std::size_t cols, double gain,
+                        autodiff::random_source& random) {
     std::vector<double> draws(rows * cols);
     for (double& draw : draws) draw = random.normal(0.0, 1.0);
     const bool transposed = rows < cols;
@@ -99,7 +100,7 @@ xt::xarray<Scalar> initialize_parameters(const std::vector<parameter_spec>& spec
     std::size_t total = 0;
     for (const auto& spec : specs) total += spec.size();
     xt::xarray<Scalar> flat = xt::zeros<Scalar>({total});
-    random_source random(seed);
+    autodiff::random_source random(seed);
     Scalar* target = flat.data();
     for (const auto& spec : specs) {
         const std::size_t count = spec.size();

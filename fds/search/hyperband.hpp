@@ -23,7 +23,7 @@
 #include <string>
 #include <vector>
 
-#include <fds/data/random.hpp>
+#include <fds/autodiff/random.hpp>
 #include <fds/run_setup.hpp>
 #include <fds/schedule_space.hpp>
 #include <fds/search/search_result.hpp>
@@ -86,10 +86,10 @@ inline search_result hyperband(const schedule_space& space, double max_epochs, d
     search_result result;
     std::size_t next_id = 0;
     for (const hyperband_bracket& bracket : hyperband_brackets(max_epochs, eta)) {
-        data::random_engine engine(stream_seed(seed, seed_stream::search_configurations, bracket.s + 1));
+        autodiff::random_source random(stream_seed(seed, seed_stream::search_configurations, bracket.s + 1));
         std::vector<hyper_values> configurations;
         for (std::size_t c = 0; c < bracket.rungs.front().configurations; ++c)
-            configurations.push_back(space.sample(engine));
+            configurations.push_back(space.sample(random));
         std::vector<std::size_t> alive(configurations.size());
         std::iota(alive.begin(), alive.end(), 0);
         for (std::size_t i = 0; i < bracket.rungs.size(); ++i) {

@@ -11,7 +11,7 @@
 #include <cstddef>
 #include <cstdint>
 
-#include <fds/data/random.hpp>
+#include <fds/autodiff/random.hpp>
 #include <fds/run_setup.hpp>
 #include <fds/schedule_space.hpp>
 #include <fds/search/search_result.hpp>
@@ -32,14 +32,14 @@ inline search_result random_search(const schedule_space& space, std::size_t coun
 
 inline search_result random_search(const schedule_space& space, std::size_t count, double epochs, std::uint64_t seed,
                                    const trial_batch_runner& run, double seconds_budget, std::size_t trials_at_once) {
-    data::random_engine engine(stream_seed(seed, seed_stream::search_configurations, 0));
+    autodiff::random_source random(stream_seed(seed, seed_stream::search_configurations, 0));
     const std::size_t wave =
         seconds_budget > 0 ? std::max<std::size_t>(1, trials_at_once) : std::max<std::size_t>(1, count);
     search_result result;
     double seconds = 0.0;
     for (std::size_t id = 0; id < count && !(seconds_budget > 0 && seconds >= seconds_budget);) {
         std::vector<trial_request> requests;
-        for (; id < count && requests.size() < wave; ++id) requests.push_back({id, space.sample(engine), epochs, 0, 0});
+        for (; id < count && requests.size() < wave; ++id) requests.push_back({id, space.sample(random), epochs, 0, 0});
         const std::vector<trial_outcome> outcomes = run(requests);
         for (std::size_t i = 0; i < requests.size(); ++i) {
             seconds += outcomes[i].seconds;

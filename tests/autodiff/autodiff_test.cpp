@@ -13,7 +13,7 @@
 #include "test_support.hpp"
 
 using namespace fds::autodiff;
-using fds::autodiff::testing::random_source;
+using fds::autodiff::testing::array_random_source;
 namespace ad = fds::autodiff;
 using xt::xarray;
 
@@ -41,7 +41,7 @@ void check_constant_duals(const std::string& name, const std::vector<xarray<doub
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(every_operation_on_duals_without_live_tangents_gives_the_plain_value) {
-    random_source random(11);
+    array_random_source random(11);
     const xarray<double> a = random.uniform_array({4, 3, 5, 5}, 0.5, 2.0);
     const xarray<double> b = random.uniform_array({4, 3, 5, 5}, 0.5, 2.0);
     const xarray<double> channel = random.uniform_array({1, 3, 1, 1}, 0.5, 2.0);
@@ -117,7 +117,7 @@ BOOST_AUTO_TEST_CASE(every_operation_on_duals_without_live_tangents_gives_the_pl
 }
 
 BOOST_AUTO_TEST_CASE(in_place_updates_and_projection_on_duals_without_live_tangents) {
-    random_source random(12);
+    array_random_source random(12);
     const xarray<double> a = random.uniform_array({5, 4}, -1.0, 1.0);
     const xarray<double> b = random.uniform_array({5, 4}, -1.0, 1.0);
     const xarray<double> flat = random.uniform_array({30}, -1.0, 1.0);

@@ -10,7 +10,7 @@
 #include "test_support.hpp"
 
 using namespace fds::autodiff;
-using fds::autodiff::testing::random_source;
+using fds::autodiff::testing::array_random_source;
 using xt::xarray;
 
 namespace {
@@ -43,7 +43,7 @@ const conv_geometry geometries[] = {
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(im2col_times_weights_equals_direct_convolution) {
-    random_source random(1);
+    array_random_source random(1);
     for (const auto& g : geometries) {
         const xarray<double> x = random.normal_array({2, g.channels, g.height, g.width});
         const xarray<double> weights = random.normal_array({4, g.channels, g.kernel_h, g.kernel_w});
@@ -61,7 +61,7 @@ BOOST_AUTO_TEST_CASE(im2col_times_weights_equals_direct_convolution) {
 
 BOOST_AUTO_TEST_CASE(col2im_is_the_adjoint_of_im2col) {
     // <im2col(x), c> = <x, col2im(c)>
-    random_source random(2);
+    array_random_source random(2);
     for (const auto& g : geometries) {
         const xarray<double> x = random.normal_array({3, g.channels, g.height, g.width});
         const xarray<double> c = random.normal_array({3 * g.output_h() * g.output_w(), g.patch_size()});
@@ -72,7 +72,7 @@ BOOST_AUTO_TEST_CASE(col2im_is_the_adjoint_of_im2col) {
 }
 
 BOOST_AUTO_TEST_CASE(im2col_and_col2im_tangents_match_central_differences) {
-    random_source random(3);
+    array_random_source random(3);
     const conv_geometry g = geometries[0];
     const xarray<double> x = random.normal_array({2, g.channels, g.height, g.width});
     const xarray<double> c = random.normal_array({2 * g.output_h() * g.output_w(), g.patch_size()});

@@ -14,7 +14,7 @@
 #include "test_support.hpp"
 
 using namespace fds::autodiff;
-using fds::autodiff::testing::random_source;
+using fds::autodiff::testing::array_random_source;
 using xt::xarray;
 
 namespace {
@@ -30,7 +30,7 @@ auto as_tensor(const Inputs&, Expression&& e) {
 
 #define CHECK_DERIVATIVE(function, ...)                                                                        \
     do {                                                                                                       \
-        random_source random(__LINE__);                                                                        \
+        array_random_source random(__LINE__);                                                                  \
         const auto check =                                                                                     \
             fds::autodiff::testing::check_against_central_differences(function, {__VA_ARGS__}, slots, random); \
         BOOST_TEST(check.tangent_error <= tolerance);                                                          \
@@ -39,7 +39,7 @@ auto as_tensor(const Inputs&, Expression&& e) {
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(arithmetic_tangents_match_central_differences) {
-    random_source random(1);
+    array_random_source random(1);
     const xarray<double> a = random.uniform_array({3, 4}, 0.5, 2.0);
     const xarray<double> b = random.uniform_array({3, 4}, 0.5, 2.0);
     CHECK_DERIVATIVE([](const auto& in) { return as_tensor(in, in[0] + in[1]); }, a, b);
@@ -52,7 +52,7 @@ BOOST_AUTO_TEST_CASE(arithmetic_tangents_match_central_differences) {
 }
 
 BOOST_AUTO_TEST_CASE(functions_tangents_match_central_differences) {
-    random_source random(2);
+    array_random_source random(2);
     const xarray<double> positive = random.uniform_array({2, 3, 5}, 0.5, 2.0);
     const xarray<double> signed_values = random.uniform_array({2, 3, 5}, -2.0, 2.0);
     CHECK_DERIVATIVE([](const auto& in) { return as_tensor(in, exp(in[0])); }, signed_values);
@@ -66,7 +66,7 @@ BOOST_AUTO_TEST_CASE(functions_tangents_match_central_differences) {
 
 BOOST_AUTO_TEST_CASE(kinked_functions_tangents_match_central_differences_away_from_kinks) {
     // Values kept at least 0.1 away from the kinks at 0 and at the clamp bounds.
-    random_source random(3);
+    array_random_source random(3);
     xarray<double> x = random.uniform_array({40}, 0.1, 2.0);
     for (std::size_t i = 0; i < x.size(); i += 2) {
         x(i) = -x(i);
@@ -80,7 +80,7 @@ BOOST_AUTO_TEST_CASE(kinked_functions_tangents_match_central_differences_away_fr
 }
 
 BOOST_AUTO_TEST_CASE(broadcast_tangents_match_central_differences) {
-    random_source random(4);
+    array_random_source random(4);
     const xarray<double> matrix = random.uniform_array({4, 3}, 0.5, 2.0);
     const xarray<double> row = random.uniform_array({3}, 0.5, 2.0);
     const xarray<double> column = random.uniform_array({4, 1}, 0.5, 2.0);
@@ -104,7 +104,7 @@ BOOST_AUTO_TEST_CASE(broadcast_result_shapes_follow_xtensor) {
 
 BOOST_AUTO_TEST_CASE(dual_scalar_operands_carry_their_tangents) {
     // y = lr * x with lr = 0.3 + e_1: dy_1 = x, dy_k = lr dx_k otherwise.
-    random_source random(5);
+    array_random_source random(5);
     const xarray<double> x_value = random.normal_array({5});
     const xarray<double> direction = random.normal_array({5});
     dual_tensor<double> x(x_value, 3);
@@ -121,7 +121,7 @@ BOOST_AUTO_TEST_CASE(dual_scalar_operands_carry_their_tangents) {
 }
 
 BOOST_AUTO_TEST_CASE(all_tangents_at_once_equal_one_tangent_at_a_time) {
-    random_source random(6);
+    array_random_source random(6);
     const xarray<double> a = random.uniform_array({3, 5}, 0.5, 2.0);
     const xarray<double> b = random.uniform_array({5}, 0.5, 2.0);
     const auto function = [](const auto& in) {
@@ -135,7 +135,7 @@ BOOST_AUTO_TEST_CASE(all_tangents_at_once_equal_one_tangent_at_a_time) {
 }
 
 BOOST_AUTO_TEST_CASE(live_prefix_computation_equals_dense_computation) {
-    random_source random(7);
+    array_random_source random(7);
     const xarray<double> a = random.uniform_array({4, 6}, 0.5, 2.0);
     const xarray<double> b = random.uniform_array({4, 6}, 0.5, 2.0);
     const xarray<double> c = random.uniform_array({6}, 0.5, 2.0);
@@ -149,7 +149,7 @@ BOOST_AUTO_TEST_CASE(live_prefix_computation_equals_dense_computation) {
 }
 
 BOOST_AUTO_TEST_CASE(exp_of_log_is_identity_including_tangents) {
-    random_source random(8);
+    array_random_source random(8);
     dual_tensor<double> x(random.uniform_array({100}, 0.1, 10.0), 3);
     for (std::size_t k = 0; k < 3; ++k) {
         x.seed(k, random.normal_array({100}));
@@ -180,7 +180,7 @@ BOOST_AUTO_TEST_CASE(clamp_zeroes_tangents_where_clamped_and_clamp_tangents_leav
 }
 
 BOOST_AUTO_TEST_CASE(plain_overloads_agree_with_xtensor) {
-    random_source random(9);
+    array_random_source random(9);
     const xarray<double> x = random.uniform_array({3, 7}, -2.0, 2.0);
     const xarray<double> p = random.uniform_array({3, 7}, 0.5, 2.0);
     // exp is the library's vectorized one (tests/autodiff/vector_math_test.cpp: within 1 ulp).
@@ -206,7 +206,7 @@ BOOST_AUTO_TEST_CASE(plain_overloads_agree_with_xtensor) {
 // the length (vectorized body and remainder).
 template <class Scalar>
 void check_plain_and_dual_exp_agree_exactly() {
-    random_source random(12);
+    array_random_source random(12);
     // shorter than a chunk of the dual loops, exactly one, one and a bit, several and a remainder
     const std::size_t chunk = fds::autodiff::detail::elementwise_chunk;
     for (std::size_t length : {std::size_t{1}, std::size_t{5}, std::size_t{13}, chunk, chunk + 5, 2 * chunk + 3001}) {
@@ -314,7 +314,7 @@ BOOST_AUTO_TEST_CASE(operators_with_plain_tensors_return_dual_tensors) {
 
 BOOST_AUTO_TEST_CASE(float_tensors_agree_with_double_tensors) {
     // The training type is float: every rule runs on it and stays within float rounding of double.
-    random_source random(10);
+    array_random_source random(10);
     const xarray<double> a = random.uniform_array({6, 5}, 0.5, 2.0);
     const xarray<double> b = random.uniform_array({5}, 0.5, 2.0);
     const xarray<double> da = random.normal_array({6, 5});

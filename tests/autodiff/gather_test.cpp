@@ -8,11 +8,11 @@
 #include "test_support.hpp"
 
 using namespace fds::autodiff;
-using fds::autodiff::testing::random_source;
+using fds::autodiff::testing::array_random_source;
 using xt::xarray;
 
 BOOST_AUTO_TEST_CASE(gather_and_scatter_tangents_match_central_differences) {
-    random_source random(1);
+    array_random_source random(1);
     const xarray<double> x = random.normal_array({3, 4});
     const xarray<std::size_t> indices = {{0, 5}, {11, 5}, {7, 2}};
     const auto gather_f = [&](const auto& in) { return gather_flat(in[0], indices); };
@@ -28,7 +28,7 @@ BOOST_AUTO_TEST_CASE(gather_and_scatter_tangents_match_central_differences) {
 
 BOOST_AUTO_TEST_CASE(scatter_add_is_the_adjoint_of_gather) {
     // <gather(x), v> = <x, scatter_add(v)> for every x, v: repeated indices add up.
-    random_source random(2);
+    array_random_source random(2);
     const xarray<double> x = random.normal_array({5, 2});
     const xarray<std::size_t> indices = {3, 3, 9, 0, 4, 3};
     const xarray<double> v = random.normal_array({6});
@@ -39,7 +39,7 @@ BOOST_AUTO_TEST_CASE(scatter_add_is_the_adjoint_of_gather) {
 }
 
 BOOST_AUTO_TEST_CASE(gather_live_prefix_equals_dense) {
-    random_source random(3);
+    array_random_source random(3);
     const xarray<double> x = random.normal_array({10});
     const xarray<std::size_t> indices = {9, 0, 0, 4};
     const auto f = [&](const auto& in) { return scatter_add_flat(gather_flat(in[0], indices), indices, {10}); };

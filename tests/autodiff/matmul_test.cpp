@@ -13,7 +13,7 @@
 #include "test_support.hpp"
 
 using namespace fds::autodiff;
-using fds::autodiff::testing::random_source;
+using fds::autodiff::testing::array_random_source;
 using xt::xarray;
 
 namespace {
@@ -39,7 +39,7 @@ std::vector<std::size_t> stored_shape(std::size_t rows, std::size_t columns, boo
 }  // namespace
 
 BOOST_AUTO_TEST_CASE(plain_matmul_agrees_with_naive_product_for_every_transpose) {
-    random_source random(1);
+    array_random_source random(1);
     for (bool transpose_a : {false, true}) {
         for (bool transpose_b : {false, true}) {
             const xarray<double> a = random.normal_array(stored_shape(7, 5, transpose_a));
@@ -52,7 +52,7 @@ BOOST_AUTO_TEST_CASE(plain_matmul_agrees_with_naive_product_for_every_transpose)
 }
 
 BOOST_AUTO_TEST_CASE(matmul_tangent_matches_central_difference) {
-    random_source random(2);
+    array_random_source random(2);
     for (bool transpose_a : {false, true}) {
         for (bool transpose_b : {false, true}) {
             const xarray<double> a = random.normal_array(stored_shape(6, 4, transpose_a));
@@ -66,7 +66,7 @@ BOOST_AUTO_TEST_CASE(matmul_tangent_matches_central_difference) {
 }
 
 BOOST_AUTO_TEST_CASE(matmul_with_a_plain_factor_matches_central_difference) {
-    random_source random(3);
+    array_random_source random(3);
     const xarray<double> a = random.normal_array({5, 4});
     const xarray<double> b = random.normal_array({4, 6});
     const auto left_plain = [&](const auto& in) { return matmul(a, in[0]); };
@@ -80,7 +80,7 @@ BOOST_AUTO_TEST_CASE(matmul_all_tangents_at_once_equal_one_tangent_at_a_time_exa
     // product (blas.hpp). OpenBLAS would not: it sums edge tiles and thread partitions in other
     // orders, and stacked tangents then differ from one-slot runs by up to 5e-16 of the largest
     // entry. The shapes cover edge tiles (33x17x9) and all four transpose combinations.
-    random_source random(4);
+    array_random_source random(4);
     for (bool transpose_a : {false, true}) {
         for (bool transpose_b : {false, true}) {
             const xarray<double> a = random.normal_array(stored_shape(33, 17, transpose_a));
@@ -92,7 +92,7 @@ BOOST_AUTO_TEST_CASE(matmul_all_tangents_at_once_equal_one_tangent_at_a_time_exa
 }
 
 BOOST_AUTO_TEST_CASE(matmul_live_prefix_equals_dense_computation) {
-    random_source random(5);
+    array_random_source random(5);
     const xarray<double> a = random.normal_array({8, 6});
     const xarray<double> b = random.normal_array({6, 7});
     for (bool transpose_b : {false, true}) {
@@ -107,7 +107,7 @@ BOOST_AUTO_TEST_CASE(matmul_live_prefix_equals_dense_computation) {
 
 BOOST_AUTO_TEST_CASE(matmul_product_rule_agrees_with_naive_products_per_slot) {
     // dC_k = dA_k B + A dB_k, computed slot by slot with the naive product.
-    random_source random(6);
+    array_random_source random(6);
     const xarray<double> a = random.normal_array({9, 4});
     const xarray<double> b = random.normal_array({4, 11});
     dual_tensor<double> x(a, 3);
@@ -124,7 +124,7 @@ BOOST_AUTO_TEST_CASE(matmul_product_rule_agrees_with_naive_products_per_slot) {
 }
 
 BOOST_AUTO_TEST_CASE(batched_matmul_matches_central_difference_and_per_entry_products) {
-    random_source random(7);
+    array_random_source random(7);
     const xarray<double> a = random.normal_array({3, 4, 5});
     const xarray<double> b = random.normal_array({3, 5, 2});
     const auto function = [](const auto& in) { return batched_matmul(in[0], in[1]); };
@@ -144,7 +144,7 @@ BOOST_AUTO_TEST_CASE(batched_matmul_matches_central_difference_and_per_entry_pro
 }
 
 BOOST_AUTO_TEST_CASE(float_matmul_agrees_with_double) {
-    random_source random(8);
+    array_random_source random(8);
     const xarray<double> a = random.normal_array({16, 32});
     const xarray<double> b = random.normal_array({32, 8});
     dual_tensor<float> x(xt::cast<float>(a), 2);

@@ -6,7 +6,6 @@
 #include <chrono>
 #include <cmath>
 #include <mutex>
-#include <random>
 #include <set>
 #include <stdexcept>
 #include <thread>
@@ -14,6 +13,7 @@
 
 #include <fds/autodiff/blas.hpp>
 #include <fds/autodiff/parallel.hpp>
+#include <fds/autodiff/random.hpp>
 
 using namespace fds::autodiff;
 
@@ -27,10 +27,9 @@ struct thread_count_scope {
 };
 
 std::vector<double> random_values(std::size_t count, unsigned seed) {
-    std::mt19937_64 engine(seed);
-    std::normal_distribution<double> normal;
+    random_source random(seed);
     std::vector<double> values(count);
-    for (auto& value : values) value = normal(engine);
+    for (auto& value : values) value = random.normal();
     return values;
 }
 

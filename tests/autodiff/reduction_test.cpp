@@ -12,11 +12,11 @@
 #include "test_support.hpp"
 
 using namespace fds::autodiff;
-using fds::autodiff::testing::random_source;
+using fds::autodiff::testing::array_random_source;
 using xt::xarray;
 
 BOOST_AUTO_TEST_CASE(sum_and_mean_tangents_match_central_differences) {
-    random_source random(1);
+    array_random_source random(1);
     const xarray<double> x = random.normal_array({3, 4, 5});
     const std::vector<std::vector<std::size_t>> axes_cases = {{0}, {1}, {2}, {0, 2}, {1, 2}, {0, 1, 2}};
     for (const auto& axes : axes_cases) {
@@ -42,15 +42,16 @@ BOOST_AUTO_TEST_CASE(reduction_shapes_follow_xtensor) {
     BOOST_TEST(sum(x).dimension() == 0u);
     BOOST_TEST((sum(x, {1}).shape() == std::vector<std::size_t>{3, 5}));
     BOOST_TEST((mean(x, {0, 2}, true).shape() == std::vector<std::size_t>{1, 4, 1}));
-    const xarray<double> plain = random_source(2).normal_array({3, 4, 5});
+    const xarray<double> plain = array_random_source(2).normal_array({3, 4, 5});
     BOOST_TEST(testing::exactly_equal(fds::autodiff::sum(plain, {1}), xarray<double>(xt::sum(plain, {1}))));
     BOOST_TEST(testing::exactly_equal(fds::autodiff::mean(plain, {0, 2}, true),
                                       xarray<double>(xt::mean(plain, {0, 2}, xt::keep_dims))));
-    BOOST_TEST(testing::exactly_equal(fds::autodiff::sum(plain), xarray<double>(xt::sum(plain))));
+    // all axes at once: xtensor's lazy sum adds in another order, so equal up to rounding
+    BOOST_TEST(testing::relative_error(fds::autodiff::sum(plain), xarray<double>(xt::sum(plain))) < 1e-14);
 }
 
 BOOST_AUTO_TEST_CASE(reduction_all_at_once_equals_one_at_a_time_and_live_prefix_equals_dense) {
-    random_source random(3);
+    array_random_source random(3);
     const xarray<double> x = random.normal_array({6, 7});
     const auto f = [](const auto& in) { return mean(sum(in[0], {1}, true), {0}); };
     BOOST_TEST(testing::all_at_once_versus_one_at_a_time(f, {x}, 4, random) == 0.0);
@@ -58,7 +59,7 @@ BOOST_AUTO_TEST_CASE(reduction_all_at_once_equals_one_at_a_time_and_live_prefix_
 }
 
 BOOST_AUTO_TEST_CASE(project_tangents_is_the_dot_product_of_every_slot) {
-    random_source random(4);
+    array_random_source random(4);
     dual_tensor<double> x(random.normal_array({4, 5}), 4);
     x.seed(0, random.normal_array({4, 5}));
     x.seed(1, random.normal_array({4, 5}));
@@ -87,7 +88,7 @@ BOOST_AUTO_TEST_CASE(invalid_axes_raise_an_error_naming_axes_and_shape) {
 }
 
 BOOST_AUTO_TEST_CASE(axes_may_be_listed_in_any_order) {
-    random_source random(5);
+    array_random_source random(5);
     dual_tensor<double> x(random.normal_array({4, 5, 6}), 2);
     x.seed(1, random.normal_array({4, 5, 6}));
     BOOST_TEST(testing::exactly_equal(sum(x, {2, 0}).value(), sum(x, {0, 2}).value()));
@@ -98,7 +99,7 @@ BOOST_AUTO_TEST_CASE(axes_may_be_listed_in_any_order) {
 
 BOOST_AUTO_TEST_CASE(sum_and_mean_along_axes_of_a_dual_without_live_tangents_give_the_plain_value) {
     // Reported crash: the empty live block [0, Sh...] went to xtensor's reducer.
-    const xarray<float> x = random_source(5).normal_array<float>({4, 3, 5, 5});
+    const xarray<float> x = array_random_source(5).normal_array<float>({4, 3, 5, 5});
     for (std::size_t tangent_count : {std::size_t(0), std::size_t(9)}) {
         const dual_tensor<float> constant_x(x, tangent_count);
         for (bool keep_dims : {false, true}) {

@@ -12,11 +12,11 @@
 #include "test_support.hpp"
 
 using namespace fds::autodiff;
-using fds::autodiff::testing::random_source;
+using fds::autodiff::testing::array_random_source;
 using xt::xarray;
 
 BOOST_AUTO_TEST_CASE(shape_operations_tangents_match_central_differences) {
-    random_source random(1);
+    array_random_source random(1);
     const xarray<double> x = random.normal_array({2, 3, 4});
     const auto reshape_f = [](const auto& in) { return reshape(in[0], {4, 6}); };
     const auto flatten_f = [](const auto& in) { return flatten(in[0]); };
@@ -32,7 +32,7 @@ BOOST_AUTO_TEST_CASE(shape_operations_tangents_match_central_differences) {
 }
 
 BOOST_AUTO_TEST_CASE(transpose_moves_tangents_with_values) {
-    random_source random(2);
+    array_random_source random(2);
     dual_tensor<double> x(random.normal_array({2, 3, 4}), 3);
     x.seed(1, random.normal_array({2, 3, 4}));
     const dual_tensor<double> y = transpose(x, {1, 2, 0});
@@ -59,7 +59,7 @@ BOOST_AUTO_TEST_CASE(add_into_flat_accumulates_values_and_grows_tangents) {
 }
 
 BOOST_AUTO_TEST_CASE(slice_flat_then_add_into_flat_round_trips_a_parameter_vector) {
-    random_source random(3);
+    array_random_source random(3);
     dual_tensor<double> parameters(random.normal_array({20}), 3);
     parameters.seed(0, random.normal_array({20}));
     parameters.seed(2, random.normal_array({20}));
@@ -88,7 +88,7 @@ BOOST_AUTO_TEST_CASE(bad_shapes_raise_errors_naming_them) {
 
 BOOST_AUTO_TEST_CASE(transpose_agrees_with_xtensor_for_every_permutation) {
     // Unit extents and axes that stay adjacent exercise the merging; 17 and 33 cross tile edges.
-    random_source random(4);
+    array_random_source random(4);
     const std::vector<std::vector<std::size_t>> shapes = {{3, 17, 1, 33}, {2, 5, 7, 4}, {1, 1, 6, 1}};
     for (const auto& shape : shapes) {
         const xarray<double> x = random.normal_array(shape);

@@ -11,7 +11,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <limits>
-#include <random>
 #include <vector>
 
 #include <xtensor/xarray.hpp>
@@ -19,23 +18,10 @@
 #include <fds/autodiff/autodiff.hpp>
 
 namespace fds::autodiff::testing {
-// std::mt19937_64 is portable; the std distributions are not, so uniform/normal are by hand.
-class random_source {
+// The library's portable random_source, with whole arrays of draws.
+class array_random_source : public autodiff::random_source {
  public:
-    explicit random_source(std::uint64_t seed) : m_engine(seed) {}
-
-    // Uniform in [lo, hi) from the top 53 bits.
-    double uniform(double lo, double hi) {
-        const double unit = static_cast<double>(m_engine() >> 11) * 0x1.0p-53;
-        return lo + (hi - lo) * unit;
-    }
-
-    // Box-Muller.
-    double normal() {
-        const double u1 = uniform(0x1.0p-53, 1.0);
-        const double u2 = uniform(0.0, 1.0);
-        return std::sqrt(-2.0 * std::log(u1)) * std::cos(2.0 * 3.14159265358979323846 * u2);
-    }
+    using autodiff::random_source::random_source;
 
     template <class Scalar = double>
     xt::xarray<Scalar> uniform_array(const std::vector<std::size_t>& shape, double lo, double hi) {
@@ -54,9 +40,6 @@ class random_source {
         }
         return result;
     }
-
- private:
-    std::mt19937_64 m_engine;
 };
 
 inline std::vector<std::size_t> shape_of(const xt::xarray<double>& x) {
@@ -83,7 +66,7 @@ inline bool exactly_equal(const xt::xarray<double>& a, const xt::xarray<double>&
 
 // One random direction per input per slot: directions[k][j].
 inline std::vector<std::vector<xt::xarray<double>>> random_directions(const std::vector<xt::xarray<double>>& inputs,
-                                                                      std::size_t slots, random_source& random) {
+                                                                      std::size_t slots, array_random_source& random) {
     std::vector<std::vector<xt::xarray<double>>> directions(slots);
     for (std::size_t k = 0; k < slots; ++k) {
         for (const auto& input : inputs) {
@@ -117,7 +100,7 @@ struct derivative_check {
 // (f(x + h d_k) - f(x - h d_k)) / 2h computed with the plain overloads.
 template <class Function>
 derivative_check check_against_central_differences(Function f, const std::vector<xt::xarray<double>>& inputs,
-                                                   std::size_t slots, random_source& random, double step = 1e-6) {
+                                                   std::size_t slots, array_random_source& random, double step = 1e-6) {
     const auto directions = random_directions(inputs, slots, random);
     const auto duals = seeded_inputs(inputs, directions, slots, std::vector<std::size_t>(inputs.size(), slots));
     const dual_tensor<double> result = f(duals);
@@ -146,7 +129,7 @@ derivative_check check_against_central_differences(Function f, const std::vector
 // slot stack moves a slot's rows relative to the tiles.
 template <class Function>
 double all_at_once_versus_one_at_a_time(Function f, const std::vector<xt::xarray<double>>& inputs, std::size_t slots,
-                                        random_source& random) {
+                                        array_random_source& random) {
     const auto directions = random_directions(inputs, slots, random);
     const auto all = f(seeded_inputs(inputs, directions, slots, std::vector<std::size_t>(inputs.size(), slots)));
     double worst = 0.0;
@@ -167,7 +150,7 @@ double all_at_once_versus_one_at_a_time(Function f, const std::vector<xt::xarray
 // the maximum of the inputs'.
 template <class Function>
 bool live_prefix_equals_dense(Function f, const std::vector<xt::xarray<double>>& inputs, std::size_t tangent_count,
-                              const std::vector<std::size_t>& live, random_source& random) {
+                              const std::vector<std::size_t>& live, array_random_source& random) {
     const auto directions = random_directions(inputs, tangent_count, random);
     const auto sparse_inputs = seeded_inputs(inputs, directions, tangent_count, live);
     auto dense_inputs = sparse_inputs;

@@ -110,7 +110,7 @@ BOOST_AUTO_TEST_CASE(double_exp_is_within_one_ulp_of_std_exp_from_minus_746_to_7
     BOOST_TEST_MESSAGE("double, evenly spaced: worst " << evenly_spaced << " ulp at " << worst_input);
     BOOST_TEST(evenly_spaced <= 1);
 
-    fds::autodiff::testing::random_source random(31);
+    fds::autodiff::testing::array_random_source random(31);
     for (auto& x : inputs) {
         x = random.uniform(-746.0, 710.0);
     }
@@ -169,7 +169,7 @@ BOOST_AUTO_TEST_CASE(exp_of_special_values_double) { check_special_values<double
 // [-800, 800] almost none does, and from just inside and outside the limit chunks go both ways.
 template <class Scalar>
 void check_array_form_equals_scalar_form() {
-    fds::autodiff::testing::random_source random(5);
+    fds::autodiff::testing::array_random_source random(5);
     const double limit = sizeof(Scalar) == 4 ? 86.0 : 708.0;
     const double wide = sizeof(Scalar) == 4 ? 120.0 : 800.0;
     const std::pair<double, double> ranges[] = {

@@ -34,9 +34,9 @@ dataset synthetic(const std::string& name, std::size_t count, std::size_t channe
     result.classes = 10;
     result.train_images = xt::xarray<std::uint8_t>::from_shape({count, channels, side, side});
     result.train_labels = xt::xarray<int>::from_shape({count});
-    random_engine engine(1);
+    fds::autodiff::random_source random(1);
     for (std::size_t index = 0; index < result.train_images.size(); ++index)
-        result.train_images.data()[index] = static_cast<std::uint8_t>(engine());
+        result.train_images.data()[index] = static_cast<std::uint8_t>(random.bits());
     for (std::size_t index = 0; index < count; ++index) result.train_labels(index) = static_cast<int>(index % 10);
     result.test_images = xt::xarray<std::uint8_t>::from_shape({1, channels, side, side});
     result.test_labels = xt::xarray<int>::from_shape({1});

@@ -14,7 +14,7 @@
 #include <fds/data_parallel.hpp>
 #include <fds/distributed/mpi_communicator.hpp>
 #include <fds/nn/models.hpp>
-#include <fds/nn/random.hpp>
+#include <fds/autodiff/random.hpp>
 #include <fds/nn/sgd.hpp>
 
 using namespace fds;
@@ -64,7 +64,7 @@ class timed_communicator final : public distributed::communicator {
 nlohmann::json bench_model(const std::string& model, std::size_t channels, std::size_t size, std::size_t batch,
                            std::size_t tangents, std::size_t steps, const timed_communicator& group) {
     auto network = nn::make_model<float>(model, channels, size, size, 10);
-    nn::random_source random(1);
+    autodiff::random_source random(1);
     xt::xarray<float> images = xt::xarray<float>::from_shape({batch, channels, size, size});
     for (auto& x : images) x = static_cast<float>(random.normal());
     xt::xarray<int> labels = xt::xarray<int>::from_shape({batch});

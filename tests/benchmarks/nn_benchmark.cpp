@@ -53,7 +53,7 @@ struct setup {
 
 nlohmann::json bench_model(const setup& s, std::size_t batch, std::size_t dual_batch, int repeats) {
     auto net = nn::make_model<float>(s.model, s.channels, s.size, s.size, 10);
-    nn::random_source random(1);
+    autodiff::random_source random(1);
     auto random_array = [&](const std::vector<std::size_t>& shape) {
         xt::xarray<float> a = xt::xarray<float>::from_shape(shape);
         for (auto& x : a) x = static_cast<float>(random.normal());

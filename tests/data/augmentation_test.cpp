@@ -141,11 +141,11 @@ BOOST_AUTO_TEST_CASE(cutout_zeroes_exactly_its_rectangle_in_every_channel) {
 
 BOOST_AUTO_TEST_CASE(drawn_crops_cover_all_nine_offsets_and_both_flips) {
     const augmentation settings = augmentation_for("CIFAR10");
-    random_engine engine(1);
+    fds::autodiff::random_source random(1);
     std::set<std::size_t> tops, lefts;
     int flips = 0;
     for (int draw = 0; draw < 2000; ++draw) {
-        const image_augmentation choice = draw_image_augmentation(settings, 32, 32, engine);
+        const image_augmentation choice = draw_image_augmentation(settings, 32, 32, random);
         tops.insert(choice.top);
         lefts.insert(choice.left);
         flips += choice.flip;
@@ -158,9 +158,9 @@ BOOST_AUTO_TEST_CASE(drawn_crops_cover_all_nine_offsets_and_both_flips) {
 }
 
 BOOST_AUTO_TEST_CASE(mnist_draws_nothing_but_cutout_when_asked) {
-    random_engine engine(2);
+    fds::autodiff::random_source random(2);
     const augmentation plain = augmentation_for("MNIST");
-    const image_augmentation none = draw_image_augmentation(plain, 28, 28, engine);
+    const image_augmentation none = draw_image_augmentation(plain, 28, 28, random);
     BOOST_TEST(none.top == 4u);
     BOOST_TEST(none.left == 4u);
     BOOST_TEST(!none.flip);
@@ -171,7 +171,7 @@ BOOST_AUTO_TEST_CASE(mnist_draws_nothing_but_cutout_when_asked) {
     const augmentation cutout = augmentation_for("MNIST", true, 16, 1.0);
     int full_holes = 0;
     for (int draw = 0; draw < 500; ++draw) {
-        const image_augmentation choice = draw_image_augmentation(cutout, 28, 28, engine);
+        const image_augmentation choice = draw_image_augmentation(cutout, 28, 28, random);
         BOOST_REQUIRE(choice.hole_row_end <= 28u);
         BOOST_REQUIRE(choice.hole_column_end <= 28u);
         BOOST_REQUIRE(choice.hole_row_end - choice.hole_row_begin <= 16u);
@@ -185,10 +185,10 @@ BOOST_AUTO_TEST_CASE(mnist_draws_nothing_but_cutout_when_asked) {
 }
 
 BOOST_AUTO_TEST_CASE(cutout_probability_zero_never_cuts) {
-    random_engine engine(3);
+    fds::autodiff::random_source random(3);
     const augmentation never = augmentation_for("CIFAR10", true, 16, 0.0);
     for (int draw = 0; draw < 200; ++draw) {
-        const image_augmentation choice = draw_image_augmentation(never, 32, 32, engine);
+        const image_augmentation choice = draw_image_augmentation(never, 32, 32, random);
         BOOST_REQUIRE(choice.hole_row_begin == choice.hole_row_end);
     }
 }

@@ -5,10 +5,10 @@
 #include <boost/test/included/unit_test.hpp>
 
 #include <cmath>
-#include <random>
 #include <stdexcept>
 #include <vector>
 
+#include <fds/autodiff/random.hpp>
 #include <fds/hypergradient_noise.hpp>
 
 namespace {
@@ -19,13 +19,12 @@ using runs_of = std::vector<std::vector<double>>;
 // or one draw per run for all its steps (perfectly correlated).
 runs_of synthetic_runs(std::size_t runs, std::size_t steps, double sigma, double drift, bool correlated,
                        std::uint64_t seed) {
-    std::mt19937_64 engine(seed);
-    std::normal_distribution<double> normal(0.0, sigma);
+    fds::autodiff::random_source random(seed);
     runs_of result(runs, std::vector<double>(steps));
     for (auto& run : result) {
-        const double shared_noise = normal(engine);
+        const double shared_noise = random.normal(0.0, sigma);
         for (std::size_t t = 0; t < steps; ++t)
-            run[t] = 3.0 + drift * static_cast<double>(t) + (correlated ? shared_noise : normal(engine));
+            run[t] = 3.0 + drift * static_cast<double>(t) + (correlated ? shared_noise : random.normal(0.0, sigma));
     }
     return result;
 }

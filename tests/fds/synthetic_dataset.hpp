@@ -3,17 +3,16 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <random>
-
+#include <fds/autodiff/random.hpp>
 #include <fds/data/dataset.hpp>
 
 namespace fds::testing {
 
 // side x side one-channel images, 3 classes, labels from a fixed linear rule of the pixels so
-// that training makes progress; raw bytes from std::mt19937_64 (portable).
+// that training makes progress; raw bytes from the portable random_source.
 inline data::dataset synthetic_dataset(std::size_t train_count, std::size_t test_count, std::uint64_t seed,
                                        std::size_t side = 4) {
-    std::mt19937_64 engine(seed);
+    autodiff::random_source random(seed);
     const std::size_t pixels = side * side;
     auto fill = [&](std::size_t count, xt::xarray<std::uint8_t>& images, xt::xarray<int>& labels) {
         images = xt::xarray<std::uint8_t>::from_shape({count, std::size_t{1}, side, side});
@@ -21,7 +20,7 @@ inline data::dataset synthetic_dataset(std::size_t train_count, std::size_t test
         for (std::size_t i = 0; i < count; ++i) {
             long score[3] = {0, 0, 0};
             for (std::size_t p = 0; p < pixels; ++p) {
-                const auto byte = static_cast<std::uint8_t>(engine() >> 56);
+                const auto byte = static_cast<std::uint8_t>(random.bits() >> 56);
                 images.data()[i * pixels + p] = byte;
                 score[p % 3] += byte;
             }

@@ -50,7 +50,7 @@ void check_same_as_separate_layers(std::size_t channels, const shape_type& input
     separate << batch_norm2d(channels) << relu();
     const batch_norm2d_relu fused(channels);
     shape_type parameter_shape{2 * channels};
-    random_source random(seed);
+    fds::autodiff::random_source random(seed);
     const auto input = testing::random_tensor<Tensor>(input_shape, 2, random);
     const auto parameters = testing::random_tensor<Tensor>(parameter_shape, 2, random);
     const auto upstream = testing::random_tensor<Tensor>(input_shape, 2, random);

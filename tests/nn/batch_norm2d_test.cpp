@@ -91,7 +91,7 @@ bool same_bits(const testing::dual& a, const testing::dual& b) {
 BOOST_AUTO_TEST_CASE(batch_norm2d_channel_groups_and_threads_give_each_channel_the_bits_it_has_alone) {
     const std::size_t channels = 5;
     const shape_type shape{4, channels, 100, 200};
-    random_source random(11);
+    fds::autodiff::random_source random(11);
     std::vector<xt::xarray<double>> input_directions, parameter_directions, upstream_directions;
     for (std::size_t k = 0; k < 2; ++k) {
         input_directions.push_back(testing::random_array(shape, random));

@@ -48,7 +48,7 @@ void check_same_as_separate_layers(const conv2d& convolution, const max_pool2d& 
     output_shape.insert(output_shape.begin(), input_shape[0]);
     BOOST_TEST((separate.output_shape(sample) == fused.output_shape(sample)));
 
-    random_source random(seed);
+    fds::autodiff::random_source random(seed);
     const auto input = testing::random_tensor<Tensor>(input_shape, 2, random);
     const auto parameters = testing::random_tensor<Tensor>({parameter_count}, 2, random);
     const auto upstream = testing::random_tensor<Tensor>(output_shape, 2, random);
@@ -99,7 +99,7 @@ BOOST_AUTO_TEST_CASE(pooled_convolution_kernels_in_many_chunks_equal_convolution
     fds::autodiff::set_thread_count(2);
     detail::conv_shape shape{9, 2, 8, 7, 3, 3, 1, 1, 8, 7};
     shape.chunk_bytes = 2 * shape.patch() * shape.positions() * sizeof(double);  // 5 chunks
-    random_source random(7);
+    fds::autodiff::random_source random(7);
     const dual x = testing::random_tensor<dual>({9, 2, 8, 7}, 2, random);
     const dual weight = testing::random_tensor<dual>({3, 18}, 2, random);
     const dual bias = testing::random_tensor<dual>({3}, 2, random);

@@ -49,7 +49,7 @@ namespace {
 using dual = fds::autodiff::dual_tensor<double>;
 
 dual random_dual(const shape_type& shape, std::size_t tangents, std::uint64_t seed) {
-    random_source random(seed);
+    fds::autodiff::random_source random(seed);
     auto fill = [&](xt::xarray<double> a) {
         for (auto& x : a) x = random.normal();
         return a;

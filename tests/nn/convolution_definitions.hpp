@@ -9,10 +9,11 @@
 #include <boost/test/unit_test.hpp>
 
 #include <fds/nn/kernels/conv_shape.hpp>
-#include <fds/nn/random.hpp>
+#include <fds/autodiff/random.hpp>
 
 namespace fds::nn::test {
 
+using autodiff::random_source;
 using detail::conv_shape;
 
 template <class Scalar>

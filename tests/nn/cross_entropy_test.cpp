@@ -9,7 +9,7 @@ using namespace fds::nn;
 using plain = xt::xarray<double>;
 
 BOOST_AUTO_TEST_CASE(cross_entropy_gradient_matches_central_difference) {
-    random_source random(1);
+    fds::autodiff::random_source random(1);
     const plain logits = testing::random_array({5, 4}, random, 3.0);
     const xt::xarray<int> labels{0, 3, 1, 1, 2};
     const auto result = softmax_cross_entropy(logits, labels);
@@ -25,7 +25,7 @@ BOOST_AUTO_TEST_CASE(cross_entropy_gradient_matches_central_difference) {
 }
 
 BOOST_AUTO_TEST_CASE(cross_entropy_dual_tangents_match_central_difference_of_gradient) {
-    random_source random(2);
+    fds::autodiff::random_source random(2);
     const plain logits = testing::random_array({5, 4}, random, 3.0);
     const xt::xarray<int> labels{0, 3, 1, 1, 2};
     std::vector<plain> directions{testing::random_array({5, 4}, random), testing::random_array({5, 4}, random)};

@@ -14,7 +14,7 @@
 
 #include <fds/nn/layer.hpp>
 #include <fds/nn/npy.hpp>
-#include <fds/nn/random.hpp>
+#include <fds/autodiff/random.hpp>
 
 #ifndef FDS_NN_FIXTURES
 #error "FDS_NN_FIXTURES must name the fixture directory"
@@ -22,6 +22,7 @@
 
 namespace fds::nn::testing {
 
+using autodiff::random_source;
 using dual = autodiff::dual_tensor<double>;
 
 template <class Tensor>

@@ -144,7 +144,7 @@ void check_same_network(network<double> stated, network<double> computed) {
     BOOST_REQUIRE_EQUAL(stated.parameter_count(), computed.parameter_count());
     const auto parameters = computed.initial_parameters({"xavier", 1.0}, 3);
     const auto batch = testing::random_batch(computed, 6, 4);
-    random_source random(5);
+    fds::autodiff::random_source random(5);
     xt::xarray<double> directions = xt::xarray<double>::from_shape({2, parameters.size()});
     for (auto& x : directions) x = random.normal();
     const fds::autodiff::dual_tensor<double> dual_parameters(parameters, directions, 2);

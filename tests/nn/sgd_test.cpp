@@ -27,7 +27,7 @@ BOOST_AUTO_TEST_CASE(sgd_step_is_the_reference_update) {
 BOOST_AUTO_TEST_CASE(sgd_step_tangents_match_central_difference_in_every_input) {
     // slot 0: learning rate, slot 1: momentum, slot 2: weight decay; theta, v and g carry
     // tangents in all three slots too (as Z in FDS).
-    random_source random(1);
+    fds::autodiff::random_source random(1);
     const std::size_t count = 6, slots = 3;
     const plain theta = testing::random_array({count}, random), velocity = testing::random_array({count}, random);
     const plain gradient = testing::random_array({count}, random);
@@ -62,7 +62,7 @@ BOOST_AUTO_TEST_CASE(sgd_step_tangents_match_central_difference_in_every_input) 
 }
 
 BOOST_AUTO_TEST_CASE(sgd_step_on_duals_with_plain_numbers_keeps_the_plain_values) {
-    random_source random(2);
+    fds::autodiff::random_source random(2);
     plain theta = testing::random_array({5}, random), velocity = testing::random_array({5}, random);
     const plain gradient = testing::random_array({5}, random);
     auto dual_theta = fds::autodiff::constant(theta, 2);
@@ -85,7 +85,7 @@ namespace {
 using single = fds::autodiff::dual_tensor<float>;
 
 // value and `live` random tangent rows out of `slots`
-single random_dual(std::size_t count, std::size_t live, std::size_t slots, random_source& random) {
+single random_dual(std::size_t count, std::size_t live, std::size_t slots, fds::autodiff::random_source& random) {
     return single(testing::random_values<float>({count}, random), testing::random_values<float>({live, count}, random),
                   slots);
 }
@@ -104,7 +104,7 @@ void check_equals_composed_step(std::size_t theta_live, std::size_t velocity_liv
                                 const std::string& what) {
     // Enough elements for several chunks on both threads, and a tail.
     const std::size_t count = 20011, slots = 5;
-    random_source random(3);
+    fds::autodiff::random_source random(3);
     single theta = random_dual(count, theta_live, slots, random);
     single velocity = random_dual(count, velocity_live, slots, random);
     const single gradient = random_dual(count, gradient_live, slots, random);
@@ -133,7 +133,7 @@ BOOST_AUTO_TEST_CASE(dual_sgd_step_rounds_as_the_dual_operators) {
 }
 
 BOOST_AUTO_TEST_CASE(dual_sgd_step_rejects_mismatched_tangent_counts) {
-    random_source random(4);
+    fds::autodiff::random_source random(4);
     single theta = random_dual(7, 1, 3, random), velocity = random_dual(7, 1, 3, random);
     const single gradient = random_dual(7, 1, 4, random);
     BOOST_CHECK_THROW(sgd_step(theta, velocity, gradient, 0.1f, 0.9f, 0.0f), std::invalid_argument);

@@ -4,6 +4,7 @@
 // The built `fds` program run as a child process, as a user runs it: end to end on real
 // Fashion-MNIST, stopped between outer steps, and killed with SIGKILL at arbitrary moments.
 
+#include <fds/autodiff/random.hpp>
 #include <fds/cli/atomic_file.hpp>
 #include <fds/cli/history_record.hpp>
 
@@ -14,7 +15,6 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <random>
 #include <sstream>
 #include <thread>
 
@@ -319,7 +319,7 @@ BOOST_AUTO_TEST_CASE(sigkill_at_20_named_moments_resumes_each_time_to_the_uninte
     const std::size_t outer_steps = expected_history.size();
 
     const fs::path out = scratch("killed"), log = scratch("killed.log");
-    std::mt19937 random(2026);  // which moment each kill takes
+    fds::autodiff::random_source random(2026);  // which moment each kill takes
     std::map<std::string, int> landed;
     for (int kill = 0; kill < 20; ++kill) {
         std::size_t done = 0;
@@ -333,8 +333,26 @@ BOOST_AUTO_TEST_CASE(sigkill_at_20_named_moments_resumes_each_time_to_the_uninte
             for (const char* point : {"outer_step_history", "outer_step_done", "append_line"})
                 moments.push_back({point, std::min<std::size_t>(remaining, 2)});
         if (!fs::exists(out / "retrain_checkpoint.json")) moments.push_back({"retrain_epoch", 1});
-        const auto& [point, most] = moments[random() % moments.size()];
-        const std::string fault = point + ":" + std::to_string(1 + random() % most);
+        // Every moment must get kills: first each outer step's moment at its first occurrence (one
+        // step at most per kill, so steps remain for all of them), then the least-killed ones.
+        const auto outer_point_unkilled = [&](const auto& moment) {
+            const bool outer_step = moment.first != "atomic_write" && moment.first != "retrain_epoch";
+            return outer_step && landed[moment.first] == 0;
+        };
+        if (std::any_of(moments.begin(), moments.end(), outer_point_unkilled)) {
+            moments.erase(std::remove_if(moments.begin(), moments.end(),
+                                         [&](const auto& moment) { return !outer_point_unkilled(moment); }),
+                          moments.end());
+            for (auto& moment : moments) moment.second = 1;
+        } else {
+            const auto fewer_kills = [&](const auto& a, const auto& b) { return landed[a.first] < landed[b.first]; };
+            const int least = landed[std::min_element(moments.begin(), moments.end(), fewer_kills)->first];
+            moments.erase(std::remove_if(moments.begin(), moments.end(),
+                                         [&](const auto& moment) { return landed[moment.first] > least; }),
+                          moments.end());
+        }
+        const auto& [point, most] = moments[random.uniform_below(moments.size())];
+        const std::string fault = point + ":" + std::to_string(1 + random.uniform_below(most));
         const int code = wait_for(start(tiny_run(out, true), log, fault));
         BOOST_TEST_CONTEXT("kill " << kill << " at " << fault) {
             BOOST_REQUIRE(code == 128 + SIGKILL);

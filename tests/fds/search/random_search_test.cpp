@@ -36,11 +36,11 @@ BOOST_AUTO_TEST_CASE(every_configuration_lies_in_the_space_and_the_seed_reproduc
 BOOST_AUTO_TEST_CASE(log_uniform_draws_spread_evenly_over_the_decades) {
     fds::schedule_space space;
     space.n_lrs = 1;
-    fds::data::random_engine engine(1);
+    fds::autodiff::random_source random(1);
     std::vector<std::size_t> per_decade(3, 0);  // [1e-3, 1e-2), [1e-2, 1e-1), [1e-1, 1]
     const std::size_t draws = 30000;
     for (std::size_t i = 0; i < draws; ++i) {
-        const double lr = space.sample(engine).lr[0];
+        const double lr = space.sample(random).lr[0];
         per_decade[std::min<std::size_t>(2, static_cast<std::size_t>(std::floor(std::log10(lr) + 3)))]++;
     }
     // each decade holds a third; the binomial standard deviation is 0.0027 of the draws
@@ -52,8 +52,8 @@ BOOST_AUTO_TEST_CASE(types_not_learned_keep_their_initial_value) {
     settings.learn_mom = false;
     settings.inner_mom_init = 0.8;
     const auto space = fds::schedule_space_of(settings);
-    fds::data::random_engine engine(2);
-    for (int i = 0; i < 10; ++i) BOOST_TEST(space.sample(engine).mom == std::vector<double>{0.8});
+    fds::autodiff::random_source random(2);
+    for (int i = 0; i < 10; ++i) BOOST_TEST(space.sample(random).mom == std::vector<double>{0.8});
     settings.search_lr_min = 0;  // no log scale through 0
     BOOST_CHECK_THROW(fds::schedule_space_of(settings), std::invalid_argument);
     settings.search_lr_min = 2;  // above the maximum

@@ -7,7 +7,7 @@
 #include <fds/nn/kernels/conv_layout.hpp>
 #include <fds/nn/kernels/convolution_input_gradient.hpp>
 #include <fds/nn/kernels/direct_convolution.hpp>
-#include <fds/nn/random.hpp>
+#include <fds/autodiff/random.hpp>
 
 #include "../convolution_definitions.hpp"
 
@@ -40,7 +40,7 @@ std::vector<conv_shape> shapes() {
 
 template <class Scalar>
 void check_products(double tolerance) {
-    random_source random(17);
+    fds::autodiff::random_source random(17);
     for (const conv_shape& s : shapes<Scalar>()) {
         BOOST_REQUIRE(detail::algorithm_for<Scalar>(detail::convolution_product::forward, s) !=
                       detail::convolution_algorithm::columns);
@@ -75,7 +75,7 @@ void check_products(double tolerance) {
 // kernels compute [W; dW_0; ...] at once, and K tangents at once must equal K runs of one.
 template <class Scalar>
 void check_rows_alone_and_stacked() {
-    random_source random(23);
+    fds::autodiff::random_source random(23);
     const std::size_t rows = 7;
     for (const conv_shape& s : shapes<Scalar>()) {
         BOOST_TEST_CONTEXT("images " << s.batch << ", channels " << s.channels << ", kernel " << s.kernel
@@ -101,7 +101,7 @@ void check_rows_alone_and_stacked() {
 
 template <class Scalar>
 void check_input_gradient(double tolerance) {
-    random_source random(29);
+    fds::autodiff::random_source random(29);
     constexpr std::size_t lanes = detail::vector32_lanes<Scalar>;
     // height 4 (even): the gradient of a 3x3 kernel runs by Winograd's algorithm; height 3 by the direct kernels
     for (std::size_t height : {3, 4}) {

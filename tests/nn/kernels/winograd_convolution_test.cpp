@@ -4,7 +4,7 @@
 #include <algorithm>
 #include <vector>
 
-#include <fds/nn/random.hpp>
+#include <fds/autodiff/random.hpp>
 #include <fds/nn/kernels/convolution_algorithm.hpp>
 #include <fds/nn/kernels/winograd_convolution.hpp>
 #include <fds/nn/kernels/winograd_weight_gradient.hpp>
@@ -42,7 +42,7 @@ std::vector<conv_shape> shapes() {
 // stored and added (accumulate); weight rows 1 to 13 (every remainder of the 4-row tiles).
 template <class Scalar>
 void check_products(double tolerance) {
-    random_source random(31);
+    fds::autodiff::random_source random(31);
     for (const conv_shape& s : shapes<Scalar>()) {
         BOOST_REQUIRE(detail::algorithm_for<Scalar>(detail::convolution_product::forward, s) ==
                       detail::convolution_algorithm::winograd);
@@ -84,7 +84,7 @@ void check_products(double tolerance) {
 // tiles of 6: every kind of remainder)
 template <class Scalar>
 void check_weight_gradients(double tolerance) {
-    random_source random(41);
+    fds::autodiff::random_source random(41);
     for (conv_shape unpadded : shapes<Scalar>()) {
         unpadded.channels = unpadded.channels == 17 ? 17 : 16;
         conv_shape padded = unpadded;
@@ -113,7 +113,7 @@ void check_weight_gradients(double tolerance) {
 // equal K runs of one.
 template <class Scalar>
 void check_rows_alone_and_stacked() {
-    random_source random(37);
+    fds::autodiff::random_source random(37);
     const std::size_t rows = 7;
     for (const conv_shape& s : shapes<Scalar>()) {
         BOOST_TEST_CONTEXT("images " << s.batch << ", channels " << s.channels << ", output " << s.out_height << "x"
