@@ -3,6 +3,7 @@
 #pragma once
 
 #include <fds/autodiff/runtime/blas_kernel.hpp>
+#include <fds/autodiff/conv_geometry.hpp>
 #include <fds/autodiff/convolution.hpp>
 #include <fds/autodiff/dual_scalar.hpp>
 #include <fds/autodiff/dual_tensor.hpp>

@@ -162,8 +162,8 @@ Tensor conv2d::convolve_backward(const Tensor& output_gradient, const Tensor& in
 template <class Tensor>
 detail::conv_shape conv2d::kernel_shape(const Tensor& input) const {
     const auto out = output_shape(sample_shape(input));
-    return detail::conv_shape{input.shape()[0], in_channels_,    input.shape()[2], input.shape()[3], out_channels_,
-                              kernel_size_,     options_.stride, options_.padding, out[1],           out[2]};
+    return detail::conv_shape{{input.shape()[0], in_channels_, input.shape()[2], input.shape()[3], out_channels_,
+                               kernel_size_, options_.stride, options_.padding, out[1], out[2]}};
 }
 
 }  // namespace fds::nn
