@@ -28,10 +28,9 @@ enum class convolution_algorithm { columns, direct, winograd };
 // The convolution of the padded output gradient whose result is dL/dx for a chunk like c, with
 // weight_rows rows of weights (its input channels).
 inline conv_shape input_gradient_convolution(const conv_shape& c, std::size_t weight_rows) {
-    //                N        C            H             W           O           K      stride padding
-    return conv_shape{
-        c.batch,  weight_rows, c.out_height, c.out_width, c.channels, c.kernel, 1, c.kernel - 1 - c.padding,
-        c.height, c.width};
+    // N, C, H, W, O, K, stride, padding, output height and width
+    return conv_shape{{c.batch, weight_rows, c.out_height, c.out_width, c.channels, c.kernel, 1,
+                       c.kernel - 1 - c.padding, c.height, c.width}};
 }
 
 template <class Scalar>

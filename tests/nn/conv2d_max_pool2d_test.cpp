@@ -97,7 +97,7 @@ BOOST_AUTO_TEST_CASE(conv2d_max_pool2d_ties_go_to_the_first_maximum) {
 BOOST_AUTO_TEST_CASE(pooled_convolution_kernels_in_many_chunks_equal_convolution_then_pool) {
     const std::size_t threads = fds::autodiff::thread_count();
     fds::autodiff::set_thread_count(2);
-    detail::conv_shape shape{9, 2, 8, 7, 3, 3, 1, 1, 8, 7};
+    detail::conv_shape shape{{9, 2, 8, 7, 3, 3, 1, 1, 8, 7}};
     shape.chunk_bytes = 2 * shape.patch() * shape.positions() * sizeof(double);  // 5 chunks
     fds::autodiff::random_source random(7);
     const dual x = testing::random_tensor<dual>({9, 2, 8, 7}, 2, random);

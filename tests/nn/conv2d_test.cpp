@@ -79,8 +79,8 @@ BOOST_AUTO_TEST_CASE(conv2d_kernels_give_the_whole_batch_result_in_any_chunking)
     const std::size_t tangents = 3;
     //                                      N  C  H  W  O  K  stride padding OH OW
     for (detail::conv_shape whole :
-         {detail::conv_shape{7, 2, 6, 5, 3, 3, 2, 1, 3, 3}, detail::conv_shape{7, 2, 5, 6, 3, 3, 1, 0, 3, 4},
-          detail::conv_shape{7, 2, 5, 4, 3, 3, 1, 1, 5, 4}}) {
+         {detail::conv_shape{{7, 2, 6, 5, 3, 3, 2, 1, 3, 3}}, detail::conv_shape{{7, 2, 5, 6, 3, 3, 1, 0, 3, 4}},
+          detail::conv_shape{{7, 2, 5, 4, 3, 3, 1, 1, 5, 4}}}) {
         BOOST_TEST_CONTEXT("stride " << whole.stride << ", padding " << whole.padding << ", output width "
                                      << whole.out_width) {
             BOOST_TEST((detail::algorithm_for<double>(detail::convolution_product::forward, whole) !=
@@ -190,7 +190,7 @@ BOOST_AUTO_TEST_CASE(conv2d_chunk_dealer_keeps_each_accumulators_order_and_lets_
 
 // The first layer of a network is told nobody reads dL/dx: the parameter gradients stay the same.
 BOOST_AUTO_TEST_CASE(conv2d_skipping_the_input_gradient_keeps_the_parameter_gradients) {
-    detail::conv_shape shape{4, 2, 6, 5, 3, 3, 1, 1, 6, 5};
+    detail::conv_shape shape{{4, 2, 6, 5, 3, 3, 1, 1, 6, 5}};
     const dual x = random_dual({4, 2, 6, 5}, 2, 5);
     const dual weight = random_dual({3, 18}, 2, 6);
     const dual g = random_dual({4, 3, 6, 5}, 2, 7);
@@ -208,8 +208,8 @@ BOOST_AUTO_TEST_CASE(conv2d_skipping_the_input_gradient_keeps_the_parameter_grad
 BOOST_AUTO_TEST_CASE(conv2d_kernels_give_bitwise_the_same_result_on_one_and_two_threads) {
     // output rows of 5 doubles (im2col + GEMM), and of 4 (direct_convolution.hpp), unpadded and padded
     for (detail::conv_shape shape :
-         {detail::conv_shape{9, 2, 6, 5, 3, 3, 1, 1, 6, 5}, detail::conv_shape{9, 2, 5, 6, 3, 3, 1, 0, 3, 4},
-          detail::conv_shape{9, 2, 6, 4, 3, 3, 1, 1, 6, 4}}) {
+         {detail::conv_shape{{9, 2, 6, 5, 3, 3, 1, 1, 6, 5}}, detail::conv_shape{{9, 2, 5, 6, 3, 3, 1, 0, 3, 4}},
+          detail::conv_shape{{9, 2, 6, 4, 3, 3, 1, 1, 6, 4}}}) {
         shape.chunk_bytes = 2 * shape.patch() * shape.positions() * sizeof(double);  // 5 chunks
         const dual x = random_dual({9, 2, shape.height, shape.width}, 2, 8);
         const dual weight = random_dual({3, 18}, 2, 9);
@@ -254,7 +254,7 @@ xt::xarray<double> tangent_of(const dual& a, std::size_t k) {
 // side, [W; dW_k] and [dG_k; G]; the live counts take every branch: both terms, one, none.
 BOOST_AUTO_TEST_CASE(conv2d_dual_products_follow_the_product_rule_for_any_live_tangents) {
     //                        N  C   H  W  O  K  stride padding OH OW
-    const detail::conv_shape s{2, 16, 8, 8, 3, 3, 1, 1, 8, 8};
+    const detail::conv_shape s{{2, 16, 8, 8, 3, 3, 1, 1, 8, 8}};
     BOOST_REQUIRE(detail::algorithm_for<double>(detail::convolution_product::weight_gradient, s) ==
                   detail::convolution_algorithm::winograd);
     const std::size_t slots = 3;

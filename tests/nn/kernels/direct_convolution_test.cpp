@@ -110,16 +110,8 @@ void check_input_gradient(double tolerance) {
                 for (std::size_t channels : {1, 3}) {
                     for (std::size_t rows : {1, 4, 7}) {
                         const std::size_t width = 2 * lanes;
-                        const conv_shape s{2,
-                                           channels,
-                                           height,
-                                           width,
-                                           rows,
-                                           kernel,
-                                           1,
-                                           padding,
-                                           height + 2 * padding - kernel + 1,
-                                           width + 2 * padding - kernel + 1};
+                        const conv_shape s{{2, channels, height, width, rows, kernel, 1, padding,
+                                            height + 2 * padding - kernel + 1, width + 2 * padding - kernel + 1}};
                         BOOST_TEST_CONTEXT("height " << height << ", kernel " << kernel << ", padding " << padding
                                                      << ", channels " << channels << ", rows " << rows) {
                             BOOST_REQUIRE(detail::algorithm_for<Scalar>(detail::convolution_product::input_gradient,
@@ -158,7 +150,7 @@ BOOST_AUTO_TEST_CASE(direct_products_give_each_row_the_same_bits_alone_or_stacke
 // A padded convolution runs the kernels on a copy of its images with a zero border.
 BOOST_AUTO_TEST_CASE(padded_images_surround_each_plane_with_zeros) {
     //                N  C  H  W  O  K  stride padding OH OW
-    const conv_shape s{2, 3, 4, 5, 1, 3, 1, 2, 6, 7};
+    const conv_shape s{{2, 3, 4, 5, 1, 3, 1, 2, 6, 7}};
     std::vector<double> x(s.input_size());
     for (std::size_t i = 0; i < x.size(); ++i) x[i] = double(i + 1);
     std::vector<double> padded(2 * 3 * 8 * 9, -1.0);
